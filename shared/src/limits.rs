@@ -1,0 +1,33 @@
+//! Every limit of the service, defined once. The API documentation, validation and the
+//! query planner all read them from here.
+
+/// Largest stored event, in bytes of its JSON form; far below DynamoDB's 400 KB item limit.
+pub const MAX_EVENT_BYTES: usize = 64 * 1024;
+/// Most events in one ingest batch (`{"events": [...]}`).
+pub const MAX_BATCH_EVENTS: usize = 1000;
+/// How far in the future `occurredAt` may lie, to absorb clock skew.
+pub const MAX_FUTURE_SKEW_SECONDS: i64 = 5 * 60;
+/// Longest `description`, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 2000;
+/// Most keys in `metadata`.
+pub const MAX_METADATA_KEYS: usize = 50;
+/// Longest metadata key, in characters.
+pub const MAX_METADATA_KEY_CHARS: usize = 128;
+/// Longest metadata value, in characters.
+pub const MAX_METADATA_VALUE_CHARS: usize = 2048;
+/// Most entries in `changes`.
+pub const MAX_CHANGES: usize = 200;
+/// Longest short text (names, actor id, target id, source, correlation id, change field).
+pub const MAX_SHORT_TEXT_CHARS: usize = 256;
+/// Longest `actor.userAgent`, in characters.
+pub const MAX_USER_AGENT_CHARS: usize = 1024;
+/// Longest `actor.email`, in characters (RFC 5321's path limit).
+pub const MAX_EMAIL_CHARS: usize = 254;
+/// Smallest and largest `pageSize`, and its default.
+pub const PAGE_SIZE_MIN: u32 = 1;
+/// Largest `pageSize`.
+pub const PAGE_SIZE_MAX: u32 = 1000;
+/// `pageSize` when the request names none.
+pub const PAGE_SIZE_DEFAULT: u32 = 50;
+/// Most shards per index partition key (a stack parameter fixed at table creation).
+pub const MAX_SHARDS: u16 = 64;

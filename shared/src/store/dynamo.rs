@@ -1,0 +1,452 @@
+//! The DynamoDB adapter of the storage ports, over `aws-sdk-dynamodb`.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, ReturnConsumedCapacity,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
+};
+use aws_sdk_dynamodb::Client;
+
+use super::{
+    EventReader, EventWriter, ItemFilter, Order, OrganizationScope, Page, PageRequest,
+    PartitionReader, PutOutcome, StoreError,
+};
+use crate::config::Config;
+use crate::domain::{AuditEvent, EventId, Outcome, TenantId};
+use crate::keys;
+use crate::table::TableDefinition;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// Builds the DynamoDB client once, at cold start. With a local endpoint it uses fixed
+/// dummy credentials, which only a local engine accepts.
+pub async fn dynamo_client(config: &Config) -> Client {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(region) = &config.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    if let Some(endpoint) = &config.endpoint_url {
+        loader = loader.endpoint_url(endpoint).credentials_provider(
+            aws_credential_types::Credentials::new("local", "local", None, None, "local-engine"),
+        );
+    }
+    Client::new(&loader.load().await)
+}
+
+/// Creates a table from `definition`, on demand, with TTL enabled on its TTL attribute.
+pub async fn create_table(
+    client: &Client,
+    table_name: &str,
+    definition: &TableDefinition,
+) -> Result<(), StoreError> {
+    let permanent = |operation: &'static str| {
+        move |e: aws_sdk_dynamodb::error::BuildError| StoreError::Permanent {
+            operation,
+            message: e.to_string(),
+        }
+    };
+    let key = |name: &str, key_type: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(key_type)
+            .build()
+            .map_err(permanent("CreateTable"))
+    };
+    let mut request = client
+        .create_table()
+        .table_name(table_name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key(definition.partition_key, KeyType::Hash)?);
+    for attribute in definition.key_attributes() {
+        request = request.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(attribute)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(permanent("CreateTable"))?,
+        );
+    }
+    for index in &definition.indexes {
+        let projection = match index.projection {
+            crate::table::Projection::All => ProjectionType::All,
+        };
+        request = request.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(index.name)
+                .key_schema(key(index.partition_key, KeyType::Hash)?)
+                .key_schema(key(index.sort_key, KeyType::Range)?)
+                .projection(Projection::builder().projection_type(projection).build())
+                .build()
+                .map_err(permanent("CreateTable"))?,
+        );
+    }
+    request
+        .send()
+        .await
+        .map_err(|e| classify("CreateTable", e))?;
+    client
+        .update_time_to_live()
+        .table_name(table_name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name(definition.ttl_attribute)
+                .build()
+                .map_err(permanent("UpdateTimeToLive"))?,
+        )
+        .send()
+        .await
+        .map_err(|e| classify("UpdateTimeToLive", e))?;
+    Ok(())
+}
+
+/// Error codes after which the same request may succeed.
+const RETRYABLE_CODES: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionConflictException",
+    "LimitExceededException",
+];
+
+fn classify<E, R>(operation: &'static str, error: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let transient = match &error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        other => other.code().is_some_and(|c| RETRYABLE_CODES.contains(&c)),
+    };
+    let message = aws_sdk_dynamodb::error::DisplayErrorContext(&error).to_string();
+    if transient {
+        StoreError::Transient { operation, message }
+    } else {
+        StoreError::Permanent { operation, message }
+    }
+}
+
+/// Events in one DynamoDB table, keyed as [`crate::keys`] says.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    shards: u16,
+}
+
+impl DynamoStore {
+    /// A store over `table`, placing events over `shards` shards per index partition.
+    pub fn new(client: Client, table: impl Into<String>, shards: u16) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            shards,
+        }
+    }
+
+    /// The table's name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Shards per index partition.
+    pub fn shards(&self) -> u16 {
+        self.shards
+    }
+
+    /// The SDK client, for tooling and tests.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The item `event` is stored as: its attributes, its keys and its content hash.
+    pub fn item_of(&self, event: &AuditEvent) -> Result<Item, StoreError> {
+        let mut item: Item = serde_dynamo::to_item(event).map_err(|e| StoreError::Permanent {
+            operation: "PutItem",
+            message: format!("event cannot be converted to an item: {e}"),
+        })?;
+        for (name, value) in keys::event_keys(event, self.shards) {
+            item.insert(name.to_owned(), AttributeValue::S(value));
+        }
+        item.insert(
+            keys::CONTENT_HASH.to_owned(),
+            AttributeValue::S(event.content_fingerprint()),
+        );
+        Ok(item)
+    }
+}
+
+fn event_of(item: Item) -> Result<(String, AuditEvent), StoreError> {
+    let key = match item.get(keys::PK) {
+        Some(AttributeValue::S(pk)) => pk.clone(),
+        _ => "<no pk>".to_owned(),
+    };
+    let sk = match item.get(keys::SK) {
+        Some(AttributeValue::S(sk)) => sk.clone(),
+        _ => String::new(),
+    };
+    let event: AuditEvent = serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt {
+        key: key.clone(),
+        message: e.to_string(),
+    })?;
+    let sk = if sk.is_empty() {
+        keys::sort_key(event.occurred_at, &event.event_id)
+    } else {
+        sk
+    };
+    Ok((sk, event))
+}
+
+#[async_trait]
+impl EventWriter for DynamoStore {
+    async fn put_event(&self, event: &AuditEvent) -> Result<PutOutcome, StoreError> {
+        let item = self.item_of(event)?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", keys::PK)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(PutOutcome::Stored),
+            Err(error) => {
+                let stored_hash = match error.as_service_error() {
+                    Some(PutItemError::ConditionalCheckFailedException(e)) => {
+                        match e.item().and_then(|old| old.get(keys::CONTENT_HASH)) {
+                            Some(AttributeValue::S(hash)) => Some(hash.clone()),
+                            _ => Some(String::new()),
+                        }
+                    }
+                    _ => None,
+                };
+                match stored_hash {
+                    Some(hash) if hash == event.content_fingerprint() => Ok(PutOutcome::Duplicate),
+                    Some(_) => Ok(PutOutcome::Conflict),
+                    None => Err(classify("PutItem", error)),
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl EventReader for DynamoStore {
+    async fn get_event(
+        &self,
+        tenant: &TenantId,
+        event_id: &EventId,
+    ) -> Result<Option<AuditEvent>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(
+                keys::PK,
+                AttributeValue::S(keys::event_pk(tenant, event_id)),
+            )
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("GetItem", e))?;
+        output
+            .item
+            .map(|item| event_of(item).map(|(_, e)| e))
+            .transpose()
+    }
+}
+
+/// Builds a FilterExpression for `filter` plus the expiry condition.
+struct FilterBuilder {
+    clauses: Vec<String>,
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+impl FilterBuilder {
+    fn new(now_epoch_seconds: i64) -> Self {
+        let mut b = Self {
+            clauses: Vec::new(),
+            names: HashMap::new(),
+            values: HashMap::new(),
+        };
+        let exp = b.name(keys::EXPIRES_AT);
+        let now = b.value(AttributeValue::N(now_epoch_seconds.to_string()));
+        b.clauses
+            .push(format!("(attribute_not_exists({exp}) OR {exp} > {now})"));
+        b
+    }
+
+    fn name(&mut self, attribute: &str) -> String {
+        let placeholder = format!("#f{}", self.names.len());
+        self.names.insert(placeholder.clone(), attribute.to_owned());
+        placeholder
+    }
+
+    fn value(&mut self, value: AttributeValue) -> String {
+        let placeholder = format!(":f{}", self.values.len());
+        self.values.insert(placeholder.clone(), value);
+        placeholder
+    }
+
+    fn one_of(&mut self, attribute: &str, values: Vec<AttributeValue>) {
+        if values.is_empty() {
+            return;
+        }
+        let name = self.name(attribute);
+        let placeholders: Vec<String> = values.into_iter().map(|v| self.value(v)).collect();
+        self.clauses
+            .push(format!("{name} IN ({})", placeholders.join(", ")));
+    }
+
+    fn equals(&mut self, attribute: &str, value: AttributeValue) {
+        let name = self.name(attribute);
+        let value = self.value(value);
+        self.clauses.push(format!("{name} = {value}"));
+    }
+
+    fn apply(&mut self, filter: &ItemFilter) {
+        let numbers = |codes: &[u16]| {
+            codes
+                .iter()
+                .map(|c| AttributeValue::N(c.to_string()))
+                .collect()
+        };
+        self.one_of("eventType", numbers(&filter.event_types));
+        self.one_of("category", numbers(&filter.categories));
+        if let Some(actor) = &filter.actor_id {
+            // Nested attribute: `actor.id`, with a placeholder per path element.
+            let actor_name = self.name("actor");
+            let id_name = self.name("id");
+            let value = self.value(AttributeValue::S(actor.clone()));
+            self.clauses
+                .push(format!("{actor_name}.{id_name} = {value}"));
+        }
+        if let Some((kind, id)) = &filter.target {
+            let target_name = self.name("target");
+            let type_name = self.name("type");
+            let id_name = self.name("id");
+            let kind = self.value(AttributeValue::S(kind.clone()));
+            let id = self.value(AttributeValue::S(id.clone()));
+            self.clauses.push(format!(
+                "{target_name}.{type_name} = {kind} AND {target_name}.{id_name} = {id}"
+            ));
+        }
+        if let Some(outcome) = filter.outcome {
+            let text = match outcome {
+                Outcome::Success => "success",
+                Outcome::Failure => "failure",
+            };
+            self.equals(keys::OUTCOME, AttributeValue::S(text.to_owned()));
+        }
+        if let Some(org) = &filter.organization_id {
+            self.equals(keys::ORGANIZATION_ID, AttributeValue::S(org.clone()));
+        }
+        if let OrganizationScope::Only(orgs) = &filter.scope {
+            if orgs.is_empty() {
+                // A caller restricted to no organization sees nothing.
+                let name = self.name(keys::PK);
+                self.clauses.push(format!("attribute_not_exists({name})"));
+            } else {
+                let values = orgs.iter().map(|o| AttributeValue::S(o.clone())).collect();
+                self.one_of(keys::ORGANIZATION_ID, values);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl PartitionReader for DynamoStore {
+    async fn read_page(&self, request: &PageRequest) -> Result<Page, StoreError> {
+        let mut filter = FilterBuilder::new(request.now_epoch_seconds);
+        filter.apply(&request.filter);
+        let index = request.index;
+        let start_key = match &request.start_after {
+            None => None,
+            Some(sk) => {
+                let pk = keys::event_pk_of_sort_key(&request.tenant, sk).ok_or_else(|| {
+                    StoreError::Permanent {
+                        operation: "Query",
+                        message: format!("cannot resume after malformed sort key '{sk}'"),
+                    }
+                })?;
+                Some(HashMap::from([
+                    (keys::PK.to_owned(), AttributeValue::S(pk)),
+                    (keys::SK.to_owned(), AttributeValue::S(sk.clone())),
+                    (
+                        index.partition_attribute().to_owned(),
+                        AttributeValue::S(request.partition.clone()),
+                    ),
+                ]))
+            }
+        };
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index.name())
+            .key_condition_expression("#p = :p AND #s BETWEEN :lo AND :hi")
+            .filter_expression(filter.clauses.join(" AND "))
+            .set_expression_attribute_names(Some({
+                let mut names = filter.names;
+                names.insert("#p".into(), index.partition_attribute().into());
+                names.insert("#s".into(), keys::SK.into());
+                names
+            }))
+            .set_expression_attribute_values(Some({
+                let mut values = filter.values;
+                values.insert(":p".into(), AttributeValue::S(request.partition.clone()));
+                values.insert(":lo".into(), AttributeValue::S(request.lower.clone()));
+                values.insert(":hi".into(), AttributeValue::S(request.upper.clone()));
+                values
+            }))
+            .scan_index_forward(request.order == Order::Asc)
+            .limit(i32::try_from(request.limit).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start_key)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| classify("Query", e))?;
+        let read_capacity = output
+            .consumed_capacity()
+            .and_then(|c| c.capacity_units())
+            .unwrap_or(0.0);
+        let scanned = u32::try_from(output.scanned_count()).unwrap_or(0);
+        let last_evaluated = match output.last_evaluated_key() {
+            Some(key) => match key.get(keys::SK) {
+                Some(AttributeValue::S(sk)) => Some(sk.clone()),
+                _ => {
+                    return Err(StoreError::Permanent {
+                        operation: "Query",
+                        message: "LastEvaluatedKey has no sort key".to_owned(),
+                    })
+                }
+            },
+            None => None,
+        };
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(event_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page {
+            items,
+            last_evaluated,
+            scanned,
+            read_capacity,
+        })
+    }
+}

@@ -1,0 +1,189 @@
+//! Storage ports (small traits the handlers depend on), the ordered partition stream built
+//! on them, and the DynamoDB adapter.
+
+mod dynamo;
+mod stream;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+pub use dynamo::{create_table, dynamo_client, DynamoStore};
+pub use stream::PartitionStream;
+
+use crate::domain::{AuditEvent, EventId, Outcome, TenantId};
+use crate::keys::Index;
+
+/// What became of an idempotent write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOutcome {
+    /// The event was new and is now durably stored.
+    Stored,
+    /// The same event (same id, same content) was stored before; nothing was written.
+    Duplicate,
+    /// Another event with the same id but different content is stored; nothing was written.
+    Conflict,
+}
+
+/// Why a storage call failed. Messages never carry item contents.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// DynamoDB throttled the request or had a passing fault; trying again may succeed.
+    #[error("DynamoDB {operation} failed transiently: {message}")]
+    Transient {
+        /// The API call, e.g. `PutItem`.
+        operation: &'static str,
+        /// The SDK's description of the failure, for logs.
+        message: String,
+    },
+    /// DynamoDB refused the request for a reason retrying will not fix.
+    #[error("DynamoDB {operation} failed: {message}")]
+    Permanent {
+        /// The API call, e.g. `Query`.
+        operation: &'static str,
+        /// The SDK's description of the failure, for logs.
+        message: String,
+    },
+    /// A stored item could not be read back as an event.
+    #[error("stored item {key} is not a valid event: {message}")]
+    Corrupt {
+        /// The item's key.
+        key: String,
+        /// What did not parse.
+        message: String,
+    },
+}
+
+impl StoreError {
+    /// Whether the same call may succeed if tried again.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Transient { .. })
+    }
+}
+
+/// Writes events idempotently.
+#[async_trait]
+pub trait EventWriter: Send + Sync {
+    /// Stores `event` unless an event with its id exists; says which happened.
+    async fn put_event(&self, event: &AuditEvent) -> Result<PutOutcome, StoreError>;
+}
+
+/// Reads one event by id.
+#[async_trait]
+pub trait EventReader: Send + Sync {
+    /// The event, or `None` when the tenant has no event with this id.
+    async fn get_event(
+        &self,
+        tenant: &TenantId,
+        event_id: &EventId,
+    ) -> Result<Option<AuditEvent>, StoreError>;
+}
+
+/// Reads one page of an index partition.
+#[async_trait]
+pub trait PartitionReader: Send + Sync {
+    /// One DynamoDB page of `request`.
+    async fn read_page(&self, request: &PageRequest) -> Result<Page, StoreError>;
+}
+
+/// Direction of a read along the sort key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Order {
+    /// Oldest first.
+    Asc,
+    /// Newest first (the API's default).
+    #[default]
+    Desc,
+}
+
+/// Which organizations a caller may see.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum OrganizationScope {
+    /// Every event of the tenant.
+    #[default]
+    Any,
+    /// Only events whose `organizationId` is one of these; events without one are hidden.
+    Only(Vec<String>),
+}
+
+/// Conditions applied to items after the key condition (a DynamoDB FilterExpression):
+/// they reduce what is returned, not what is read, so the planner keeps them to what no
+/// index serves. Expired items are always filtered out.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ItemFilter {
+    /// Keep only these event type codes (empty: any).
+    pub event_types: Vec<u16>,
+    /// Keep only these category codes (empty: any).
+    pub categories: Vec<u16>,
+    /// Keep only events of this actor id.
+    pub actor_id: Option<String>,
+    /// Keep only events on this target (type, id).
+    pub target: Option<(String, String)>,
+    /// Keep only events with this outcome.
+    pub outcome: Option<Outcome>,
+    /// Keep only events of this organization (a filter, unlike the scope).
+    pub organization_id: Option<String>,
+    /// The caller's organization scope.
+    pub scope: OrganizationScope,
+}
+
+/// One page request over one shard of one index partition, between two sort keys.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageRequest {
+    /// The tenant, needed to rebuild the base key when resuming.
+    pub tenant: TenantId,
+    /// Which index.
+    pub index: Index,
+    /// The partition key value (see [`crate::keys::partition_key`]).
+    pub partition: String,
+    /// Inclusive lowest sort key.
+    pub lower: String,
+    /// Inclusive highest sort key.
+    pub upper: String,
+    /// Direction.
+    pub order: Order,
+    /// Most items DynamoDB evaluates for this page (it also stops at 1 MB).
+    pub limit: u32,
+    /// Resume strictly after this sort key (in `order`).
+    pub start_after: Option<String>,
+    /// Conditions on items.
+    pub filter: ItemFilter,
+    /// Current time (Unix seconds): items whose `expiresAt` has passed are skipped.
+    pub now_epoch_seconds: i64,
+}
+
+/// One page of events with what reading it cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    /// Events, each with its sort key, in the requested order.
+    pub items: Vec<(String, AuditEvent)>,
+    /// Where the next page starts, `None` when the partition range is exhausted.
+    pub last_evaluated: Option<String>,
+    /// Items DynamoDB read (before filtering).
+    pub scanned: u32,
+    /// Read capacity units consumed.
+    pub read_capacity: f64,
+}
+
+/// What a sequence of reads cost.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReadStats {
+    /// DynamoDB requests made.
+    pub requests: u32,
+    /// Items DynamoDB read, filtered or not.
+    pub items_read: u64,
+    /// Read capacity units consumed, as DynamoDB reported them.
+    pub read_capacity: f64,
+    /// Time spent waiting for DynamoDB.
+    pub db_time: Duration,
+}
+
+impl ReadStats {
+    /// Adds `other` to these figures.
+    pub fn add(&mut self, other: &ReadStats) {
+        self.requests += other.requests;
+        self.items_read += other.items_read;
+        self.read_capacity += other.read_capacity;
+        self.db_time += other.db_time;
+    }
+}

@@ -1,0 +1,188 @@
+//! An ordered, lazy stream over one shard of one index partition.
+//!
+//! It asks DynamoDB for one page at a time, only when its buffer is empty and the caller
+//! wants more, so the items read stay close to the items used. It counts what it read.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use super::{PageRequest, PartitionReader, ReadStats, StoreError};
+use crate::domain::AuditEvent;
+
+/// A lazy reader of one partition range in one direction.
+pub struct PartitionStream<'r, R: PartitionReader + ?Sized> {
+    reader: &'r R,
+    request: PageRequest,
+    buffer: VecDeque<(String, AuditEvent)>,
+    exhausted: bool,
+    stats: ReadStats,
+}
+
+impl<'r, R: PartitionReader + ?Sized> PartitionStream<'r, R> {
+    /// A stream over `request`'s range; nothing is read until [`Self::fill`].
+    pub fn new(reader: &'r R, request: PageRequest) -> Self {
+        Self {
+            reader,
+            request,
+            buffer: VecDeque::new(),
+            exhausted: false,
+            stats: ReadStats::default(),
+        }
+    }
+
+    /// Makes sure an item is buffered unless the range is exhausted, reading pages of at
+    /// most `limit` items. Pages emptied by filters are followed until an item or the end.
+    pub async fn fill(&mut self, limit: u32) -> Result<(), StoreError> {
+        while self.buffer.is_empty() && !self.exhausted {
+            self.request.limit = limit.max(1);
+            let started = Instant::now();
+            let page = self.reader.read_page(&self.request).await?;
+            self.stats.db_time += started.elapsed();
+            self.stats.requests += 1;
+            self.stats.items_read += u64::from(page.scanned);
+            self.stats.read_capacity += page.read_capacity;
+            match page.last_evaluated {
+                Some(sk) => self.request.start_after = Some(sk),
+                None => self.exhausted = true,
+            }
+            self.buffer.extend(page.items);
+        }
+        Ok(())
+    }
+
+    /// The next item, if buffered.
+    pub fn peek(&self) -> Option<&(String, AuditEvent)> {
+        self.buffer.front()
+    }
+
+    /// Takes the next buffered item.
+    pub fn pop(&mut self) -> Option<(String, AuditEvent)> {
+        self.buffer.pop_front()
+    }
+
+    /// The next item, reading a page of at most `limit` items if needed.
+    pub async fn next(&mut self, limit: u32) -> Result<Option<(String, AuditEvent)>, StoreError> {
+        self.fill(limit).await?;
+        Ok(self.pop())
+    }
+
+    /// Whether no item is buffered and DynamoDB has no more.
+    pub fn is_done(&self) -> bool {
+        self.exhausted && self.buffer.is_empty()
+    }
+
+    /// Items buffered but not yet taken.
+    pub fn buffered(&self) -> usize {
+        self.buffer.len()
+    }
+
+    /// What this stream has read so far.
+    pub fn stats(&self) -> &ReadStats {
+        &self.stats
+    }
+
+    /// The request the stream reads (its range, order and filter).
+    pub fn request(&self) -> &PageRequest {
+        &self.request
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use serde_json::json;
+
+    use super::*;
+    use crate::domain::Timestamp;
+    use crate::keys::Index;
+    use crate::store::{ItemFilter, Order, Page};
+
+    /// Serves pre-cut pages and records the requests it got.
+    struct Pages {
+        pages: Mutex<VecDeque<Page>>,
+        seen: Mutex<Vec<(u32, Option<String>)>>,
+    }
+
+    #[async_trait]
+    impl PartitionReader for Pages {
+        async fn read_page(&self, request: &PageRequest) -> Result<Page, StoreError> {
+            self.seen
+                .lock()
+                .unwrap()
+                .push((request.limit, request.start_after.clone()));
+            Ok(self.pages.lock().unwrap().pop_front().unwrap())
+        }
+    }
+
+    fn item(n: u32) -> (String, AuditEvent) {
+        let now = Timestamp::parse_rfc3339("now", "2024-01-01T00:00:00Z").unwrap();
+        let e = AuditEvent::parse(
+            &json!({ "eventId": format!("e{n}"), "tenantId": "t", "eventType": 101,
+                     "occurredAt": "2023-01-01T00:00:00Z", "actor": { "id": "a" } }),
+            now,
+        )
+        .unwrap();
+        (format!("sk{n}"), e)
+    }
+
+    fn page(items: &[u32], scanned: u32, last: Option<&str>) -> Page {
+        Page {
+            items: items.iter().map(|n| item(*n)).collect(),
+            last_evaluated: last.map(str::to_owned),
+            scanned,
+            read_capacity: 0.5,
+        }
+    }
+
+    fn request() -> PageRequest {
+        PageRequest {
+            tenant: crate::domain::TenantId::parse("t").unwrap(),
+            index: Index::ByTime,
+            partition: "p".into(),
+            lower: "a".into(),
+            upper: "z".into(),
+            order: Order::Desc,
+            limit: 0,
+            start_after: None,
+            filter: ItemFilter::default(),
+            now_epoch_seconds: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn reads_lazily_follows_empty_filtered_pages_and_counts_everything() {
+        let reader = Pages {
+            pages: Mutex::new(VecDeque::from([
+                page(&[1, 2], 2, Some("sk2")),
+                page(&[], 3, Some("sk5")),
+                page(&[6], 1, None),
+            ])),
+            seen: Mutex::new(Vec::new()),
+        };
+        let mut s = PartitionStream::new(&reader, request());
+        assert_eq!(
+            reader.seen.lock().unwrap().len(),
+            0,
+            "nothing read before fill"
+        );
+        assert_eq!(s.next(2).await.unwrap().unwrap().0, "sk1");
+        assert_eq!(s.next(2).await.unwrap().unwrap().0, "sk2");
+        assert_eq!(
+            reader.seen.lock().unwrap().len(),
+            1,
+            "second item came from the buffer"
+        );
+        assert_eq!(s.next(3).await.unwrap().unwrap().0, "sk6");
+        assert!(s.is_done());
+        assert_eq!(s.next(3).await.unwrap(), None);
+        assert_eq!(
+            *reader.seen.lock().unwrap(),
+            vec![(2, None), (3, Some("sk2".into())), (3, Some("sk5".into()))]
+        );
+        let stats = s.stats();
+        assert_eq!((stats.requests, stats.items_read), (3, 6));
+        assert!((stats.read_capacity - 1.5).abs() < f64::EPSILON);
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests against DynamoDB Local, in one binary. Each area has its module; each
+//! test builds its own table through `audit_tests::TestTable`.
+
+// The whole binary is test code: a panic is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod store;

@@ -1,0 +1,126 @@
+//! Test support: a connection to the DynamoDB Local engine that `make test` starts, and
+//! test contexts that each get their own uniquely named table, so tests never see each
+//! other's data.
+//!
+//! A test that needs the engine fails (never skips) when the engine is not there.
+
+use audit_shared::config::Config;
+use audit_shared::store::{create_table, dynamo_client, DynamoStore};
+use audit_shared::table::TableDefinition;
+use aws_sdk_dynamodb::Client;
+
+/// The local engine's endpoint, from `AUDIT_DYNAMODB_ENDPOINT`.
+///
+/// # Panics
+/// When the variable is not set: the tests need the real local engine, and saying so is
+/// better than passing without it. Run them with `make test`.
+pub fn engine_endpoint() -> String {
+    match std::env::var("AUDIT_DYNAMODB_ENDPOINT") {
+        Ok(endpoint) if !endpoint.is_empty() => endpoint,
+        _ => panic!(
+            "AUDIT_DYNAMODB_ENDPOINT is not set: these tests need DynamoDB Local. \
+             Run them with `make test`, which starts it."
+        ),
+    }
+}
+
+/// Configuration pointing at the local engine with a given table and shard count.
+pub fn local_config(table: &str, shards: u16) -> Config {
+    Config {
+        table_name: table.to_owned(),
+        endpoint_url: Some(engine_endpoint()),
+        shards,
+        region: Some("us-east-1".to_owned()),
+        retention: Default::default(),
+    }
+}
+
+/// A client of the local engine.
+pub async fn local_client() -> Client {
+    dynamo_client(&local_config("unused", 1)).await
+}
+
+/// A name no other test uses.
+pub fn unique_name(prefix: &str) -> String {
+    format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
+}
+
+/// One test's own table on the local engine.
+pub struct TestTable {
+    /// The table's name.
+    pub name: String,
+    /// A client of the local engine.
+    pub client: Client,
+}
+
+impl TestTable {
+    /// Creates a fresh table from the shared definition.
+    ///
+    /// # Panics
+    /// When the engine is missing or refuses the table: the test cannot run without it.
+    pub async fn new() -> Self {
+        let client = local_client().await;
+        let name = unique_name("audit-test");
+        if let Err(e) = create_table(&client, &name, &TableDefinition::audit()).await {
+            panic!(
+                "cannot create table {name} on DynamoDB Local at {}: {e}",
+                engine_endpoint()
+            );
+        }
+        Self { name, client }
+    }
+
+    /// A store over this table with `shards` shards.
+    pub fn store(&self, shards: u16) -> DynamoStore {
+        DynamoStore::new(self.client.clone(), self.name.clone(), shards)
+    }
+
+    /// Deletes the table (the in-memory engine also forgets everything when it stops).
+    pub async fn delete(self) {
+        let _ = self
+            .client
+            .delete_table()
+            .table_name(&self.name)
+            .send()
+            .await;
+    }
+
+    /// Every item in the table, counted with a paginated Scan.
+    pub async fn count_items(&self) -> usize {
+        let mut count = 0usize;
+        let mut start = None;
+        loop {
+            let out = match self
+                .client
+                .scan()
+                .table_name(&self.name)
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+            {
+                Ok(out) => out,
+                Err(e) => panic!("scan of {} failed: {e}", self.name),
+            };
+            count += usize::try_from(out.count()).unwrap_or(0);
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return count,
+            }
+        }
+    }
+}
+
+/// A valid event as JSON, for tests to vary.
+pub fn event_json(tenant: &str, id: &str, event_type: u16, occurred_at: &str) -> serde_json::Value {
+    serde_json::json!({
+        "eventId": id,
+        "tenantId": tenant,
+        "eventType": event_type,
+        "occurredAt": occurred_at,
+        "actor": { "id": "user-1", "name": "Ann Admin", "email": "ann@example.com", "ipAddress": "203.0.113.7" },
+        "target": { "type": "Flow", "id": "flow-1", "name": "Nightly export" },
+        "organizationId": "org-1",
+        "description": "test event",
+    })
+}
