@@ -1,0 +1,1 @@
+//! Ingestion's contract as data: the accepted input shapes and the per-event answer.
