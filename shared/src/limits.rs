@@ -31,3 +31,6 @@ pub const PAGE_SIZE_MAX: u32 = 1000;
 pub const PAGE_SIZE_DEFAULT: u32 = 50;
 /// Most shards per index partition key (a stack parameter fixed at table creation).
 pub const MAX_SHARDS: u16 = 64;
+/// Most events a `pageNumber` may skip (`(pageNumber - 1) * pageSize`): skipping reads every
+/// skipped event, so deeper pages must follow `nextToken`, which costs the same for any page.
+pub const MAX_PAGE_OFFSET: u64 = 100_000;

@@ -1,2 +1,18 @@
 //! The HTTP API's contract as data: query parameters, response pages, problem details and
 //! route descriptions for the OpenAPI document. Plain types, no HTTP or Lambda crates.
+//!
+//! - [`params`]: parameter names, [`parse_list_query`] into a validated [`AuditQuery`], and
+//!   [`ListEventsParams`] for the OpenAPI document.
+//! - [`EventPage`]: the body of `GET /api/Audit`.
+//! - [`Problem`]: RFC 9457 problem details with `errors: [{parameter, message}]`.
+//! - [`routes`]: `list_events`, `get_event`, `list_event_types`, `list_categories`,
+//!   annotated with `#[utoipa::path]`.
+
+mod page;
+pub mod params;
+mod problem;
+pub mod routes;
+
+pub use page::EventPage;
+pub use params::{parse_list_query, AuditQuery, ListEventsParams};
+pub use problem::{InvalidParameters, ParameterError, Problem, PROBLEM_JSON};

@@ -31,10 +31,14 @@ impl<'r, R: PartitionReader + ?Sized> PartitionStream<'r, R> {
     }
 
     /// Makes sure an item is buffered unless the range is exhausted, reading pages of at
-    /// most `limit` items. Pages emptied by filters are followed until an item or the end.
+    /// most `limit` items. Pages emptied by filters are followed until an item or the end,
+    /// each twice the size of the previous one, so a selective filter costs few requests
+    /// (DynamoDB's 1 MB page cap still bounds every read).
     pub async fn fill(&mut self, limit: u32) -> Result<(), StoreError> {
+        let mut limit = limit.max(1);
         while self.buffer.is_empty() && !self.exhausted {
-            self.request.limit = limit.max(1);
+            self.request.limit = limit;
+            limit = limit.saturating_mul(2);
             let started = Instant::now();
             let page = self.reader.read_page(&self.request).await?;
             self.stats.db_time += started.elapsed();
@@ -74,6 +78,11 @@ impl<'r, R: PartitionReader + ?Sized> PartitionStream<'r, R> {
     /// Items buffered but not yet taken.
     pub fn buffered(&self) -> usize {
         self.buffer.len()
+    }
+
+    /// Sort keys of the items buffered but not yet taken, in order.
+    pub fn buffered_keys(&self) -> impl Iterator<Item = &str> + '_ {
+        self.buffer.iter().map(|(sk, _)| sk.as_str())
     }
 
     /// What this stream has read so far.
@@ -179,7 +188,7 @@ mod tests {
         assert_eq!(s.next(3).await.unwrap(), None);
         assert_eq!(
             *reader.seen.lock().unwrap(),
-            vec![(2, None), (3, Some("sk2".into())), (3, Some("sk5".into()))]
+            vec![(2, None), (3, Some("sk2".into())), (6, Some("sk5".into()))]
         );
         let stats = s.stats();
         assert_eq!((stats.requests, stats.items_read), (3, 6));

@@ -1,0 +1,260 @@
+//! Continuation tokens: opaque, URL-safe, versioned, bound to the tenant and the filters,
+//! and signed so that an altered or foreign token is recognized (ADR 0003).
+//!
+//! A token holds what resuming a merge needs: the last sort key returned (every stream
+//! resumes strictly after it, because sort keys are totally ordered) and the number of the
+//! next page. Layout before base64url (no padding):
+//!
+//! ```text
+//! version (1 byte, = 1) | page number (u32, big endian) | filters digest (16 bytes)
+//!   | last sort key (UTF-8) | HMAC-SHA-256 (first 16 bytes)
+//! ```
+//!
+//! The MAC covers a context label, the tenant and every byte before it, so a token
+//! replayed by another tenant, edited by hand or made up fails verification. The tenant is
+//! not written into the token: nothing in a token tells who it belongs to.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::domain::TenantId;
+use crate::keys;
+
+type HmacSha256 = Hmac<Sha256>;
+
+const VERSION: u8 = 1;
+const DIGEST_LEN: usize = 16;
+const MAC_LEN: usize = 16;
+const HEADER_LEN: usize = 1 + 4 + DIGEST_LEN;
+/// Separates token MACs from any other use of the same key.
+const CONTEXT: &[u8] = b"audit-log/next-token/v1";
+/// Shortest key accepted from configuration, in bytes.
+pub const MIN_KEY_BYTES: usize = 16;
+/// The key used when none is configured: fine on a developer's machine, never in AWS,
+/// because anyone who reads this source can sign tokens with it (which would still only
+/// let them page through their own tenant's events, as the tenant comes from the caller's
+/// claims and is part of every MAC).
+pub const LOCAL_DEFAULT_KEY: &str = "audit-log-local-development-token-key";
+
+/// The keys that sign and verify tokens: the first signs, every one verifies, so a key can
+/// be rotated without breaking the tokens clients hold.
+#[derive(Clone)]
+pub struct TokenKey {
+    keys: Vec<Vec<u8>>,
+}
+
+impl std::fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print key material.
+        write!(f, "TokenKey({} key(s))", self.keys.len())
+    }
+}
+
+impl TokenKey {
+    /// One key that signs and verifies.
+    pub fn new(key: impl Into<Vec<u8>>) -> Self {
+        Self {
+            keys: vec![key.into()],
+        }
+    }
+
+    /// The documented local default ([`LOCAL_DEFAULT_KEY`]).
+    pub fn local_default() -> Self {
+        Self::new(LOCAL_DEFAULT_KEY)
+    }
+
+    /// Parses a configured value: comma-separated keys, the current one first, each at
+    /// least [`MIN_KEY_BYTES`] bytes.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let keys: Vec<Vec<u8>> = value
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(|k| k.as_bytes().to_vec())
+            .collect();
+        if keys.is_empty() {
+            return Err("must hold at least one key".to_owned());
+        }
+        if keys.iter().any(|k| k.len() < MIN_KEY_BYTES) {
+            return Err(format!(
+                "every key must be at least {MIN_KEY_BYTES} bytes long"
+            ));
+        }
+        Ok(Self { keys })
+    }
+
+    fn mac(key: &[u8], tenant: &TenantId, payload: &[u8]) -> HmacSha256 {
+        let Ok(mut mac) = HmacSha256::new_from_slice(key) else {
+            unreachable!("HMAC accepts keys of any length")
+        };
+        mac.update(CONTEXT);
+        // Length-prefixed, so the tenant cannot run into the payload.
+        mac.update(&(tenant.as_str().len() as u32).to_be_bytes());
+        mac.update(tenant.as_str().as_bytes());
+        mac.update(payload);
+        mac
+    }
+}
+
+/// Why a token was refused; every message is meant for the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// Not base64url, too short, or an unknown version.
+    #[error("is not a continuation token issued by this service ({0})")]
+    Malformed(&'static str),
+    /// The signature does not match: altered, made up, or issued to another tenant.
+    #[error(
+        "is not valid: it was altered or issued to another caller; drop nextToken to start over"
+    )]
+    Forged,
+    /// A genuine token, but issued for other filters.
+    #[error("was issued for different filters; repeat the filters (category, eventType, rangeStart, rangeEnd, order, actorId, targetType, targetId, organizationId, outcome) of the request that returned it, or drop nextToken to start over")]
+    OtherFilters,
+}
+
+/// What a token says: where the next page starts and its number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageToken {
+    /// Number of the page the token leads to (2 for the token of page 1).
+    pub page_number: u32,
+    /// The last sort key of the previous page; the next page starts strictly after it.
+    pub after: String,
+}
+
+impl PageToken {
+    /// The token's text, signed for `tenant` and the filters of `digest`.
+    pub fn encode(&self, key: &TokenKey, tenant: &TenantId, digest: &[u8; DIGEST_LEN]) -> String {
+        let mut bytes = Vec::with_capacity(HEADER_LEN + self.after.len() + MAC_LEN);
+        bytes.push(VERSION);
+        bytes.extend_from_slice(&self.page_number.to_be_bytes());
+        bytes.extend_from_slice(digest);
+        bytes.extend_from_slice(self.after.as_bytes());
+        let signing_key = key.keys.first().map_or(&[][..], Vec::as_slice);
+        let tag = TokenKey::mac(signing_key, tenant, &bytes)
+            .finalize()
+            .into_bytes();
+        bytes.extend_from_slice(&tag[..MAC_LEN]);
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// Reads and verifies `text` for `tenant` and the filters of `digest`.
+    pub fn decode(
+        text: &str,
+        key: &TokenKey,
+        tenant: &TenantId,
+        digest: &[u8; DIGEST_LEN],
+    ) -> Result<Self, TokenError> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(text.trim())
+            .map_err(|_| TokenError::Malformed("not base64url"))?;
+        if bytes.len() < HEADER_LEN + MAC_LEN + 1 {
+            return Err(TokenError::Malformed("too short"));
+        }
+        if bytes[0] != VERSION {
+            return Err(TokenError::Malformed("unknown version"));
+        }
+        let (payload, tag) = bytes.split_at(bytes.len() - MAC_LEN);
+        let genuine = key.keys.iter().any(|k| {
+            TokenKey::mac(k, tenant, payload)
+                .verify_truncated_left(tag)
+                .is_ok()
+        });
+        if !genuine {
+            return Err(TokenError::Forged);
+        }
+        if payload[5..HEADER_LEN] != digest[..] {
+            return Err(TokenError::OtherFilters);
+        }
+        let page_number = u32::from_be_bytes([payload[1], payload[2], payload[3], payload[4]]);
+        let after = std::str::from_utf8(&payload[HEADER_LEN..])
+            .map_err(|_| TokenError::Malformed("bad position"))?
+            .to_owned();
+        // A genuine token always holds a sort key; check anyway, a key may have leaked.
+        if page_number < 2 || keys::event_pk_of_sort_key(tenant, &after).is_none() {
+            return Err(TokenError::Malformed("bad position"));
+        }
+        Ok(Self { page_number, after })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tenant(t: &str) -> TenantId {
+        TenantId::parse(t).unwrap()
+    }
+
+    fn token() -> PageToken {
+        PageToken {
+            page_number: 2,
+            after: "2024-03-01T05:00:00.000Z#evt-1".into(),
+        }
+    }
+
+    #[test]
+    fn a_token_round_trips_and_is_url_safe() {
+        let key = TokenKey::local_default();
+        let text = token().encode(&key, &tenant("acme"), &[7; 16]);
+        assert!(text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert!(!text.contains("evt-1"), "opaque: {text}");
+        let back = PageToken::decode(&text, &key, &tenant("acme"), &[7; 16]).unwrap();
+        assert_eq!(back, token());
+    }
+
+    #[test]
+    fn foreign_tampered_and_malformed_tokens_are_refused() {
+        let key = TokenKey::local_default();
+        let text = token().encode(&key, &tenant("acme"), &[7; 16]);
+        assert_eq!(
+            PageToken::decode(&text, &key, &tenant("other"), &[7; 16]),
+            Err(TokenError::Forged)
+        );
+        assert_eq!(
+            PageToken::decode(&text, &key, &tenant("acme"), &[8; 16]),
+            Err(TokenError::OtherFilters)
+        );
+        let other_key = TokenKey::new("another-key-of-enough-length");
+        assert_eq!(
+            PageToken::decode(&text, &other_key, &tenant("acme"), &[7; 16]),
+            Err(TokenError::Forged)
+        );
+        // Flip each byte in turn: every change is caught.
+        let bytes = URL_SAFE_NO_PAD.decode(&text).unwrap();
+        for i in 0..bytes.len() {
+            let mut altered = bytes.clone();
+            altered[i] ^= 0x01;
+            let altered = URL_SAFE_NO_PAD.encode(altered);
+            assert!(
+                PageToken::decode(&altered, &key, &tenant("acme"), &[7; 16]).is_err(),
+                "byte {i}"
+            );
+        }
+        for bad in ["", "!!!", "abc", &text[..text.len() - 4]] {
+            assert!(matches!(
+                PageToken::decode(bad, &key, &tenant("acme"), &[7; 16]),
+                Err(TokenError::Malformed(_) | TokenError::Forged)
+            ));
+        }
+    }
+
+    #[test]
+    fn a_rotated_key_still_verifies_old_tokens_and_signs_with_the_new_one() {
+        let old = TokenKey::parse("old-key-0123456789").unwrap();
+        let rotated = TokenKey::parse("new-key-0123456789, old-key-0123456789").unwrap();
+        let issued_before = token().encode(&old, &tenant("acme"), &[1; 16]);
+        assert!(PageToken::decode(&issued_before, &rotated, &tenant("acme"), &[1; 16]).is_ok());
+        let issued_after = token().encode(&rotated, &tenant("acme"), &[1; 16]);
+        assert_eq!(
+            PageToken::decode(&issued_after, &old, &tenant("acme"), &[1; 16]),
+            Err(TokenError::Forged)
+        );
+        assert!(TokenKey::parse("short").is_err());
+        assert!(TokenKey::parse(" , ").is_err());
+        assert_eq!(format!("{rotated:?}"), "TokenKey(2 key(s))");
+    }
+}
