@@ -84,11 +84,11 @@ def main(path):
         for media_type, media in (response.get("content") or {}).items():
             media_examples(f"components.responses.{name}.content.{media_type}", media)
 
-    for path, item in (document.get("paths") or {}).items():
+    for route, item in (document.get("paths") or {}).items():
         for method, operation in item.items():
             if not isinstance(operation, dict) or method.startswith("x-"):
                 continue
-            where = f"{method.upper()} {path}"
+            where = f"{method.upper()} {route}"
             for parameter in operation.get("parameters") or []:
                 parameter_examples(f"{where} parameter {parameter.get('name')}", parameter)
             body = operation.get("requestBody") or {}

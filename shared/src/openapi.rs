@@ -15,9 +15,10 @@ use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{json, Value};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::OpenApi as Document;
+use utoipa::openapi::{OpenApi as Document, RefOr};
 use utoipa::{Modify, OpenApi};
 
+use crate::api::routes;
 use crate::catalog::{CATEGORIES, EVENT_TYPES};
 use crate::domain::{Actor, ActorType, AuditEvent, Change, FieldError, Outcome, Target};
 
@@ -57,11 +58,17 @@ pub const EXAMPLE_REQUESTS: [(&str, &str); 4] = [
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
     servers((url = "/", description = "The API that serves this document")),
+    paths(
+        routes::list_events,
+        routes::get_event,
+        routes::list_event_types,
+        routes::list_categories
+    ),
     components(schemas(AuditEvent, Actor, ActorType, Target, Change, Outcome, FieldError)),
-    modifiers(&Overview, &BearerAuth, &ExampleRequests),
+    modifiers(&Overview, &BearerAuth, &ExampleRequests, &ProblemExamples),
     tags(
-        (name = "Audit events", description = "Reading the audit trail: filtered, paginated listing and single events."),
-        (name = "Catalog", description = "The categories and event types the service knows, with their stable codes.")
+        (name = "Audit", description = "Reading the audit trail: the filtered, paginated listing and single events."),
+        (name = "Catalog", description = "The categories and event types the service knows, with their stable codes and descriptions.")
     )
 )]
 struct ApiDoc;
@@ -94,7 +101,9 @@ impl Modify for Overview {
             "\n\n## Authentication\n\
              Every route requires a JWT bearer token (`Authorization: Bearer <token>`), checked \
              by the API Gateway JWT authorizer. The caller's tenant comes from the token's \
-             claims, never from a query parameter.\n\n\
+             claims, never from a query parameter. A missing, expired or invalid token is \
+             refused by API Gateway itself, before the service: `401` with \
+             `{ \"message\": \"Unauthorized\" }`.\n\n\
              ## Errors\n\
              Errors are `application/problem+json` (RFC 9457) with `type`, `title`, `status` and \
              `detail`; a 400 also lists every offending parameter in `errors`. A 5xx never \
@@ -106,9 +115,7 @@ impl Modify for Overview {
              ## Recording events\n\
              Events are not sent over HTTP. The platform's cloud apps invoke the ingest Lambda \
              function directly (Lambda Invoke API) with one event or a batch \
-             `{ \"events\": [...] }`, or send the same bodies through an SQS queue. The accepted \
-             event and the per-event answer are described under `components/schemas` and in the \
-             `x-ingest` extension of this document.\n",
+             `{ \"events\": [...] }`, or send the same bodies through an SQS queue.\n",
         );
         text.push_str(
             "\n## Event catalog\n| category | code | event types |\n| --- | --- | --- |\n",
@@ -194,6 +201,76 @@ impl Modify for ExampleRequests {
             .extensions
             .get_or_insert_with(Default::default)
             .insert("x-codeSamples".to_owned(), Value::Array(samples));
+    }
+}
+
+/// Gives every error response without an example a problem+json example built from its
+/// status and description, so that no error of the document goes unillustrated.
+struct ProblemExamples;
+
+/// The media type of RFC 9457 problem details.
+const PROBLEM_JSON: &str = "application/problem+json";
+
+impl Modify for ProblemExamples {
+    fn modify(&self, openapi: &mut Document) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.options,
+                &mut item.head,
+                &mut item.patch,
+                &mut item.trace,
+            ];
+            for operation in operations.into_iter().flatten() {
+                for (status, response) in &mut operation.responses.responses {
+                    let RefOr::T(response) = response else {
+                        continue;
+                    };
+                    let Some(code) = status.parse::<u16>().ok().filter(|c| *c >= 400) else {
+                        continue;
+                    };
+                    let Some(RefOr::T(content)) = response.content.get_mut(PROBLEM_JSON) else {
+                        continue;
+                    };
+                    if content.example.is_some() || !content.examples.is_empty() {
+                        continue;
+                    }
+                    let mut example = json!({
+                        "type": "about:blank",
+                        "title": status_title(code),
+                        "status": code,
+                        "detail": response.description,
+                    });
+                    if code >= 500 {
+                        example["requestId"] = json!("c6af9ac6-7b61-11e6-9a41-93e8deadbeef");
+                    }
+                    content.example = Some(example);
+                }
+            }
+        }
+    }
+}
+
+/// The reason phrase of the statuses the API answers (RFC 9110).
+fn status_title(code: u16) -> &'static str {
+    match code {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        409 => "Conflict",
+        413 => "Content Too Large",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "Error",
     }
 }
 
@@ -354,6 +431,152 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&node).unwrap(),
             r#"{"title":"t","type":"object","x-a":2,"x-b":1}"#
+        );
+    }
+
+    #[test]
+    fn every_route_of_the_api_is_documented() {
+        let doc = value();
+        let mut paths: Vec<&str> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        paths.sort_unstable();
+        assert_eq!(
+            paths,
+            [
+                "/api/Audit",
+                "/api/Audit/categories",
+                "/api/Audit/eventTypes",
+                "/api/Audit/{eventId}"
+            ]
+        );
+        for path in paths {
+            assert!(
+                doc["paths"][path]["get"]["operationId"].is_string(),
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_operation_tag_is_declared_with_a_description() {
+        let doc = value();
+        let declared: Vec<&str> = doc["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                assert!(t["description"].is_string());
+                t["name"].as_str().unwrap()
+            })
+            .collect();
+        for item in doc["paths"].as_object().unwrap().values() {
+            for operation in item.as_object().unwrap().values() {
+                for tag in operation["tags"].as_array().unwrap() {
+                    assert!(
+                        declared.contains(&tag.as_str().unwrap()),
+                        "undeclared tag {tag}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_error_response_is_problem_json_with_a_schema_and_an_example() {
+        let doc = value();
+        let mut errors = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for operation in item.as_object().unwrap().values() {
+                for (status, response) in operation["responses"].as_object().unwrap() {
+                    if status.starts_with('2') {
+                        continue;
+                    }
+                    errors += 1;
+                    let problem = &response["content"]["application/problem+json"];
+                    assert!(problem["schema"].is_object(), "{path} {status}");
+                    let example = if problem["example"].is_object() {
+                        &problem["example"]
+                    } else {
+                        let examples = problem["examples"].as_object();
+                        &examples.and_then(|e| e.values().next()).unwrap()["value"]
+                    };
+                    assert_eq!(example["status"].to_string(), *status, "{path} {status}");
+                    assert!(example["title"].is_string() && example["detail"].is_string());
+                }
+            }
+        }
+        assert!(errors >= 8, "only {errors} error responses");
+    }
+
+    #[test]
+    fn the_reference_example_requests_are_on_the_listing() {
+        let doc = value();
+        let list = &doc["paths"][LIST_EVENTS_PATH]["get"];
+        let description = list["description"].as_str().unwrap();
+        let samples = list["x-codeSamples"].as_array().unwrap();
+        assert_eq!(samples.len(), EXAMPLE_REQUESTS.len());
+        for ((_, query), sample) in EXAMPLE_REQUESTS.iter().zip(samples) {
+            assert!(
+                description.contains(query),
+                "{query} not in the description"
+            );
+            assert_eq!(sample["source"], format!("GET {LIST_EVENTS_PATH}?{query}"));
+        }
+    }
+
+    #[test]
+    fn the_reversed_range_example_is_a_documented_400() {
+        let doc = value();
+        let examples = &doc["paths"][LIST_EVENTS_PATH]["get"]["responses"]["400"]["content"]
+            ["application/problem+json"]["examples"];
+        let reversed = examples["reversedRange"]["value"].to_string();
+        assert!(
+            reversed.contains("2024-03-01T05:00:00.000Z")
+                && reversed.contains("2023-10-23T04:59:00.000Z")
+        );
+    }
+
+    #[test]
+    fn the_listing_parameters_document_their_rules() {
+        let doc = value();
+        let parameters = doc["paths"][LIST_EVENTS_PATH]["get"]["parameters"]
+            .as_array()
+            .unwrap();
+        let named = |name: &str| {
+            parameters
+                .iter()
+                .find(|p| p["name"] == name)
+                .unwrap_or_else(|| panic!("no parameter {name}"))
+        };
+        for name in [
+            "category",
+            "eventType",
+            "rangeStart",
+            "rangeEnd",
+            "pageSize",
+            "pageNumber",
+            "nextToken",
+            "order",
+        ] {
+            let parameter = named(name);
+            assert_eq!(parameter["in"], "query");
+            assert!(
+                parameter["description"].is_string(),
+                "{name} has no description"
+            );
+        }
+        let page_size = named("pageSize")["schema"].to_string();
+        assert!(
+            page_size.contains(&format!("\"maximum\":{}", crate::limits::PAGE_SIZE_MAX)),
+            "{page_size}"
+        );
+        assert!(
+            page_size.contains(&format!("\"default\":{}", crate::limits::PAGE_SIZE_DEFAULT)),
+            "{page_size}"
         );
     }
 
