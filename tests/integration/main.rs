@@ -4,4 +4,5 @@
 // The whole binary is test code: a panic is how a test fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod ingest;
 mod store;

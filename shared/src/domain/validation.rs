@@ -1,10 +1,10 @@
 //! Validation failures that name the field and the rule they broke.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// One broken rule: which field, and what the rule is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct FieldError {
     /// Path of the offending field, e.g. `actor.ipAddress` or `changes[2].field`.
     pub field: String,
