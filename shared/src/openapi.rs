@@ -16,11 +16,16 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{json, Value};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, RefOr};
-use utoipa::{Modify, OpenApi};
+use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::api::routes;
 use crate::catalog::{CATEGORIES, EVENT_TYPES};
 use crate::domain::{Actor, ActorType, AuditEvent, Change, FieldError, Outcome, Target};
+use crate::ingest::{
+    ActorInput, EventBatch, EventInput, EventResult, EventStatus, EventTypeRef, IngestRequest,
+    IngestResponse, IngestTotals,
+};
+use crate::limits::{MAX_BATCH_EVENTS, MAX_EVENT_BYTES};
 
 /// Name of the JWT bearer security scheme that every API route requires.
 pub const BEARER_AUTH: &str = "bearerAuth";
@@ -64,8 +69,25 @@ pub const EXAMPLE_REQUESTS: [(&str, &str); 4] = [
         routes::list_event_types,
         routes::list_categories
     ),
-    components(schemas(AuditEvent, Actor, ActorType, Target, Change, Outcome, FieldError)),
-    modifiers(&Overview, &BearerAuth, &ExampleRequests, &ProblemExamples),
+    components(schemas(
+        AuditEvent,
+        Actor,
+        ActorType,
+        Target,
+        Change,
+        Outcome,
+        FieldError,
+        IngestRequest,
+        EventBatch,
+        EventInput,
+        ActorInput,
+        EventTypeRef,
+        IngestResponse,
+        EventResult,
+        EventStatus,
+        IngestTotals
+    )),
+    modifiers(&Overview, &BearerAuth, &ExampleRequests, &ProblemExamples, &IngestContract),
     tags(
         (name = "Audit", description = "Reading the audit trail: the filtered, paginated listing and single events."),
         (name = "Catalog", description = "The categories and event types the service knows, with their stable codes and descriptions.")
@@ -115,7 +137,10 @@ impl Modify for Overview {
              ## Recording events\n\
              Events are not sent over HTTP. The platform's cloud apps invoke the ingest Lambda \
              function directly (Lambda Invoke API) with one event or a batch \
-             `{ \"events\": [...] }`, or send the same bodies through an SQS queue.\n",
+             `{ \"events\": [...] }`, or send the same bodies through an SQS queue. The accepted \
+             payload (`IngestRequest`) and the direct-invoke answer (`IngestResponse`) are \
+             schemas under `components/schemas`; the `x-ingest` extension of this document \
+             says how they are used.\n",
         );
         text.push_str(
             "\n## Event catalog\n| category | code | event types |\n| --- | --- | --- |\n",
@@ -201,6 +226,74 @@ impl Modify for ExampleRequests {
             .extensions
             .get_or_insert_with(Default::default)
             .insert("x-codeSamples".to_owned(), Value::Array(samples));
+    }
+}
+
+/// Name of the document extension that describes how events are recorded.
+pub const INGEST_EXTENSION: &str = "x-ingest";
+
+/// Describes the ingest contract, which has no HTTP route: the ingest function is invoked
+/// directly (Lambda Invoke API) or by an SQS event source. Its payload and answer are
+/// schemas under `components`; this extension says how they are used.
+struct IngestContract;
+
+impl Modify for IngestContract {
+    fn modify(&self, openapi: &mut Document) {
+        let schema = |name: std::borrow::Cow<'static, str>| json!({ "$ref": format!("#/components/schemas/{name}") });
+        let contract = json!({
+            "summary": "Events are recorded by invoking the ingest Lambda function, not over HTTP.",
+            "limits": {
+                "maxEventBytes": MAX_EVENT_BYTES,
+                "maxBatchEvents": MAX_BATCH_EVENTS,
+            },
+            "directInvoke": {
+                "description": format!(
+                    "Lambda Invoke API, invocation type RequestResponse. The payload is one \
+                     event or a batch of 1 to {MAX_BATCH_EVENTS}; the answer reports, in input \
+                     order, whether each event was stored, a duplicate, a conflict, rejected \
+                     (with every broken rule, each naming its field) or failed (send it again). \
+                     Invalid events never block the valid ones beside them, and an event is \
+                     reported stored only once it is durably written. A payload of no known \
+                     shape, or of more than {MAX_BATCH_EVENTS} events, fails the invocation as a \
+                     whole with a function error whose `errorType` is stable and whose \
+                     `errorMessage` names the rule."
+                ),
+                "request": schema(IngestRequest::name()),
+                "response": schema(IngestResponse::name()),
+            },
+            "sqs": {
+                "description": "Each message body holds one event or a batch, as for a direct \
+                    invoke. The function answers the SQS event with `batchItemFailures` (the \
+                    event source mapping enables ReportBatchItemFailures): a message is listed, \
+                    and so delivered again and eventually dead-lettered, unless every one of its \
+                    events is stored or was stored before. Events without `eventId` get one \
+                    derived from the message, so a redelivery stores them once.",
+                "messageBody": schema(IngestRequest::name()),
+                "response": {
+                    "type": "object",
+                    "required": ["batchItemFailures"],
+                    "properties": {
+                        "batchItemFailures": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["itemIdentifier"],
+                                "properties": {
+                                    "itemIdentifier": {
+                                        "type": "string",
+                                        "description": "The SQS message id to deliver again."
+                                    }
+                                }
+                            }
+                        }
+                    }
+                },
+            },
+        });
+        openapi
+            .extensions
+            .get_or_insert_with(Default::default)
+            .insert(INGEST_EXTENSION.to_owned(), contract);
     }
 }
 
@@ -578,6 +671,44 @@ mod tests {
             page_size.contains(&format!("\"default\":{}", crate::limits::PAGE_SIZE_DEFAULT)),
             "{page_size}"
         );
+    }
+
+    #[test]
+    fn the_ingest_payload_and_answer_are_components_referenced_by_the_ingest_extension() {
+        let doc = value();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        for name in [
+            "IngestRequest",
+            "EventBatch",
+            "EventInput",
+            "ActorInput",
+            "EventTypeRef",
+            "IngestResponse",
+            "EventResult",
+            "EventStatus",
+            "IngestTotals",
+        ] {
+            assert!(schemas.contains_key(name), "missing schema {name}");
+        }
+        let ingest = &doc[INGEST_EXTENSION];
+        let request = "#/components/schemas/IngestRequest";
+        assert_eq!(ingest["directInvoke"]["request"]["$ref"], request);
+        assert_eq!(ingest["sqs"]["messageBody"]["$ref"], request);
+        assert_eq!(
+            ingest["directInvoke"]["response"]["$ref"],
+            "#/components/schemas/IngestResponse"
+        );
+        assert_eq!(ingest["limits"]["maxBatchEvents"], MAX_BATCH_EVENTS);
+        assert_eq!(ingest["limits"]["maxEventBytes"], MAX_EVENT_BYTES);
+    }
+
+    #[test]
+    fn there_is_no_http_route_for_ingest() {
+        let doc = value();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            let methods: Vec<&String> = item.as_object().unwrap().keys().collect();
+            assert_eq!(methods, ["get"], "{path} has more than GET");
+        }
     }
 
     #[test]
