@@ -6,3 +6,4 @@
 
 mod ingest;
 mod store;
+mod template;

@@ -1,0 +1,681 @@
+//! `template.yaml` against the shared definitions: the table it deploys must be exactly
+//! `TableDefinition::audit()` (keys, attribute types, indexes, projections, TTL), each
+//! function role must hold exactly its least-privilege permissions, and the routes, queue
+//! and configuration must match what the functions expect.
+//!
+//! The template is read as YAML with CloudFormation's short-form tags (`!Ref`, `!GetAtt`,
+//! `!Sub`...) turned into their long form, so the checks see what CloudFormation sees.
+//! Each check is also run on deliberately broken copies, to show that it can fail.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use audit_shared::config::{
+    Retention, ENV_DYNAMODB_ENDPOINT, ENV_RETENTION_DAYS, ENV_SHARDS, ENV_TABLE_NAME,
+};
+use audit_shared::limits::MAX_SHARDS;
+use audit_shared::table::TableDefinition;
+use serde_json::{json, Value};
+
+const TABLE: &str = "AuditTable";
+
+fn template_text() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
+    std::fs::read_to_string(path).unwrap()
+}
+
+fn parse(text: &str) -> Value {
+    let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).unwrap();
+    long_form(&yaml)
+}
+
+fn template() -> Value {
+    parse(&template_text())
+}
+
+/// Converts YAML to JSON, turning short-form intrinsic functions into their long form:
+/// `!Ref X` -> `{"Ref": "X"}`, `!GetAtt A.B` -> `{"Fn::GetAtt": ["A", "B"]}`,
+/// `!Sub s` -> `{"Fn::Sub": s}` and so on.
+fn long_form(yaml: &serde_yaml_ng::Value) -> Value {
+    use serde_yaml_ng::Value as Y;
+    match yaml {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(*b),
+        Y::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                json!(i)
+            } else if let Some(u) = n.as_u64() {
+                json!(u)
+            } else {
+                json!(n.as_f64().unwrap())
+            }
+        }
+        Y::String(s) => Value::String(s.clone()),
+        Y::Sequence(items) => Value::Array(items.iter().map(long_form).collect()),
+        Y::Mapping(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        Y::String(s) => s.clone(),
+                        other => serde_yaml_ng::to_string(other).unwrap().trim().to_owned(),
+                    };
+                    (key, long_form(v))
+                })
+                .collect(),
+        ),
+        Y::Tagged(tagged) => {
+            let tag = tagged.tag.to_string();
+            let name = tag.trim_start_matches('!');
+            let inner = long_form(&tagged.value);
+            match (name, &inner) {
+                ("Ref", _) => json!({ "Ref": inner }),
+                ("Condition", _) => json!({ "Condition": inner }),
+                ("GetAtt", Value::String(s)) => {
+                    let (resource, attribute) = s.split_once('.').unwrap();
+                    json!({ "Fn::GetAtt": [resource, attribute] })
+                }
+                _ => json!({ format!("Fn::{name}"): inner }),
+            }
+        }
+    }
+}
+
+fn resource<'a>(template: &'a Value, name: &str) -> &'a Value {
+    let r = &template["Resources"][name];
+    assert!(r.is_object(), "template has no resource {name}");
+    r
+}
+
+fn str_of(v: &Value) -> String {
+    v.as_str()
+        .unwrap_or_else(|| panic!("expected a string, found {v}"))
+        .to_owned()
+}
+
+// ------------------------------------------------------------------------------- table
+
+/// (attribute, HASH or RANGE) pairs of a key schema.
+type KeySchema = Vec<(String, String)>;
+
+/// An index as a comparable value: key schema, projection type, non-key attributes.
+type IndexShape = (KeySchema, String, Vec<String>);
+
+/// A table as a comparable value: what the template declares, or what the shared
+/// definition requires.
+#[derive(Debug, PartialEq, Eq)]
+struct TableShape {
+    key_schema: KeySchema,
+    /// attribute -> type, for every key attribute
+    attributes: BTreeMap<String, String>,
+    /// index name -> (key schema, projection type, non-key attributes)
+    indexes: BTreeMap<String, IndexShape>,
+    /// (attribute, enabled)
+    ttl: Option<(String, bool)>,
+}
+
+fn key_schema(v: &Value) -> KeySchema {
+    v.as_array()
+        .unwrap_or_else(|| panic!("KeySchema must be a list, found {v}"))
+        .iter()
+        .map(|k| (str_of(&k["AttributeName"]), str_of(&k["KeyType"])))
+        .collect()
+}
+
+fn declared_table(template: &Value) -> TableShape {
+    let table = resource(template, TABLE);
+    assert_eq!(table["Type"], "AWS::DynamoDB::Table");
+    let p = &table["Properties"];
+    let attributes = p["AttributeDefinitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (str_of(&a["AttributeName"]), str_of(&a["AttributeType"])))
+        .collect::<Vec<_>>();
+    let unique: BTreeMap<String, String> = attributes.iter().cloned().collect();
+    assert_eq!(
+        unique.len(),
+        attributes.len(),
+        "an attribute is defined twice"
+    );
+    let indexes = p["GlobalSecondaryIndexes"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|i| {
+                    let projection = &i["Projection"];
+                    let non_key = projection["NonKeyAttributes"]
+                        .as_array()
+                        .map(|a| a.iter().map(str_of).collect())
+                        .unwrap_or_default();
+                    (
+                        str_of(&i["IndexName"]),
+                        (
+                            key_schema(&i["KeySchema"]),
+                            str_of(&projection["ProjectionType"]),
+                            non_key,
+                        ),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let ttl = p["TimeToLiveSpecification"].as_object().map(|t| {
+        (
+            str_of(&t["AttributeName"]),
+            t["Enabled"].as_bool().unwrap_or(false),
+        )
+    });
+    TableShape {
+        key_schema: key_schema(&p["KeySchema"]),
+        attributes: unique,
+        indexes,
+        ttl,
+    }
+}
+
+fn expected_table(def: &TableDefinition) -> TableShape {
+    let hash = |a: &str| (a.to_owned(), "HASH".to_owned());
+    let range = |a: &str| (a.to_owned(), "RANGE".to_owned());
+    TableShape {
+        key_schema: vec![hash(def.partition_key)],
+        attributes: def
+            .key_attributes()
+            .into_iter()
+            .map(|a| (a.to_owned(), "S".to_owned()))
+            .collect(),
+        indexes: def
+            .indexes
+            .iter()
+            .map(|i| {
+                (
+                    i.name.to_owned(),
+                    (
+                        vec![hash(i.partition_key), range(i.sort_key)],
+                        i.projection.as_str().to_owned(),
+                        Vec::new(),
+                    ),
+                )
+            })
+            .collect(),
+        ttl: Some((def.ttl_attribute.to_owned(), true)),
+    }
+}
+
+#[test]
+fn the_template_table_equals_the_shared_table_definition() {
+    assert_eq!(
+        declared_table(&template()),
+        expected_table(&TableDefinition::audit())
+    );
+}
+
+#[test]
+fn a_template_table_that_drifts_from_the_definition_is_detected() {
+    let expected = expected_table(&TableDefinition::audit());
+    let text = template_text();
+    // Edits of the file itself, as a careless change would make them.
+    for (from, to) in [
+        ("IndexName: byActor", "IndexName: byActors"),
+        ("AttributeName: expiresAt", "AttributeName: expiresOn"),
+        (
+            "{ AttributeName: eventTypePk, AttributeType: S }",
+            "{ AttributeName: eventTypePk, AttributeType: N }",
+        ),
+    ] {
+        assert!(text.contains(from), "mutation '{from}' matches nothing");
+        let drifted = parse(&text.replacen(from, to, 1));
+        assert_ne!(declared_table(&drifted), expected, "{from} -> {to}");
+    }
+    // Structural edits.
+    type Mutation = (&'static str, fn(&mut Value));
+    let mutations: Vec<Mutation> = vec![
+        ("projection KEYS_ONLY", |t| {
+            t["Resources"][TABLE]["Properties"]["GlobalSecondaryIndexes"][1]["Projection"] =
+                json!({ "ProjectionType": "KEYS_ONLY" });
+        }),
+        ("index dropped", |t| {
+            t["Resources"][TABLE]["Properties"]["GlobalSecondaryIndexes"]
+                .as_array_mut()
+                .unwrap()
+                .pop();
+        }),
+        ("index sort key swapped to HASH", |t| {
+            t["Resources"][TABLE]["Properties"]["GlobalSecondaryIndexes"][0]["KeySchema"][1]
+                ["KeyType"] = json!("HASH");
+        }),
+        ("base sort key added", |t| {
+            t["Resources"][TABLE]["Properties"]["KeySchema"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({ "AttributeName": "sk", "KeyType": "RANGE" }));
+        }),
+        ("TTL disabled", |t| {
+            t["Resources"][TABLE]["Properties"]["TimeToLiveSpecification"]["Enabled"] =
+                json!(false);
+        }),
+        ("TTL removed", |t| {
+            t["Resources"][TABLE]["Properties"]
+                .as_object_mut()
+                .unwrap()
+                .remove("TimeToLiveSpecification");
+        }),
+    ];
+    for (what, mutate) in mutations {
+        let mut drifted = template();
+        mutate(&mut drifted);
+        assert_ne!(declared_table(&drifted), expected, "{what}");
+    }
+}
+
+#[test]
+fn the_table_is_on_demand_encrypted_recoverable_and_kept() {
+    let t = template();
+    let table = resource(&t, TABLE);
+    assert_eq!(table["DeletionPolicy"], "Retain");
+    assert_eq!(table["UpdateReplacePolicy"], "Retain");
+    let p = &table["Properties"];
+    assert_eq!(p["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(p["DeletionProtectionEnabled"], true);
+    assert_eq!(
+        p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
+    assert_eq!(p["SSESpecification"]["SSEEnabled"], true);
+    assert_eq!(p["SSESpecification"]["SSEType"], "KMS");
+    // A fixed name would make a retained table collide with a redeployed stack.
+    assert!(p.get("TableName").is_none());
+}
+
+// ------------------------------------------------------------------------------- IAM
+
+/// Every (action, resource) an execution role allows, resources written as
+/// `${Resource.Attribute}` or the literal ARN pattern.
+fn role_permissions(template: &Value, function: &str) -> BTreeSet<(String, String)> {
+    let f = &resource(template, function)["Properties"];
+    // SAM would otherwise generate a role and attach broad managed policies to it.
+    assert!(
+        f.get("Policies").is_none(),
+        "{function} must not use SAM Policies"
+    );
+    let role_name = str_of(&f["Role"]["Fn::GetAtt"][0]);
+    assert_eq!(f["Role"]["Fn::GetAtt"][1], "Arn", "{function} Role");
+    let role = resource(template, &role_name);
+    assert_eq!(role["Type"], "AWS::IAM::Role");
+    let p = &role["Properties"];
+    assert!(p.get("ManagedPolicyArns").is_none(), "{role_name}");
+    assert!(p.get("PermissionsBoundary").is_none(), "{role_name}");
+    assert_eq!(
+        p["AssumeRolePolicyDocument"]["Statement"],
+        json!([{
+            "Effect": "Allow",
+            "Principal": { "Service": "lambda.amazonaws.com" },
+            "Action": "sts:AssumeRole"
+        }]),
+        "{role_name} trust policy"
+    );
+    let one_or_many = |v: &Value| match v {
+        Value::Array(items) => items.clone(),
+        other => vec![other.clone()],
+    };
+    let resource_name = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Object(o) if o.contains_key("Fn::GetAtt") => {
+            format!(
+                "${{{}.{}}}",
+                str_of(&v["Fn::GetAtt"][0]),
+                str_of(&v["Fn::GetAtt"][1])
+            )
+        }
+        Value::Object(o) if o.contains_key("Fn::Sub") => str_of(&v["Fn::Sub"]),
+        other => panic!("unexpected resource {other}"),
+    };
+    let mut allowed = BTreeSet::new();
+    for policy in p["Policies"].as_array().unwrap() {
+        for statement in policy["PolicyDocument"]["Statement"].as_array().unwrap() {
+            assert_eq!(statement["Effect"], "Allow", "{role_name}: {statement}");
+            assert!(statement.get("NotAction").is_none(), "{role_name}");
+            assert!(statement.get("NotResource").is_none(), "{role_name}");
+            for action in one_or_many(&statement["Action"]) {
+                for r in one_or_many(&statement["Resource"]) {
+                    allowed.insert((str_of(&action), resource_name(&r)));
+                }
+            }
+        }
+    }
+    allowed
+}
+
+fn permissions(log_group: &str, extra: &[(&str, &[&str])]) -> BTreeSet<(String, String)> {
+    let own_logs = format!("${{{log_group}.Arn}}");
+    let mut expected: Vec<(&str, Vec<&str>)> = vec![
+        (
+            own_logs.as_str(),
+            vec!["logs:CreateLogStream", "logs:PutLogEvents"],
+        ),
+        (
+            "*",
+            vec!["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+        ),
+    ];
+    expected.extend(extra.iter().map(|(r, a)| (*r, a.to_vec())));
+    expected
+        .into_iter()
+        .flat_map(|(r, actions)| {
+            actions
+                .into_iter()
+                .map(move |a| (a.to_owned(), r.to_owned()))
+        })
+        .collect()
+}
+
+fn ingest_permissions() -> BTreeSet<(String, String)> {
+    permissions(
+        "IngestLogGroup",
+        &[
+            ("${AuditTable.Arn}", &["dynamodb:PutItem"]),
+            (
+                "${IngestQueue.Arn}",
+                &[
+                    "sqs:ReceiveMessage",
+                    "sqs:DeleteMessage",
+                    "sqs:GetQueueAttributes",
+                ],
+            ),
+        ],
+    )
+}
+
+#[test]
+fn the_ingest_function_may_only_append_events_and_consume_its_queue() {
+    assert_eq!(
+        role_permissions(&template(), "IngestFunction"),
+        ingest_permissions()
+    );
+}
+
+#[test]
+fn the_query_function_may_only_read_the_table_and_its_indexes() {
+    assert_eq!(
+        role_permissions(&template(), "QueryFunction"),
+        permissions(
+            "QueryLogGroup",
+            &[
+                ("${AuditTable.Arn}", &["dynamodb:GetItem", "dynamodb:Query"]),
+                (
+                    "${AuditTable.Arn}/index/*",
+                    &["dynamodb:GetItem", "dynamodb:Query"]
+                ),
+            ],
+        )
+    );
+}
+
+#[test]
+fn the_swagger_function_has_no_data_access() {
+    assert_eq!(
+        role_permissions(&template(), "SwaggerFunction"),
+        permissions("SwaggerLogGroup", &[])
+    );
+}
+
+#[test]
+fn a_widened_role_is_detected() {
+    let mut t = template();
+    let statements = &mut t["Resources"]["IngestRole"]["Properties"]["Policies"][0]
+        ["PolicyDocument"]["Statement"];
+    statements[0]["Action"] = json!(["dynamodb:PutItem", "dynamodb:DeleteItem"]);
+    assert_ne!(role_permissions(&t, "IngestFunction"), ingest_permissions());
+
+    let mut t = template();
+    t["Resources"]["IngestRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]
+        ["Resource"] = json!("*");
+    assert_ne!(role_permissions(&t, "IngestFunction"), ingest_permissions());
+}
+
+// ------------------------------------------------------------------------------- API
+
+#[test]
+fn the_api_routes_are_the_contract_and_only_swagger_is_public() {
+    let t = template();
+    let api = &resource(&t, "HttpApi")["Properties"];
+    assert_eq!(api["Auth"]["DefaultAuthorizer"], "JwtAuthorizer");
+    let jwt = &api["Auth"]["Authorizers"]["JwtAuthorizer"]["JwtConfiguration"];
+    assert_eq!(jwt["issuer"], json!({ "Ref": "JwtIssuer" }));
+    assert_eq!(jwt["audience"], json!({ "Ref": "JwtAudience" }));
+    assert!(api["DefaultRouteSettings"]["ThrottlingRateLimit"].is_object());
+    assert!(api["DefaultRouteSettings"]["ThrottlingBurstLimit"].is_object());
+
+    let route =
+        |f: &str, path: &str, public| (f.to_owned(), "GET".to_owned(), path.to_owned(), public);
+    let expected: BTreeSet<_> = [
+        route("QueryFunction", "/api/Audit", false),
+        route("QueryFunction", "/api/Audit/{eventId}", false),
+        route("QueryFunction", "/api/Audit/eventTypes", false),
+        route("QueryFunction", "/api/Audit/categories", false),
+        route("SwaggerFunction", "/api/audit/swagger", true),
+        route("SwaggerFunction", "/api/audit/swagger/{proxy+}", true),
+    ]
+    .into();
+    assert_eq!(routes(&t), expected);
+}
+
+/// Every HTTP route of the template: (function, method, path, public).
+fn routes(t: &Value) -> BTreeSet<(String, String, String, bool)> {
+    let mut routes = BTreeSet::new();
+    for (name, r) in t["Resources"].as_object().unwrap() {
+        if r["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let events = r["Properties"]["Events"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        for event in events.values().filter(|e| e["Type"] == "HttpApi") {
+            let p = &event["Properties"];
+            assert_eq!(p["ApiId"], json!({ "Ref": "HttpApi" }), "{name}");
+            let public = match p["Auth"]["Authorizer"].as_str() {
+                None => false,
+                Some("NONE") => true,
+                Some(other) => panic!("{name}: unexpected authorizer {other}"),
+            };
+            routes.insert((
+                name.clone(),
+                str_of(&p["Method"]),
+                str_of(&p["Path"]),
+                public,
+            ));
+        }
+    }
+    routes
+}
+
+// ------------------------------------------------------------------------------- ingest
+
+#[test]
+fn the_ingest_queue_reports_partial_failures_and_dead_letters_after_retries() {
+    let t = template();
+    let function = &resource(&t, "IngestFunction")["Properties"];
+    let sqs: Vec<&Value> = function["Events"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|e| e["Type"] == "SQS")
+        .collect();
+    assert_eq!(sqs.len(), 1);
+    let source = &sqs[0]["Properties"];
+    assert_eq!(
+        source["Queue"],
+        json!({ "Fn::GetAtt": ["IngestQueue", "Arn"] })
+    );
+    assert_eq!(
+        source["FunctionResponseTypes"],
+        json!(["ReportBatchItemFailures"])
+    );
+
+    let queue = &resource(&t, "IngestQueue")["Properties"];
+    let timeout = function["Timeout"].as_u64().unwrap();
+    assert!(queue["VisibilityTimeout"].as_u64().unwrap() >= 6 * timeout);
+    assert_eq!(queue["SqsManagedSseEnabled"], true);
+    assert_eq!(
+        queue["RedrivePolicy"]["deadLetterTargetArn"],
+        json!({ "Fn::GetAtt": ["IngestDeadLetterQueue", "Arn"] })
+    );
+    assert!(queue["RedrivePolicy"]["maxReceiveCount"].as_u64().unwrap() >= 3);
+
+    let dlq = &resource(&t, "IngestDeadLetterQueue")["Properties"];
+    assert_eq!(dlq["MessageRetentionPeriod"], 14 * 86_400);
+    assert_eq!(dlq["SqsManagedSseEnabled"], true);
+    // A dead letter keeps its original enqueue time, so the DLQ must outlive the queue.
+    assert!(
+        dlq["MessageRetentionPeriod"].as_u64().unwrap()
+            > queue["MessageRetentionPeriod"].as_u64().unwrap()
+    );
+}
+
+// ------------------------------------------------------------------------------- configuration
+
+#[test]
+fn the_functions_get_the_configuration_the_shared_config_reads() {
+    let t = template();
+    for function in ["IngestFunction", "QueryFunction"] {
+        let env = &resource(&t, function)["Properties"]["Environment"]["Variables"];
+        assert_eq!(env[ENV_TABLE_NAME], json!({ "Ref": TABLE }), "{function}");
+        assert_eq!(env[ENV_SHARDS], json!({ "Ref": "Shards" }), "{function}");
+        assert_eq!(
+            env[ENV_RETENTION_DAYS],
+            json!({ "Ref": "RetentionDays" }),
+            "{function}"
+        );
+        // Only for a local engine (sam local sets it through env.json); empty in AWS, where
+        // the SDK resolves the regional endpoint.
+        assert_eq!(env[ENV_DYNAMODB_ENDPOINT], "", "{function}");
+    }
+    let shards = &t["Parameters"]["Shards"];
+    assert_eq!(shards["MinValue"], 1);
+    assert_eq!(shards["MaxValue"], u64::from(MAX_SHARDS));
+    let retention = str_of(&t["Parameters"]["RetentionDays"]["Default"]);
+    Retention::parse(&retention).unwrap();
+}
+
+#[test]
+fn every_function_runs_arm64_traced_with_its_own_log_group() {
+    let t = template();
+    let globals = &t["Globals"]["Function"];
+    assert_eq!(globals["Runtime"], "provided.al2023");
+    assert_eq!(globals["Architectures"], json!(["arm64"]));
+    assert_eq!(globals["Handler"], "bootstrap");
+    assert_eq!(globals["Tracing"], "Active");
+    let mut log_groups = BTreeSet::new();
+    for (function, package) in [
+        ("IngestFunction", "ingest"),
+        ("QueryFunction", "query"),
+        ("SwaggerFunction", "swagger"),
+    ] {
+        let f = resource(&t, function);
+        assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda");
+        assert_eq!(f["Metadata"]["BuildProperties"]["Binary"], package);
+        assert_eq!(f["Properties"]["CodeUri"], format!("functions/{package}"));
+        let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../functions");
+        let manifest = std::fs::read_to_string(format!("{manifest}/{package}/Cargo.toml")).unwrap();
+        assert!(
+            manifest.contains(&format!("name = \"{package}\"")),
+            "{package}"
+        );
+        for key in ["Runtime", "Architectures", "Tracing"] {
+            assert!(
+                f["Properties"].get(key).is_none(),
+                "{function} overrides {key}"
+            );
+        }
+        let group = str_of(&f["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]);
+        let retention = &resource(&t, &group)["Properties"]["RetentionInDays"];
+        assert_eq!(retention, &json!({ "Ref": "LogRetentionDays" }), "{group}");
+        assert!(log_groups.insert(group), "{function} shares a log group");
+    }
+}
+
+// ------------------------------------------------------------------------------- sam local
+
+fn sam_file(name: &str) -> Value {
+    let path = format!("{}/../infra/sam/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn env_json_sets_only_variables_the_template_declares() {
+    // `sam local --env-vars` silently ignores a variable the template does not declare.
+    let t = template();
+    let env = sam_file("env.json");
+    for (function, variables) in env.as_object().unwrap() {
+        let declared = &resource(&t, function)["Properties"]["Environment"]["Variables"];
+        for name in variables.as_object().unwrap().keys() {
+            assert!(declared.get(name).is_some(), "{function}: {name}");
+        }
+    }
+    for function in ["IngestFunction", "QueryFunction"] {
+        let config = &env[function];
+        audit_shared::config::Config::from_lookup(|name| {
+            config[name]
+                .as_str()
+                .map(str::to_owned)
+                .or_else(|| (name == "AWS_REGION").then(|| "us-east-1".to_owned()))
+        })
+        .unwrap();
+    }
+}
+
+#[test]
+fn the_sample_requests_hit_template_routes() {
+    let routes = routes(&template());
+    for (file, function, public) in [
+        ("query-list.json", "QueryFunction", false),
+        ("query-get.json", "QueryFunction", false),
+        ("query-event-types.json", "QueryFunction", false),
+        ("swagger-ui.json", "SwaggerFunction", true),
+        ("swagger-json.json", "SwaggerFunction", true),
+    ] {
+        let event = sam_file(&format!("events/{file}"));
+        assert_eq!(event["version"], "2.0", "{file}");
+        let (method, path) = str_of(&event["routeKey"])
+            .split_once(' ')
+            .map(|(m, p)| (m.to_owned(), p.to_owned()))
+            .unwrap();
+        assert!(
+            routes.contains(&(function.to_owned(), method, path, public)),
+            "{file}"
+        );
+        let has_claims = event["requestContext"]["authorizer"]["jwt"]["claims"].is_object();
+        assert_eq!(has_claims, !public, "{file}");
+    }
+}
+
+#[test]
+fn the_sample_ingest_payloads_follow_the_event_contract() {
+    use audit_shared::domain::{AuditEvent, Timestamp};
+    let valid = |e: &Value| AuditEvent::parse(e, Timestamp::now()).is_ok();
+
+    assert!(valid(&sam_file("events/ingest-single.json")));
+
+    let batch = sam_file("events/ingest-batch.json");
+    let events = batch["events"].as_array().unwrap();
+    let outcomes: Vec<bool> = events.iter().map(valid).collect();
+    // The last event is invalid on purpose: it shows a rejection beside stored events.
+    assert_eq!(outcomes, [true, true, false]);
+
+    let sqs = sam_file("events/ingest-sqs.json");
+    let records = sqs["Records"].as_array().unwrap();
+    let bodies: Vec<Option<Value>> = records
+        .iter()
+        .map(|r| serde_json::from_str(&str_of(&r["body"])).ok())
+        .collect();
+    assert_eq!(bodies.len(), 3);
+    assert!(valid(bodies[0].as_ref().unwrap()));
+    assert!(bodies[1].as_ref().unwrap()["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(valid));
+    // The last record is not JSON on purpose: it ends up in batchItemFailures.
+    assert!(bodies[2].is_none());
+    assert!(records.iter().all(|r| r["eventSource"] == "aws:sqs"));
+}
