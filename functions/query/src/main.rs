@@ -1,4 +1,45 @@
-//! The query Lambda function. Its handler is built in its own issue; until then the binary
-//! only proves that the package builds in the workspace.
+//! The query Lambda: wires tracing, reads the configuration, builds the DynamoDB client
+//! once at cold start, then serves API Gateway requests with [`query::handle`].
 
-fn main() {}
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use audit_shared::config::Config;
+use audit_shared::store::{dynamo_client, DynamoStore};
+use lambda_http::{service_fn, Error, Request};
+use query::{QueryConfig, QueryContext};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    // JSON lines for CloudWatch; the runtime's invoke span carries the request id.
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_target(false)
+        .with_current_span(false)
+        .with_span_list(true)
+        .flatten_event(true)
+        .init();
+
+    let config =
+        Config::from_env().inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
+    let query_config = QueryConfig::from_env()
+        .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
+    if query_config.token_key_is_default {
+        tracing::warn!(
+            "AUDIT_TOKEN_KEY is not set: continuation tokens are signed with the public local default key"
+        );
+    }
+    let client = dynamo_client(&config).await;
+    let store = DynamoStore::new(client, config.table_name.clone(), config.shards);
+    let ctx = Arc::new(QueryContext::new(store, config.shards, &query_config));
+
+    lambda_http::run(service_fn(move |request: Request| {
+        let ctx = Arc::clone(&ctx);
+        async move { Ok::<_, Infallible>(query::handle(&ctx, request).await) }
+    }))
+    .await
+}

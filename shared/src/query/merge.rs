@@ -163,7 +163,10 @@ pub async fn read_merged<R: PartitionReader + ?Sized>(
 
     let limit = first_limit(wanted, k as u64);
     let started = Instant::now();
-    futures::stream::iter(streams.iter_mut().map(|s| s.fill(limit)))
+    // Collected first: a closure inside the stream would make the future's type depend on
+    // it, which the compiler cannot prove `Send` for every lifetime.
+    let fills: Vec<_> = streams.iter_mut().map(|s| s.fill(limit)).collect();
+    futures::stream::iter(fills)
         .buffer_unordered(INITIAL_READ_CONCURRENCY)
         .try_collect::<Vec<()>>()
         .await?;

@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::Client;
 
 use super::{
     EventReader, EventWriter, ItemFilter, Order, OrganizationScope, Page, PageRequest,
-    PartitionReader, PutOutcome, StoreError,
+    PartitionReader, PutOutcome, ReadStats, StoreError,
 };
 use crate::config::Config;
 use crate::domain::{AuditEvent, EventId, Outcome, TenantId};
@@ -249,6 +249,17 @@ impl EventReader for DynamoStore {
         tenant: &TenantId,
         event_id: &EventId,
     ) -> Result<Option<AuditEvent>, StoreError> {
+        self.get_event_counted(tenant, event_id)
+            .await
+            .map(|(event, _)| event)
+    }
+
+    async fn get_event_counted(
+        &self,
+        tenant: &TenantId,
+        event_id: &EventId,
+    ) -> Result<(Option<AuditEvent>, ReadStats), StoreError> {
+        let started = std::time::Instant::now();
         let output = self
             .client
             .get_item()
@@ -258,13 +269,24 @@ impl EventReader for DynamoStore {
                 AttributeValue::S(keys::event_pk(tenant, event_id)),
             )
             .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
             .map_err(|e| classify("GetItem", e))?;
-        output
+        let stats = ReadStats {
+            requests: 1,
+            items_read: u64::from(output.item.is_some()),
+            read_capacity: output
+                .consumed_capacity()
+                .and_then(|c| c.capacity_units())
+                .unwrap_or(0.0),
+            db_time: started.elapsed(),
+        };
+        let event = output
             .item
             .map(|item| event_of(item).map(|(_, e)| e))
-            .transpose()
+            .transpose()?;
+        Ok((event, stats))
     }
 }
 

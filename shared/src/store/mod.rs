@@ -77,6 +77,24 @@ pub trait EventReader: Send + Sync {
         tenant: &TenantId,
         event_id: &EventId,
     ) -> Result<Option<AuditEvent>, StoreError>;
+
+    /// The event, with what reading it cost. Adapters that can measure capacity override
+    /// this; the default counts the request, the item and the time, not the capacity.
+    async fn get_event_counted(
+        &self,
+        tenant: &TenantId,
+        event_id: &EventId,
+    ) -> Result<(Option<AuditEvent>, ReadStats), StoreError> {
+        let started = std::time::Instant::now();
+        let event = self.get_event(tenant, event_id).await?;
+        let stats = ReadStats {
+            requests: 1,
+            items_read: u64::from(event.is_some()),
+            read_capacity: 0.0,
+            db_time: started.elapsed(),
+        };
+        Ok((event, stats))
+    }
 }
 
 /// Reads one page of an index partition.

@@ -1,0 +1,141 @@
+//! Configuration of the query function, beyond the shared [`audit_shared::config::Config`]:
+//! which authorizer claims carry the tenant and the organizations, and the key that signs
+//! continuation tokens.
+
+use audit_shared::query::TokenKey;
+
+/// Claim holding the caller's tenant (default `tenantId`).
+pub const ENV_TENANT_CLAIM: &str = "AUDIT_TENANT_CLAIM";
+/// Claim holding the organizations the caller may see (default `organizationIds`).
+pub const ENV_ORGANIZATIONS_CLAIM: &str = "AUDIT_ORGANIZATIONS_CLAIM";
+/// Keys that sign continuation tokens, comma-separated, the current one first, each at
+/// least 16 bytes. Unset: the documented local default, which is only fit for local use.
+pub const ENV_TOKEN_KEY: &str = "AUDIT_TOKEN_KEY";
+
+/// Default claim names.
+pub const DEFAULT_TENANT_CLAIM: &str = "tenantId";
+/// Default organizations claim.
+pub const DEFAULT_ORGANIZATIONS_CLAIM: &str = "organizationIds";
+
+/// The names of the authorizer claims the handler reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimNames {
+    /// Claim with the tenant id; a request without it is refused with 401.
+    pub tenant: String,
+    /// Claim with the organizations the caller may see; absent means "all of the tenant".
+    pub organizations: String,
+}
+
+impl Default for ClaimNames {
+    fn default() -> Self {
+        Self {
+            tenant: DEFAULT_TENANT_CLAIM.to_owned(),
+            organizations: DEFAULT_ORGANIZATIONS_CLAIM.to_owned(),
+        }
+    }
+}
+
+/// The query function's own settings.
+#[derive(Debug, Clone)]
+pub struct QueryConfig {
+    /// Claim names.
+    pub claims: ClaimNames,
+    /// Signs and verifies continuation tokens.
+    pub token_key: TokenKey,
+    /// Whether `token_key` is the local default (worth a warning outside a laptop).
+    pub token_key_is_default: bool,
+}
+
+/// A setting that is malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("environment variable {name} is malformed: {reason}")]
+pub struct QueryConfigError {
+    /// The variable.
+    pub name: &'static str,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl QueryConfig {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, QueryConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, QueryConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let claims = ClaimNames {
+            tenant: get(ENV_TENANT_CLAIM).unwrap_or_else(|| DEFAULT_TENANT_CLAIM.to_owned()),
+            organizations: get(ENV_ORGANIZATIONS_CLAIM)
+                .unwrap_or_else(|| DEFAULT_ORGANIZATIONS_CLAIM.to_owned()),
+        };
+        let (token_key, token_key_is_default) = match get(ENV_TOKEN_KEY) {
+            None => (TokenKey::local_default(), true),
+            Some(value) => (
+                TokenKey::parse(&value).map_err(|reason| QueryConfigError {
+                    name: ENV_TOKEN_KEY,
+                    reason,
+                })?,
+                false,
+            ),
+        };
+        Ok(Self {
+            claims,
+            token_key,
+            token_key_is_default,
+        })
+    }
+}
+
+impl Default for QueryConfig {
+    fn default() -> Self {
+        Self {
+            claims: ClaimNames::default(),
+            token_key: TokenKey::local_default(),
+            token_key_is_default: true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<QueryConfig, QueryConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        QueryConfig::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.claims, ClaimNames::default());
+        assert!(c.token_key_is_default);
+    }
+
+    #[test]
+    fn settings_are_read_and_a_short_key_names_the_variable() {
+        let c = config(&[
+            ("AUDIT_TENANT_CLAIM", "custom:tenant"),
+            ("AUDIT_ORGANIZATIONS_CLAIM", "orgs"),
+            ("AUDIT_TOKEN_KEY", "a-key-that-is-long-enough"),
+        ])
+        .unwrap();
+        assert_eq!(c.claims.tenant, "custom:tenant");
+        assert_eq!(c.claims.organizations, "orgs");
+        assert!(!c.token_key_is_default);
+        let err = config(&[("AUDIT_TOKEN_KEY", "short")]).unwrap_err();
+        assert_eq!(err.name, "AUDIT_TOKEN_KEY");
+        assert!(err.to_string().contains("AUDIT_TOKEN_KEY"));
+    }
+}

@@ -1,0 +1,94 @@
+//! The handler's errors and their one mapping to problem+json responses.
+//!
+//! 4xx explain what to fix; 5xx carry only the request id, while the full cause goes to
+//! the logs under that id.
+
+use audit_shared::api::{ParameterError, Problem};
+use audit_shared::query::QueryError;
+use audit_shared::store::StoreError;
+use lambda_http::http::StatusCode;
+
+use crate::claims::ClaimError;
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Bad query or path parameters.
+    #[error("invalid parameters: {0:?}")]
+    BadRequest(Vec<ParameterError>),
+    /// No usable identity in the authorizer claims.
+    #[error(transparent)]
+    Unauthorized(#[from] ClaimError),
+    /// Nothing for this caller at this path.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// A method other than GET or HEAD.
+    #[error("method {0} not allowed")]
+    MethodNotAllowed(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A response could not be built.
+    #[error("cannot build the response: {0}")]
+    Internal(String),
+}
+
+impl From<QueryError> for ApiError {
+    fn from(error: QueryError) -> Self {
+        match error {
+            QueryError::Token(e) => ApiError::BadRequest(vec![ParameterError::new(
+                audit_shared::api::params::NEXT_TOKEN,
+                e.to_string(),
+            )]),
+            QueryError::Store(e) => ApiError::Store(e),
+        }
+    }
+}
+
+impl ApiError {
+    /// The status and the problem body; `request_id` goes into server errors only.
+    pub fn problem(&self, request_id: &str) -> (StatusCode, Problem) {
+        let problem = match self {
+            ApiError::BadRequest(errors) => Problem::invalid_parameters(errors.clone()),
+            ApiError::Unauthorized(e) => Problem::unauthorized(e.to_string()),
+            ApiError::NotFound(detail) => Problem::not_found(detail.clone()),
+            ApiError::MethodNotAllowed(method) => Problem::method_not_allowed(method),
+            ApiError::Store(e) if e.is_retryable() => Problem::unavailable(request_id),
+            ApiError::Store(_) | ApiError::Internal(_) => Problem::internal(request_id),
+        };
+        let status =
+            StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, problem)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use audit_shared::query::TokenError;
+
+    use super::*;
+
+    #[test]
+    fn server_errors_hide_their_cause_and_client_errors_explain() {
+        let store = ApiError::Store(StoreError::Permanent {
+            operation: "Query",
+            message: "secret table name in here".into(),
+        });
+        let (status, problem) = store.problem("req-9");
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_string(&problem).unwrap();
+        assert!(!body.contains("secret") && body.contains("req-9"), "{body}");
+
+        let throttled = ApiError::Store(StoreError::Transient {
+            operation: "Query",
+            message: "throttled".into(),
+        });
+        assert_eq!(throttled.problem("r").0, StatusCode::SERVICE_UNAVAILABLE);
+
+        let token: ApiError = QueryError::Token(TokenError::OtherFilters).into();
+        let (status, problem) = token.problem("r");
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(problem.errors[0].parameter, "nextToken");
+        assert!(problem.request_id.is_none());
+    }
+}

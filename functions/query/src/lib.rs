@@ -1,0 +1,383 @@
+//! The query function: `GET /api/Audit` and friends, behind API Gateway (HTTP API, payload
+//! version 2).
+//!
+//! # Entry point
+//!
+//! ```ignore
+//! let ctx = QueryContext::new(store, shards, &QueryConfig::from_env()?);
+//! let response: lambda_http::Response<lambda_http::Body> = query::handle(&ctx, request).await;
+//! ```
+//!
+//! [`handle`] is a plain async function over a [`QueryContext`]: the Lambda's `main.rs`, the
+//! local gateway and the tests all call it. It never fails and never panics on input:
+//! every outcome is a response. The request must carry API Gateway's request context
+//! (`lambda_http::request::from_str` of a v2 event builds one), because the tenant and the
+//! organization scope come only from `requestContext.authorizer.jwt.claims` (see
+//! [`claims`]).
+//!
+//! Routes (case-insensitive on `api/audit`; a named stage prefix is ignored):
+//! - `GET /api/Audit`: a page of events ([`audit_shared::api::params`] lists parameters);
+//! - `GET /api/Audit/{eventId}`: one event, 404 when absent, expired or out of scope;
+//! - `GET /api/Audit/eventTypes`, `GET /api/Audit/categories`: the catalog.
+//!
+//! Every response carries `Server-Timing: db;dur=<ms>, read;desc="items=<n> rcu=<units>"`,
+//! the same figures are logged with the request id, and errors are
+//! `application/problem+json` ([`error`]).
+
+pub mod claims;
+pub mod config;
+pub mod error;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use audit_shared::api::params::{NEXT_TOKEN, PAGE_NUMBER};
+use audit_shared::api::{parse_list_query, EventPage, ParameterError, PROBLEM_JSON};
+use audit_shared::catalog::{CATEGORIES, EVENT_TYPES};
+use audit_shared::domain::{EventId, Timestamp};
+use audit_shared::query::{is_visible, run_query, Caller, QueryEnv, TokenKey};
+use audit_shared::store::{EventReader, PartitionReader, ReadStats};
+use lambda_http::http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, LINK, RETRY_AFTER};
+use lambda_http::http::{HeaderValue, Method, StatusCode};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+
+pub use config::{ClaimNames, QueryConfig};
+pub use error::ApiError;
+
+/// What the handler reads from: both store ports. Any type with both is one.
+pub trait AuditStore: PartitionReader + EventReader {}
+impl<T: PartitionReader + EventReader + ?Sized> AuditStore for T {}
+
+/// Clock of the handler, injected so tests can pin "now" (it decides what has expired).
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// Everything the handler needs, built once at cold start.
+#[derive(Clone)]
+pub struct QueryContext {
+    /// The event store.
+    pub store: Arc<dyn AuditStore>,
+    /// Shards per index partition (must match the table's, fixed at creation).
+    pub shards: u16,
+    /// Which claims name the tenant and the organizations.
+    pub claims: ClaimNames,
+    /// Signs and verifies continuation tokens.
+    pub token_key: TokenKey,
+    /// The current time.
+    pub clock: Clock,
+}
+
+impl QueryContext {
+    /// A context over `store` with the settings of `config` and the system clock.
+    pub fn new(store: impl AuditStore + 'static, shards: u16, config: &QueryConfig) -> Self {
+        Self {
+            store: Arc::new(store),
+            shards,
+            claims: config.claims.clone(),
+            token_key: config.token_key.clone(),
+            clock: Arc::new(Timestamp::now),
+        }
+    }
+
+    /// The same context with another clock.
+    pub fn with_clock(mut self, clock: impl Fn() -> Timestamp + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+}
+
+const JSON: &str = "application/json";
+/// Audit records are sensitive: no shared or browser cache keeps them.
+const NO_STORE: &str = "no-store";
+/// The catalog changes only with a deployment.
+const CATALOG_CACHE: &str = "private, max-age=3600";
+/// Seconds a throttled caller should wait.
+const RETRY_AFTER_SECONDS: &str = "1";
+
+/// Which route a path names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Route {
+    List,
+    EventTypes,
+    Categories,
+    Event(String),
+}
+
+/// A successful answer, before it becomes a response.
+struct Reply {
+    body: Vec<u8>,
+    cache: &'static str,
+    link: Option<String>,
+    stats: ReadStats,
+    items: usize,
+    plan: Option<String>,
+}
+
+/// Serves one request. Never fails: errors become problem+json responses.
+pub async fn handle(ctx: &QueryContext, request: Request) -> Response<Body> {
+    let started = Instant::now();
+    let request_id = request_id_of(&request);
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let outcome = serve(ctx, &request).await;
+    let (mut response, stats, items, plan) = match outcome {
+        Ok(reply) => {
+            let response = build(StatusCode::OK, JSON, reply.cache, reply.body, &method);
+            let mut response = response;
+            if let Some(link) = reply.link.and_then(|l| HeaderValue::from_str(&l).ok()) {
+                response.headers_mut().insert(LINK, link);
+            }
+            (response, reply.stats, reply.items, reply.plan)
+        }
+        Err(error) => {
+            let (status, problem) = error.problem(&request_id);
+            if status.is_server_error() {
+                // The cause chain stays here, under the request id the client got.
+                tracing::error!(request_id = %request_id, error = %error, debug = ?error, "request failed");
+            }
+            let body = serde_json::to_vec(&problem).unwrap_or_default();
+            let mut response = build(status, PROBLEM_JSON, NO_STORE, body, &method);
+            match &error {
+                ApiError::MethodNotAllowed(_) => {
+                    response
+                        .headers_mut()
+                        .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+                }
+                ApiError::Store(e) if e.is_retryable() => {
+                    response
+                        .headers_mut()
+                        .insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+                }
+                _ => {}
+            }
+            (response, ReadStats::default(), 0, None)
+        }
+    };
+    let db_ms = stats.db_time.as_secs_f64() * 1000.0;
+    let timing = format!(
+        "db;dur={db_ms:.1}, read;desc=\"items={} rcu={}\", total;dur={:.1}",
+        stats.items_read,
+        stats.read_capacity,
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    if let Ok(value) = HeaderValue::from_str(&timing) {
+        response.headers_mut().insert("server-timing", value);
+    }
+    tracing::info!(
+        request_id = %request_id,
+        method = %method,
+        path = %path,
+        status = response.status().as_u16(),
+        items_returned = items,
+        items_read = stats.items_read,
+        read_capacity = stats.read_capacity,
+        db_requests = stats.requests,
+        db_ms = db_ms,
+        plan = plan.as_deref().unwrap_or(""),
+        "served"
+    );
+    response
+}
+
+fn build(
+    status: StatusCode,
+    content_type: &'static str,
+    cache: &'static str,
+    body: Vec<u8>,
+    method: &Method,
+) -> Response<Body> {
+    let body = if method == Method::HEAD {
+        Body::Empty
+    } else {
+        Body::Binary(body)
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static(cache));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// The request id API Gateway assigned, else the Lambda's, else a fresh one (local use).
+fn request_id_of(request: &Request) -> String {
+    if let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref() {
+        if let Some(id) = context.request_id.as_ref().filter(|id| !id.is_empty()) {
+            return id.clone();
+        }
+    }
+    request
+        .lambda_context_ref()
+        .map(|c| c.request_id.clone())
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| format!("local-{}", now_nanos()))
+}
+
+fn now_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+fn stage_of(request: &Request) -> Option<String> {
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context
+            .stage
+            .clone()
+            .filter(|s| !s.is_empty() && s != "$default"),
+        _ => None,
+    }
+}
+
+/// The route of `path` (with any `/{stage}` prefix already in it).
+fn route_of(path: &str, stage: Option<&str>) -> Option<Route> {
+    let path = match stage {
+        Some(stage) => path
+            .strip_prefix(&format!("/{stage}"))
+            .filter(|rest| rest.starts_with('/'))
+            .unwrap_or(path),
+        None => path,
+    };
+    let path = path.trim_end_matches('/');
+    let mut segments = path.split('/').skip(1);
+    let (Some(api), Some(audit)) = (segments.next(), segments.next()) else {
+        return None;
+    };
+    if !api.eq_ignore_ascii_case("api") || !audit.eq_ignore_ascii_case("audit") {
+        return None;
+    }
+    let route = match segments.next() {
+        None => Route::List,
+        Some("eventTypes") => Route::EventTypes,
+        Some("categories") => Route::Categories,
+        Some(id) => Route::Event(id.to_owned()),
+    };
+    segments.next().is_none().then_some(route)
+}
+
+fn query_pairs(request: &Request) -> Vec<(String, String)> {
+    form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+async fn serve(ctx: &QueryContext, request: &Request) -> Result<Reply, ApiError> {
+    let route = route_of(request.uri().path(), stage_of(request).as_deref())
+        .ok_or_else(|| ApiError::NotFound(format!("No route {}.", request.uri().path())))?;
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        return Err(ApiError::MethodNotAllowed(request.method().to_string()));
+    }
+    let caller = claims::caller_of(request, &ctx.claims)?;
+    match route {
+        Route::List => list(ctx, request, &caller).await,
+        Route::Event(segment) => {
+            // API Gateway decodes path parameters; the raw segment is the fallback.
+            let id = request
+                .path_parameters_ref()
+                .and_then(|p| p.first("eventId").map(str::to_owned))
+                .unwrap_or_else(|| percent_decode(&segment));
+            event(ctx, &caller, &id).await
+        }
+        Route::EventTypes => catalog(EVENT_TYPES),
+        Route::Categories => catalog(CATEGORIES),
+    }
+}
+
+fn json<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(value).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+fn catalog<T: Serialize + ?Sized>(entries: &T) -> Result<Reply, ApiError> {
+    Ok(Reply {
+        body: json(entries)?,
+        cache: CATALOG_CACHE,
+        link: None,
+        stats: ReadStats::default(),
+        items: 0,
+        plan: None,
+    })
+}
+
+fn now_seconds(ctx: &QueryContext) -> i64 {
+    (ctx.clock)().millis().div_euclid(1000)
+}
+
+async fn event(ctx: &QueryContext, caller: &Caller, id: &str) -> Result<Reply, ApiError> {
+    let id = EventId::parse(id)
+        .map_err(|e| ApiError::BadRequest(vec![ParameterError::new("eventId", e.message)]))?;
+    let (found, stats) = ctx.store.get_event_counted(&caller.tenant, &id).await?;
+    // Absent, expired and out-of-scope look the same: nothing tells them apart.
+    let event = found
+        .filter(|e| is_visible(e, &caller.scope, now_seconds(ctx)))
+        .ok_or_else(|| ApiError::NotFound(format!("No audit event with id {id}.")))?;
+    Ok(Reply {
+        body: json(&event)?,
+        cache: NO_STORE,
+        link: None,
+        stats,
+        items: 1,
+        plan: Some("getItem".to_owned()),
+    })
+}
+
+async fn list(ctx: &QueryContext, request: &Request, caller: &Caller) -> Result<Reply, ApiError> {
+    let pairs = query_pairs(request);
+    let query = parse_list_query(&pairs).map_err(|e| ApiError::BadRequest(e.0))?;
+    let env = QueryEnv {
+        reader: ctx.store.as_ref(),
+        shards: ctx.shards,
+        token_key: &ctx.token_key,
+        now_epoch_seconds: now_seconds(ctx),
+    };
+    let page = run_query(&env, caller, &query.filters, &query.paging).await?;
+    let link = page
+        .next_token
+        .as_deref()
+        .map(|token| next_link(request.uri().path(), &pairs, token));
+    let items = page.events.len();
+    let body = EventPage {
+        items: page.events,
+        page_number: page.page_number,
+        page_size: page.page_size,
+        has_more: page.has_more,
+        next_token: page.next_token,
+    };
+    Ok(Reply {
+        body: json(&body)?,
+        cache: NO_STORE,
+        link,
+        stats: page.stats,
+        items,
+        plan: Some(format!("{} streams={}", page.plan, page.streams)),
+    })
+}
+
+/// `<path?same filters&nextToken=...>; rel="next"`, relative to the request's own URL.
+fn next_link(path: &str, pairs: &[(String, String)], token: &str) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in pairs {
+        if name != NEXT_TOKEN && name != PAGE_NUMBER {
+            query.append_pair(name, value);
+        }
+    }
+    query.append_pair(NEXT_TOKEN, token);
+    format!("<{path}?{}>; rel=\"next\"", query.finish())
+}
+
+fn percent_decode(segment: &str) -> String {
+    let bytes: Vec<u8> =
+        form_urlencoded::parse(format!("x={}", segment.replace('+', "%2B")).as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned().into_bytes())
+            .unwrap_or_default();
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,244 @@
+//! Unit tests of routing, claims and error mapping, over a small fake store. The handler
+//! against DynamoDB Local, with real API Gateway fixtures, is tested in
+//! `tests/integration/query.rs`.
+
+#![allow(clippy::unwrap_used)]
+
+use async_trait::async_trait;
+use audit_shared::domain::{AuditEvent, EventId, TenantId};
+use audit_shared::store::{
+    EventReader, OrganizationScope, Page, PageRequest, PartitionReader, StoreError,
+};
+use serde_json::{json, Value};
+
+use super::*;
+
+/// A store that fails every call the way it is told to.
+struct Failing {
+    transient: bool,
+}
+
+impl Failing {
+    fn error(&self) -> StoreError {
+        if self.transient {
+            StoreError::Transient {
+                operation: "Query",
+                message: "ProvisionedThroughputExceededException".into(),
+            }
+        } else {
+            StoreError::Permanent {
+                operation: "Query",
+                message: "ResourceNotFoundException: table audit-prod".into(),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl PartitionReader for Failing {
+    async fn read_page(&self, _: &PageRequest) -> Result<Page, StoreError> {
+        Err(self.error())
+    }
+}
+
+#[async_trait]
+impl EventReader for Failing {
+    async fn get_event(&self, _: &TenantId, _: &EventId) -> Result<Option<AuditEvent>, StoreError> {
+        Err(self.error())
+    }
+}
+
+fn request(path: &str, query: &str, stage: &str, authorizer: Value) -> Request {
+    let event = json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": { "host": "example.execute-api.eu-west-1.amazonaws.com" },
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "example",
+            "http": { "method": "GET", "path": path, "protocol": "HTTP/1.1",
+                      "sourceIp": "203.0.113.7", "userAgent": "test" },
+            "requestId": "req-123", "routeKey": "$default", "stage": stage,
+            "time": "01/Mar/2024:05:00:00 +0000", "timeEpoch": 1709269200000_i64,
+            "authorizer": authorizer
+        },
+        "isBase64Encoded": false
+    });
+    lambda_http::request::from_str(&event.to_string()).unwrap()
+}
+
+fn jwt(claims: Value) -> Value {
+    json!({ "jwt": { "claims": claims, "scopes": null } })
+}
+
+fn body(response: &Response<Body>) -> Value {
+    serde_json::from_slice(response.body().as_ref()).unwrap()
+}
+
+#[test]
+fn routes_match_case_insensitively_and_behind_a_named_stage() {
+    assert_eq!(route_of("/api/Audit", None), Some(Route::List));
+    assert_eq!(route_of("/api/audit/", None), Some(Route::List));
+    assert_eq!(route_of("/prod/api/Audit", Some("prod")), Some(Route::List));
+    assert_eq!(
+        route_of("/api/Audit/eventTypes", None),
+        Some(Route::EventTypes)
+    );
+    assert_eq!(
+        route_of("/api/Audit/categories", None),
+        Some(Route::Categories)
+    );
+    assert_eq!(
+        route_of("/api/Audit/evt-1", None),
+        Some(Route::Event("evt-1".into()))
+    );
+    assert_eq!(route_of("/api/Audit/evt-1/more", None), None);
+    assert_eq!(route_of("/api/Other", None), None);
+    assert_eq!(route_of("/", None), None);
+}
+
+#[test]
+fn the_next_link_keeps_the_filters_and_replaces_the_page() {
+    let pairs = vec![
+        ("category".to_owned(), "100".to_owned()),
+        ("pageNumber".to_owned(), "3".to_owned()),
+        (
+            "rangeStart".to_owned(),
+            "2024-03-01T05:00:00+01:00".to_owned(),
+        ),
+        ("nextToken".to_owned(), "old".to_owned()),
+    ];
+    assert_eq!(
+        next_link("/api/Audit", &pairs, "tok_1-"),
+        "</api/Audit?category=100&rangeStart=2024-03-01T05%3A00%3A00%2B01%3A00&nextToken=tok_1->; rel=\"next\""
+    );
+}
+
+#[test]
+fn path_segments_are_percent_decoded_with_a_literal_plus() {
+    assert_eq!(percent_decode("evt%3A1+x"), "evt:1+x");
+}
+
+#[test]
+fn the_caller_comes_from_jwt_or_lambda_authorizer_claims_only() {
+    let names = ClaimNames::default();
+    let r = request(
+        "/api/Audit",
+        "tenantId=other",
+        "$default",
+        jwt(json!({ "tenantId": "acme", "organizationIds": "[org-1 org-2]" })),
+    );
+    let caller = claims::caller_of(&r, &names).unwrap();
+    assert_eq!(caller.tenant.as_str(), "acme");
+    assert_eq!(
+        caller.scope,
+        OrganizationScope::Only(vec!["org-1".into(), "org-2".into()])
+    );
+    let r = request(
+        "/api/Audit",
+        "",
+        "$default",
+        json!({ "lambda": { "tenantId": "acme", "organizationIds": ["org-9"] } }),
+    );
+    let caller = claims::caller_of(&r, &names).unwrap();
+    assert_eq!(caller.scope, OrganizationScope::Only(vec!["org-9".into()]));
+    let r = request("/api/Audit", "", "$default", jwt(json!({ "sub": "x" })));
+    assert!(matches!(
+        claims::caller_of(&r, &names),
+        Err(claims::ClaimError::MissingTenant(_))
+    ));
+    let r = request(
+        "/api/Audit",
+        "",
+        "$default",
+        jwt(json!({ "tenantId": "a#b" })),
+    );
+    assert!(matches!(
+        claims::caller_of(&r, &names),
+        Err(claims::ClaimError::InvalidTenant(_))
+    ));
+    let custom = ClaimNames {
+        tenant: "custom:tenant".into(),
+        organizations: "orgs".into(),
+    };
+    let r = request(
+        "/api/Audit",
+        "",
+        "$default",
+        jwt(json!({ "custom:tenant": "acme" })),
+    );
+    assert_eq!(
+        claims::caller_of(&r, &custom).unwrap().scope,
+        OrganizationScope::Any
+    );
+}
+
+#[tokio::test]
+async fn a_store_failure_answers_500_with_only_the_request_id() {
+    let ctx = QueryContext::new(Failing { transient: false }, 1, &QueryConfig::default());
+    let r = request(
+        "/api/Audit",
+        "",
+        "$default",
+        jwt(json!({ "tenantId": "acme" })),
+    );
+    let response = handle(&ctx, r).await;
+    assert_eq!(response.status(), 500);
+    assert_eq!(response.headers()[CONTENT_TYPE], PROBLEM_JSON);
+    let text = String::from_utf8(response.body().as_ref().to_vec()).unwrap();
+    assert!(
+        !text.contains("audit-prod") && !text.contains("ResourceNotFound"),
+        "{text}"
+    );
+    assert_eq!(body(&response)["requestId"], "req-123");
+    assert!(response.headers().contains_key("server-timing"));
+    let r = request(
+        "/api/Audit/evt-1",
+        "",
+        "$default",
+        jwt(json!({ "tenantId": "acme" })),
+    );
+    assert_eq!(handle(&ctx, r).await.status(), 500);
+}
+
+#[tokio::test]
+async fn a_throttled_store_answers_503_with_retry_after() {
+    let ctx = QueryContext::new(Failing { transient: true }, 4, &QueryConfig::default());
+    let r = request(
+        "/api/Audit",
+        "",
+        "$default",
+        jwt(json!({ "tenantId": "acme" })),
+    );
+    let response = handle(&ctx, r).await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()[RETRY_AFTER], "1");
+    assert_eq!(body(&response)["title"], "Service Unavailable");
+}
+
+#[tokio::test]
+async fn bad_requests_and_missing_tenants_are_refused_before_any_read() {
+    // The failing store proves no read happens: a read would answer 500.
+    let ctx = QueryContext::new(Failing { transient: false }, 1, &QueryConfig::default());
+    let r = request(
+        "/api/Audit",
+        "pageSize=0",
+        "$default",
+        jwt(json!({ "tenantId": "acme" })),
+    );
+    let response = handle(&ctx, r).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(body(&response)["errors"][0]["parameter"], "pageSize");
+    let r = request("/api/Audit", "", "$default", json!({}));
+    assert_eq!(handle(&ctx, r).await.status(), 401);
+    let r = request(
+        "/api/Audit/categories",
+        "",
+        "$default",
+        jwt(json!({ "tenantId": "acme" })),
+    );
+    let response = handle(&ctx, r).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()[CACHE_CONTROL], CATALOG_CACHE);
+}
