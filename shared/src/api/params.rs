@@ -472,7 +472,7 @@ fn query_param(
     name: &str,
     description: String,
     schema: ObjectBuilder,
-    example: serde_json::Value,
+    example: Option<serde_json::Value>,
 ) -> Parameter {
     ParameterBuilder::new()
         .name(name)
@@ -480,7 +480,7 @@ fn query_param(
         .required(Required::False)
         .description(Some(description))
         .schema(Some(schema))
-        .example(Some(example))
+        .example(example)
         .build()
 }
 
@@ -491,6 +491,9 @@ impl IntoParams for ListEventsParams {
             .iter()
             .map(|c| format!("{} ({})", c.code, c.name))
             .collect();
+        // Only the contract's first example pre-fills parameters: Swagger UI's "Try it out"
+        // sends every parameter example at once, so together they must be one valid request.
+        // Other values are shown in the descriptions.
         vec![
             query_param(
                 CATEGORY,
@@ -500,16 +503,16 @@ impl IntoParams for ListEventsParams {
                     category_values.join(", ")
                 ),
                 string().pattern(Some(r"^[A-Za-z0-9]+(,[A-Za-z0-9]+)*$")),
-                json!("100"),
+                Some(json!("100")),
             ),
             query_param(
                 EVENT_TYPE,
-                "Event type codes (`202`) or names (`LoginFailed`, case-insensitive), comma-separated; several values OR together. \
+                "Event type codes (e.g. `202`) or names (`LoginFailed`, case-insensitive), comma-separated; several values OR together. \
                  With `category` too, the result is the intersection; an empty intersection is a 400. \
                  The full list: `GET /api/Audit/eventTypes`."
                     .to_owned(),
                 string().pattern(Some(r"^[A-Za-z0-9]+(,[A-Za-z0-9]+)*$")),
-                json!("202"),
+                None,
             ),
             query_param(
                 RANGE_START,
@@ -517,15 +520,16 @@ impl IntoParams for ListEventsParams {
                  or a plain date (`2024-03-01` = start of that day, UTC). Omitted: no lower bound."
                     .to_owned(),
                 string(),
-                json!("2024-03-01T05:00:00.000Z"),
+                Some(json!("2024-03-01T05:00:00.000Z")),
             ),
             query_param(
                 RANGE_END,
                 "Inclusive upper bound on `occurredAt`, same formats (a plain date = the whole day). \
-                 Omitted: no upper bound. Earlier than `rangeStart`: 400 naming both values."
+                 Omitted: no upper bound. Earlier than `rangeStart`: 400 naming both values. \
+                 Example: `2023-10-22T04:59:00.000Z`."
                     .to_owned(),
                 string(),
-                json!("2023-10-22T04:59:00.000Z"),
+                None,
             ),
             query_param(
                 PAGE_SIZE,
@@ -535,7 +539,7 @@ impl IntoParams for ListEventsParams {
                     .minimum(Some(PAGE_SIZE_MIN))
                     .maximum(Some(PAGE_SIZE_MAX))
                     .default(Some(json!(PAGE_SIZE_DEFAULT))),
-                json!(PAGE_SIZE_DEFAULT),
+                None,
             ),
             query_param(
                 PAGE_NUMBER,
@@ -548,7 +552,7 @@ impl IntoParams for ListEventsParams {
                     .schema_type(Type::Integer)
                     .minimum(Some(1))
                     .default(Some(json!(1))),
-                json!(1),
+                None,
             ),
             query_param(
                 NEXT_TOKEN,
@@ -556,7 +560,7 @@ impl IntoParams for ListEventsParams {
                  Replaces `pageNumber`. Valid only with the same filters and for the same caller; otherwise 400."
                     .to_owned(),
                 string().pattern(Some("^[A-Za-z0-9_-]+$")),
-                json!("AQAAAAKx7x3m0Qh9Yw0m9bqFJ2zXMjAyNC0wMy0wMVQwNTowMDowMC4wMDBaI2V2dC0x3q1ztWvZ7bB2N8y1Hk6b0g"),
+                None,
             ),
             query_param(
                 ORDER,
@@ -565,38 +569,38 @@ impl IntoParams for ListEventsParams {
                 string()
                     .enum_values(Some(["desc", "asc"]))
                     .default(Some(json!("desc"))),
-                json!("desc"),
+                None,
             ),
             query_param(
                 ACTOR_ID,
-                "Only events of this actor id (indexed).".to_owned(),
+                "Only events of this actor id, e.g. `user-42` (indexed).".to_owned(),
                 string().max_length(Some(MAX_SHORT_TEXT_CHARS)),
-                json!("user-42"),
+                None,
             ),
             query_param(
                 TARGET_TYPE,
-                "Only events on targets of this type; requires `targetId` (indexed together).".to_owned(),
+                "Only events on targets of this type, e.g. `Flow`; requires `targetId` (indexed together).".to_owned(),
                 string().pattern(Some("^[A-Za-z0-9._:-]{1,128}$")),
-                json!("Flow"),
+                None,
             ),
             query_param(
                 TARGET_ID,
-                "Only events on the target with this id; requires `targetType`.".to_owned(),
+                "Only events on the target with this id, e.g. `flow-7`; requires `targetType`.".to_owned(),
                 string().max_length(Some(MAX_SHORT_TEXT_CHARS)),
-                json!("flow-7"),
+                None,
             ),
             query_param(
                 ORGANIZATION_ID,
                 "Only events of this organization. Not indexed: it filters the events read, so a rare organization costs more reads per page."
                     .to_owned(),
                 string().pattern(Some("^[A-Za-z0-9._:-]{1,128}$")),
-                json!("org-1"),
+                None,
             ),
             query_param(
                 OUTCOME,
                 "Only events with this outcome. Not indexed: it filters the events read.".to_owned(),
                 string().enum_values(Some(["success", "failure"])),
-                json!("failure"),
+                None,
             ),
         ]
         .into_iter()
