@@ -123,8 +123,7 @@ pub async fn handle(ctx: &QueryContext, request: Request) -> Response<Body> {
     let outcome = serve(ctx, &request).await;
     let (mut response, stats, items, plan) = match outcome {
         Ok(reply) => {
-            let response = build(StatusCode::OK, JSON, reply.cache, reply.body, &method);
-            let mut response = response;
+            let mut response = build(StatusCode::OK, JSON, reply.cache, reply.body, &method);
             if let Some(link) = reply.link.and_then(|l| HeaderValue::from_str(&l).ok()) {
                 response.headers_mut().insert(LINK, link);
             }
