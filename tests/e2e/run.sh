@@ -16,7 +16,10 @@ cargo build --locked -q -p audit-local --bin gateway
 endpoint="$(bash infra/scripts/engine.sh start e2e)"
 gateway_pid=""
 cleanup() {
-  [ -n "$gateway_pid" ] && kill "$gateway_pid" 2>/dev/null && wait "$gateway_pid" 2>/dev/null
+  if [ -n "$gateway_pid" ]; then
+    kill "$gateway_pid" 2>/dev/null || true
+    wait "$gateway_pid" 2>/dev/null || true  # a killed gateway's status is not the suite's
+  fi
   bash infra/scripts/engine.sh stop e2e
 }
 trap cleanup EXIT INT TERM
