@@ -3,7 +3,7 @@
 //!
 //! # Entry point
 //!
-//! ```ignore
+//! ```text
 //! let ctx = QueryContext::new(store, shards, &QueryConfig::from_env()?);
 //! let response: lambda_http::Response<lambda_http::Body> = query::handle(&ctx, request).await;
 //! ```
