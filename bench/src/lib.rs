@@ -1,0 +1,356 @@
+//! Benchmarks of the audit log service, each measured beside its baseline in the same run
+//! so that ratios hold on a noisy machine (issue 7; `make bench` writes
+//! `docs/PERFORMANCE.md`).
+//!
+//! This library holds what the driver (`src/bin/bench-driver.rs`) and the criterion benches
+//! (`benches/handler.rs`) share, and is unit-tested without an engine: a deterministic event
+//! generator, the reference platform's example requests as API Gateway v2 events,
+//! percentiles, and the parsing of the query handler's `Server-Timing` figures.
+
+use audit_shared::catalog::EVENT_TYPES;
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Value};
+
+/// The tenant every benchmark writes and reads.
+pub const TENANT: &str = "bench";
+
+/// The first instant of generated events.
+pub const SPAN_START: &str = "2023-06-01T00:00:00Z";
+
+/// Days covered by generated events (2023-06-01 to 2024-06-01).
+pub const SPAN_DAYS: i64 = 366;
+
+/// Category whose events are frequent in generated data (Transfer), as in a busy platform;
+/// the second reference example filters on it.
+pub const FREQUENT_CATEGORY: u16 = 600;
+
+/// Event type whose events are frequent (LoginFailed: a brute-force storm); two reference
+/// examples filter on it.
+pub const FREQUENT_EVENT_TYPE: u16 = 202;
+
+/// One measured request: the query string and a short label for tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Example {
+    /// Label in tables.
+    pub label: &'static str,
+    /// The raw query string of `GET /api/Audit`.
+    pub query: &'static str,
+}
+
+/// The reference platform's four example requests (DESIGN.md section 3) and an unfiltered
+/// 365-day range, the case the reference warns "takes a long time".
+pub const EXAMPLES: [Example; 5] = [
+    Example {
+        label: "category=100 since 2024-03-01",
+        query: "category=100&rangeStart=2024-03-01T05:00:00.000Z",
+    },
+    Example {
+        label: "category=600, 4-day window",
+        query: "category=600&rangeStart=2023-10-18T05:00:00.000Z&rangeEnd=2023-10-22T04:59:00.000Z",
+    },
+    Example {
+        label: "eventType=202 since 2024-03-01",
+        query: "eventType=202&rangeStart=2024-03-01T05:00:00.000Z",
+    },
+    Example {
+        label: "eventType=202, pageSize=50&pageNumber=1",
+        query: "eventType=202&rangeStart=2024-03-01T05:00:00.000Z&pageSize=50&pageNumber=1",
+    },
+    Example {
+        label: "no filter, 365 days",
+        query: "rangeStart=2023-06-01T00:00:00.000Z&rangeEnd=2024-05-30T23:59:59.999Z",
+    },
+];
+
+/// SplitMix64: a small reproducible hash, so event `i` of seed `s` is the same on every run
+/// and can be generated without its predecessors (the 1M tenant is written in chunks).
+pub fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// A stream of pseudo-random numbers for one event.
+struct Draws(u64);
+
+impl Draws {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = mix(self.0);
+        if n == 0 {
+            0
+        } else {
+            self.0 % n
+        }
+    }
+}
+
+const ACTORS: u64 = 200;
+const ORGANIZATIONS: [&str; 3] = ["org-east", "org-west", "org-lab"];
+const TARGETS: [&str; 4] = ["Flow", "Endpoint", "User", "Certificate"];
+
+/// Event `i` of data set `seed` for `tenant`, as a cloud app would send it: about 600 bytes
+/// of JSON with actor, target, organization and a change. `occurredAt` is uniform over
+/// [`SPAN_DAYS`] days from [`SPAN_START`]; 10% of events are LoginFailed, 30% Transfer, the
+/// rest uniform over the catalog.
+pub fn event_json(tenant: &str, seed: u64, i: u64) -> Value {
+    let mut d = Draws(mix(seed ^ mix(i)));
+    let roll = d.below(100);
+    let transfer: Vec<u16> = EVENT_TYPES
+        .iter()
+        .filter(|t| t.category == FREQUENT_CATEGORY)
+        .map(|t| t.code)
+        .collect();
+    let event_type = if roll < 10 {
+        FREQUENT_EVENT_TYPE
+    } else if roll < 40 && !transfer.is_empty() {
+        transfer[d.below(transfer.len() as u64) as usize]
+    } else {
+        EVENT_TYPES[d.below(EVENT_TYPES.len() as u64) as usize].code
+    };
+    let start = DateTime::parse_from_rfc3339(SPAN_START)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(DateTime::UNIX_EPOCH);
+    let span_ms = SPAN_DAYS * 86_400_000;
+    let at = start + Duration::milliseconds(d.below(span_ms as u64) as i64);
+    let actor = d.below(ACTORS);
+    let mut event = json!({
+        "eventId": format!("{tenant}-{seed}-{i:08}"),
+        "tenantId": tenant,
+        "eventType": event_type,
+        "occurredAt": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "actor": {
+            "id": format!("user-{actor}"),
+            "name": format!("User {actor}"),
+            "email": format!("user{actor}@example.com"),
+            "ipAddress": format!("203.0.113.{}", actor % 250 + 1),
+            "userAgent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36"
+        },
+        "target": {
+            "type": TARGETS[d.below(TARGETS.len() as u64) as usize],
+            "id": format!("t-{}", d.below(5000)),
+            "name": "Nightly export to partner SFTP"
+        },
+        "organizationId": ORGANIZATIONS[d.below(ORGANIZATIONS.len() as u64) as usize],
+        "description": "Generated by the benchmark: an ordinary event of ordinary size.",
+        "source": "cloud-app",
+        "correlationId": format!("corr-{}", d.below(1_000_000)),
+    });
+    if event_type / 100 == 1 {
+        event["changes"] =
+            json!([{ "field": "schedule", "oldValue": "0 2 * * *", "newValue": "0 3 * * *" }]);
+    }
+    event
+}
+
+/// Events `range` of data set `seed`.
+pub fn events_json(tenant: &str, seed: u64, range: std::ops::Range<u64>) -> Vec<Value> {
+    range.map(|i| event_json(tenant, seed, i)).collect()
+}
+
+/// An API Gateway HTTP API (payload 2.0) event for `GET /api/Audit?<raw_query>` by a caller
+/// of `tenant`, with the tenant in the JWT authorizer's claims, as API Gateway sends it.
+pub fn list_request(tenant: &str, raw_query: &str) -> Value {
+    let mut params = serde_json::Map::new();
+    for (k, v) in form_urlencoded::parse(raw_query.as_bytes()) {
+        let joined = match params.get(k.as_ref()) {
+            Some(Value::String(old)) => format!("{old},{v}"),
+            _ => v.into_owned(),
+        };
+        params.insert(k.into_owned(), Value::String(joined));
+    }
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": "GET /api/Audit",
+        "rawPath": "/api/Audit",
+        "rawQueryString": raw_query,
+        "headers": { "accept": "application/json", "host": "bench.local" },
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "bench",
+            "domainName": "bench.local",
+            "domainPrefix": "bench",
+            "http": { "method": "GET", "path": "/api/Audit", "protocol": "HTTP/1.1",
+                      "sourceIp": "127.0.0.1", "userAgent": "audit-bench" },
+            "requestId": "bench-request",
+            "routeKey": "GET /api/Audit",
+            "stage": "$default",
+            "time": "01/Mar/2024:05:00:00 +0000",
+            "timeEpoch": 1_709_269_200_000_i64,
+            "authorizer": { "jwt": { "claims": { "sub": "bench", "tenantId": tenant }, "scopes": null } }
+        },
+        "isBase64Encoded": false
+    });
+    if !params.is_empty() {
+        event["queryStringParameters"] = Value::Object(params);
+    }
+    event
+}
+
+/// `raw_query` without `pageNumber`, followed by `nextToken=<token>`: how a client follows
+/// the `nextToken` of a page.
+pub fn with_next_token(raw_query: &str, token: &str) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(raw_query.as_bytes()) {
+        if k != "pageNumber" && k != "nextToken" {
+            query.append_pair(&k, &v);
+        }
+    }
+    query.append_pair("nextToken", token);
+    query.finish()
+}
+
+/// Items read and read capacity from the query handler's
+/// `Server-Timing: ..., read;desc="items=<n> rcu=<units>", ...` header.
+pub fn read_figures(server_timing: &str) -> Option<(u64, f64)> {
+    let items_at = server_timing.find("items=")? + "items=".len();
+    let items: u64 = server_timing[items_at..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()?;
+    let rcu_at = server_timing.find("rcu=")? + "rcu=".len();
+    let rcu: f64 = server_timing[rcu_at..]
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .next()?
+        .parse()
+        .ok()?;
+    Some((items, rcu))
+}
+
+/// The `p`-th percentile (0 to 100) of `samples` by the nearest-rank method: a value that
+/// was observed, the smallest with at least `p`% of the samples at or below it.
+pub fn percentile(samples: &[f64], p: f64) -> f64 {
+    if samples.is_empty() {
+        return f64::NAN;
+    }
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Median and 99th percentile of latencies, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Latency {
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Number of samples.
+    pub samples: usize,
+}
+
+impl Latency {
+    /// The summary of `samples_ms`.
+    pub fn of(samples_ms: &[f64]) -> Self {
+        Self {
+            p50: percentile(samples_ms, 50.0),
+            p99: percentile(samples_ms, 99.0),
+            samples: samples_ms.len(),
+        }
+    }
+}
+
+/// The processor architecture an ELF file was built for, from its header's `e_machine`.
+pub fn elf_machine(header: &[u8]) -> &'static str {
+    if header.len() < 20 || &header[..4] != b"\x7fELF" {
+        return "not ELF";
+    }
+    // e_machine is at offset 18, little-endian on both machines of interest.
+    match u16::from_le_bytes([header[18], header[19]]) {
+        0x3E => "x86_64",
+        0xB7 => "arm64",
+        _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use audit_shared::api::parse_list_query;
+    use audit_shared::domain::{AuditEvent, Timestamp};
+
+    #[test]
+    fn generated_events_are_valid_reproducible_and_spread_over_the_span() {
+        let now = Timestamp::parse_rfc3339("now", "2024-07-01T00:00:00Z").unwrap();
+        let a = events_json(TENANT, 7, 0..400);
+        assert_eq!(a, events_json(TENANT, 7, 0..400));
+        assert_eq!(a[123], event_json(TENANT, 7, 123));
+        assert_ne!(a, events_json(TENANT, 8, 0..400));
+        let events: Vec<AuditEvent> = a
+            .iter()
+            .map(|v| AuditEvent::parse(v, now).unwrap())
+            .collect();
+        let ids: std::collections::HashSet<_> = events.iter().map(|e| e.event_id.clone()).collect();
+        assert_eq!(ids.len(), 400);
+        let frequent = events
+            .iter()
+            .filter(|e| e.event_type == FREQUENT_EVENT_TYPE)
+            .count();
+        assert!(
+            (20..=70).contains(&frequent),
+            "{frequent} LoginFailed of 400"
+        );
+        let transfer = events
+            .iter()
+            .filter(|e| e.category == FREQUENT_CATEGORY)
+            .count();
+        assert!(
+            (100..=200).contains(&transfer),
+            "{transfer} Transfer of 400"
+        );
+        let first = events.iter().map(|e| e.occurred_at.millis()).min().unwrap();
+        let last = events.iter().map(|e| e.occurred_at.millis()).max().unwrap();
+        let start = Timestamp::parse_rfc3339("s", SPAN_START).unwrap().millis();
+        assert!(first >= start && first < start + 5 * 86_400_000);
+        assert!(last < start + SPAN_DAYS * 86_400_000 && last > start + 355 * 86_400_000);
+        let size = serde_json::to_vec(&a[0]).unwrap().len();
+        assert!((400..=900).contains(&size), "event of {size} bytes");
+    }
+
+    #[test]
+    fn every_example_is_a_valid_request_and_tokens_replace_page_numbers() {
+        for example in EXAMPLES {
+            let pairs: Vec<(String, String)> = form_urlencoded::parse(example.query.as_bytes())
+                .into_owned()
+                .collect();
+            assert!(parse_list_query(&pairs).is_ok(), "{}", example.query);
+            let request = list_request(TENANT, example.query);
+            let parsed = lambda_http::request::from_str(&request.to_string()).unwrap();
+            assert_eq!(parsed.uri().query(), Some(example.query));
+        }
+        let next = with_next_token(EXAMPLES[3].query, "a_b-c");
+        assert!(next.ends_with("&pageSize=50&nextToken=a_b-c"), "{next}");
+        assert!(!next.contains("pageNumber"));
+    }
+
+    #[test]
+    fn server_timing_figures_are_read() {
+        let header = "db;dur=3.2, read;desc=\"items=51 rcu=6.5\", total;dur=4.0";
+        assert_eq!(read_figures(header), Some((51, 6.5)));
+        assert_eq!(read_figures("db;dur=1"), None);
+    }
+
+    #[test]
+    fn percentiles_are_observed_values_by_nearest_rank() {
+        let samples: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&samples, 50.0), 50.0);
+        assert_eq!(percentile(&samples, 99.0), 99.0);
+        assert_eq!(percentile(&samples, 100.0), 100.0);
+        assert_eq!(percentile(&[3.0, 1.0, 2.0], 50.0), 2.0);
+        assert_eq!(percentile(&[5.0], 99.0), 5.0);
+        assert!(percentile(&[], 50.0).is_nan());
+    }
+
+    #[test]
+    fn elf_machines_are_told_apart() {
+        let mut header = b"\x7fELF".to_vec();
+        header.resize(20, 0);
+        header[18] = 0xB7;
+        assert_eq!(elf_machine(&header), "arm64");
+        header[18] = 0x3E;
+        assert_eq!(elf_machine(&header), "x86_64");
+        assert_eq!(elf_machine(b"#!/bin/sh"), "not ELF");
+    }
+}
