@@ -5,7 +5,7 @@
 # Settings are the driver's (see bench/src/bin/bench-driver.rs), e.g.
 #   BENCH_SIZES=10000,100000 make bench     quicker: without the 1M tenant
 #   BENCH_SKIP=cold,size,cpu make bench     only the DynamoDB sections
-#   ENGINE_HEAP=8g                          the engine's JVM heap (default 6g)
+#   ENGINE_HEAP=16g                         the engine's JVM heap (default 12g; 100k events need more than 6g)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,5 +33,5 @@ fi
 export BENCH_BIN_DIR="$CARGO_TARGET_DIR/release"
 export BENCH_LAMBDA_DIR="$lambda_target/lambda"
 export BENCH_CRITERION_DIR="$CARGO_TARGET_DIR/criterion"
-ENGINE_HEAP="${ENGINE_HEAP:-6g}" bash infra/scripts/with-engine.sh bench -- \
+ENGINE_HEAP="${ENGINE_HEAP:-12g}" bash infra/scripts/with-engine.sh bench -- \
     "$CARGO_TARGET_DIR/release/bench-driver"

@@ -5,7 +5,7 @@
 //! - `AUDIT_DYNAMODB_ENDPOINT`: the DynamoDB Local that `make bench` started (required for
 //!   the query and ingest sections);
 //! - `BENCH_SIZES` (default `10000,100000,1000000`), `BENCH_SHARDS` (`1,4`),
-//!   `BENCH_REPS` (100 timed requests per page), `BENCH_SCAN_REPS` (10 per Scan baseline),
+//!   `BENCH_REPS` (100 timed requests per page), `BENCH_SCAN_REPS` (3 per Scan baseline),
 //!   `BENCH_DEEP_PAGE` (100), `BENCH_INGEST_EVENTS` (10000), `BENCH_COLD_RUNS` (20);
 //! - `BENCH_BIN_DIR`: host release binaries `ingest`, `query`, `swagger`, `bench-hello`;
 //! - `BENCH_LAMBDA_DIR`: `make build` output, `<function>/bootstrap`;
@@ -108,7 +108,7 @@ impl Settings {
             sizes: env_list("BENCH_SIZES", "10000,100000,1000000")?,
             shards: env_list("BENCH_SHARDS", "1,4")?,
             reps: env_one("BENCH_REPS", 100)?,
-            scan_reps: env_one("BENCH_SCAN_REPS", 10)?,
+            scan_reps: env_one("BENCH_SCAN_REPS", 3)?,
             deep_page: env_one("BENCH_DEEP_PAGE", 100)?,
             ingest_events: env_one("BENCH_INGEST_EVENTS", 10_000)?,
             cold_runs: env_one("BENCH_COLD_RUNS", 20)?,
