@@ -226,7 +226,7 @@ pub async fn ingest(
     let kind = payload.kind();
     let results = settle(ctx, payload.into_events(), deadline).await;
     let response = IngestResponse::new(results);
-    log_totals(kind, &response.totals, started);
+    log_totals(kind, &response.totals, started, None);
     response
 }
 
@@ -285,27 +285,28 @@ pub async fn ingest_sqs(
         })
         .collect();
     let totals = IngestTotals::of(&results);
-    tracing::info!(
-        shape = "sqs",
-        records,
-        failed_records = batch_item_failures.len(),
-        received = totals.received,
-        stored = totals.stored,
-        duplicate = totals.duplicate,
-        conflict = totals.conflict,
-        rejected = totals.rejected,
-        failed = totals.failed,
-        duration_ms = started.elapsed().as_millis() as u64,
-        "ingest finished"
+    log_totals(
+        "sqs",
+        &totals,
+        started,
+        Some((records, batch_item_failures.len())),
     );
     SqsBatchResponse {
         batch_item_failures,
     }
 }
 
-fn log_totals(kind: &str, totals: &IngestTotals, started: Instant) {
+/// Logs one invocation's counts; `records` is `(records, failed records)` of an SQS batch.
+fn log_totals(
+    kind: &str,
+    totals: &IngestTotals,
+    started: Instant,
+    records: Option<(usize, usize)>,
+) {
     tracing::info!(
         shape = kind,
+        records = records.map(|(n, _)| n),
+        failed_records = records.map(|(_, failed)| failed),
         received = totals.received,
         stored = totals.stored,
         duplicate = totals.duplicate,
