@@ -18,6 +18,33 @@ pub const ENV_SHARDS: &str = "AUDIT_SHARDS";
 pub const ENV_REGION: &str = "AWS_REGION";
 /// Retention per category, e.g. `Configuration=3650,UserAction=365,300=90` (days).
 pub const ENV_RETENTION_DAYS: &str = "AUDIT_RETENTION_DAYS";
+/// Set by the Lambda runtime in every function's environment.
+pub const ENV_LAMBDA_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
+/// Which roots TLS to AWS trusts: `amazon` (default) or `system` (docs/adr/0006-tls-client.md).
+pub const ENV_TLS_TRUST: &str = "AUDIT_TLS_TRUST";
+
+/// Where the DynamoDB client gets its credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// Fixed dummy credentials, which only a local engine accepts (a local endpoint is set).
+    LocalEngine,
+    /// The execution role's credentials, which Lambda puts in `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`: reading them builds no STS, SSO or
+    /// IMDS client at cold start, as the SDK's default chain does.
+    LambdaEnvironment,
+    /// The SDK's default chain (profiles, SSO, web identity, IMDS...), outside Lambda.
+    DefaultChain,
+}
+
+/// The root certificates the DynamoDB client trusts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TlsTrust {
+    /// The Amazon Trust Services roots compiled into the binary: no file is read at start.
+    #[default]
+    Amazon,
+    /// The platform's certificate store, for a TLS-inspecting proxy or a private CA.
+    System,
+}
 
 /// A configuration variable that is missing or malformed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -86,6 +113,10 @@ pub struct Config {
     pub region: Option<String>,
     /// Retention per category.
     pub retention: Retention,
+    /// Roots trusted for TLS.
+    pub tls_trust: TlsTrust,
+    /// Where credentials come from.
+    pub credentials: CredentialSource,
 }
 
 impl Config {
@@ -133,12 +164,34 @@ impl Config {
                     reason,
                 }
             })?;
+        let tls_trust = match get(ENV_TLS_TRUST)
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("amazon") => TlsTrust::Amazon,
+            Some("system") => TlsTrust::System,
+            Some(other) => {
+                return Err(ConfigError::Malformed {
+                    name: ENV_TLS_TRUST,
+                    reason: format!("'{other}' must be amazon or system"),
+                })
+            }
+        };
+        let credentials = if endpoint_url.is_some() {
+            CredentialSource::LocalEngine
+        } else if get(ENV_LAMBDA_FUNCTION_NAME).is_some() {
+            CredentialSource::LambdaEnvironment
+        } else {
+            CredentialSource::DefaultChain
+        };
         Ok(Self {
             table_name,
             endpoint_url,
             shards,
             region,
             retention,
+            tls_trust,
+            credentials,
         })
     }
 }
@@ -163,6 +216,42 @@ mod tests {
         assert_eq!(c.table_name, "audit");
         assert_eq!((c.shards, c.endpoint_url, c.region), (1, None, None));
         assert_eq!(c.retention.days(100), None);
+        assert_eq!(c.tls_trust, TlsTrust::Amazon);
+        assert_eq!(c.credentials, CredentialSource::DefaultChain);
+    }
+
+    #[test]
+    fn credentials_are_dummy_locally_and_from_the_environment_in_lambda() {
+        let lambda = [
+            ("AUDIT_TABLE_NAME", "t"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "ingest"),
+        ];
+        assert_eq!(
+            config(&lambda).unwrap().credentials,
+            CredentialSource::LambdaEnvironment
+        );
+        let local = [
+            ("AUDIT_TABLE_NAME", "t"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "ingest"),
+            ("AUDIT_DYNAMODB_ENDPOINT", "http://127.0.0.1:8000"),
+            ("AWS_REGION", "us-east-1"),
+        ];
+        assert_eq!(
+            config(&local).unwrap().credentials,
+            CredentialSource::LocalEngine
+        );
+    }
+
+    #[test]
+    fn tls_trust_is_amazon_or_system_in_any_case() {
+        let trust = |v: &str| config(&[("AUDIT_TABLE_NAME", "t"), ("AUDIT_TLS_TRUST", v)]);
+        assert_eq!(trust("amazon").unwrap().tls_trust, TlsTrust::Amazon);
+        assert_eq!(trust("System").unwrap().tls_trust, TlsTrust::System);
+        let err = trust("webpki").unwrap_err().to_string();
+        assert!(
+            err.contains("AUDIT_TLS_TRUST") && err.contains("amazon or system"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -198,6 +287,7 @@ mod tests {
             ("AUDIT_RETENTION_DAYS", "100=-1"),
             ("AUDIT_RETENTION_DAYS", "100"),
             ("AUDIT_DYNAMODB_ENDPOINT", "127.0.0.1:8000"),
+            ("AUDIT_TLS_TRUST", "none"),
         ] {
             let err = config(&[("AUDIT_TABLE_NAME", "t"), ("AWS_REGION", "x"), (var, value)])
                 .unwrap_err();

@@ -32,6 +32,8 @@ pub fn local_config(table: &str, shards: u16) -> Config {
         shards,
         region: Some("us-east-1".to_owned()),
         retention: Default::default(),
+        tls_trust: Default::default(),
+        credentials: audit_shared::config::CredentialSource::LocalEngine,
     }
 }
 
