@@ -4,16 +4,17 @@
 //! Everything served is fixed at build time: the document is the committed, validated
 //! `docs/openapi.json` (a test in `audit-shared` fails when it differs from the code's), and
 //! the Swagger UI files are embedded by `utoipa-swagger-ui` (vendored, no download). [`Site`]
-//! prepares every response body and its ETag once, at cold start; [`handle`] only looks them
-//! up, so it has no failure path at run time.
+//! finds every file at cold start and makes each response body and its ETag once, on the
+//! file's first request; [`handle`] has no failure path at run time.
 //!
 //! Each response carries a strong ETag (answering `If-None-Match` with 304), a Cache-Control,
 //! `X-Content-Type-Options: nosniff` and a Content-Security-Policy: the UI page gets the
 //! strictest policy Swagger UI works under (its scripts and styles come from this origin
 //! only, with no inline script or style and no eval), everything else `default-src 'none'`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use lambda_http::http::header::{
     ALLOW, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, IF_NONE_MATCH, LOCATION,
@@ -22,7 +23,6 @@ use lambda_http::http::header::{
 use lambda_http::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
-use sha2::{Digest, Sha256};
 
 /// Where Swagger UI lives; without the trailing slash it redirects to [`UI_PATH`].
 pub const BASE_PATH: &str = "/api/audit/swagger";
@@ -77,45 +77,56 @@ pub enum SiteError {
     /// The initializer template could not be filled with the configuration.
     #[error("Swagger UI initializer could not be configured: {0}")]
     Initializer(String),
-    /// An embedded text file is not UTF-8.
-    #[error("Swagger UI file {0} is not UTF-8")]
-    NotUtf8(&'static str),
 }
 
-/// One servable resource with its precomputed headers.
-#[derive(Debug, Clone)]
+/// One servable resource: its bytes as embedded, its headers, and its body and ETag, made
+/// on its first request. Cold start only looks the files up; a request for the page does not
+/// pay for hashing the 1.5 MB bundle it has not asked for yet.
+#[derive(Debug)]
 struct Resource {
-    body: Body,
+    bytes: Cow<'static, [u8]>,
+    text: bool,
     content_type: HeaderValue,
-    etag: HeaderValue,
     cache_control: &'static str,
     csp: &'static str,
+    prepared: OnceLock<(Body, HeaderValue)>,
 }
 
 impl Resource {
-    fn new(
-        bytes: &[u8],
-        name: &'static str,
-        cache_control: &'static str,
-    ) -> Result<Self, SiteError> {
+    fn new(bytes: Cow<'static, [u8]>, name: &'static str, cache_control: &'static str) -> Self {
         let (content_type, text) = content_type(name);
-        let body = if text {
-            let text = std::str::from_utf8(bytes).map_err(|_| SiteError::NotUtf8(name))?;
-            Body::Text(text.to_owned())
-        } else {
-            Body::Binary(bytes.to_vec())
-        };
-        Ok(Self {
-            etag: etag_of(bytes),
+        Self {
+            bytes,
+            text,
             content_type: HeaderValue::from_static(content_type),
             csp: if name.ends_with(".html") {
                 PAGE_CSP
             } else {
                 RESOURCE_CSP
             },
-            body,
             cache_control,
+            prepared: OnceLock::new(),
+        }
+    }
+
+    /// The body and its ETag, computed once.
+    fn prepared(&self) -> &(Body, HeaderValue) {
+        self.prepared.get_or_init(|| {
+            let body = match std::str::from_utf8(&self.bytes) {
+                Ok(text) if self.text => Body::Text(text.to_owned()),
+                // A text type that is not UTF-8 is still served byte for byte.
+                _ => Body::Binary(self.bytes.to_vec()),
+            };
+            (body, etag_of(&self.bytes))
         })
+    }
+
+    fn body(&self) -> &Body {
+        &self.prepared().0
+    }
+
+    fn etag(&self) -> &HeaderValue {
+        &self.prepared().1
     }
 }
 
@@ -131,23 +142,24 @@ fn content_type(name: &str) -> (&'static str, bool) {
     }
 }
 
-/// A strong validator: the first 128 bits of the body's SHA-256, quoted.
+/// A strong validator: the body's 128-bit XXH3, quoted. A validator needs to change with the
+/// content, not to resist forgery, and XXH3 hashes the 1.5 MB of Swagger UI in a fraction of
+/// the time SHA-256 took, which was most of this function's cold start.
 fn etag_of(bytes: &[u8]) -> HeaderValue {
-    let digest = Sha256::digest(bytes);
-    let tag = format!("\"{}\"", hex::encode(&digest[..16]));
+    let tag = format!("\"{:032x}\"", xxhash_rust::xxh3::xxh3_128(bytes));
     // Hex digits and quotes are always a valid header value.
     HeaderValue::from_str(&tag).unwrap_or_else(|_| HeaderValue::from_static("\"\""))
 }
 
-/// Everything the function serves, keyed by the path under [`UI_PATH`], prepared once.
+/// Everything the function serves, keyed by the path under [`UI_PATH`].
 #[derive(Debug, Clone)]
 pub struct Site {
     resources: Arc<HashMap<&'static str, Resource>>,
 }
 
 impl Site {
-    /// Prepares every body and ETag; fails only when the embedded UI is incomplete, which a
-    /// test catches at build time.
+    /// Looks up every file (bodies and ETags are made on first request); fails only when the
+    /// embedded UI is incomplete, which a test catches at build time.
     pub fn new() -> Result<Self, SiteError> {
         let config = Arc::new(
             utoipa_swagger_ui::Config::new([DOCUMENT_RELATIVE_PATH])
@@ -167,11 +179,15 @@ impl Site {
                 "index.html" | "swagger-initializer.js" => REVALIDATE,
                 _ => STATIC_ASSET,
             };
-            resources.insert(name, Resource::new(&file.bytes, name, cache)?);
+            resources.insert(name, Resource::new(file.bytes, name, cache));
         }
         resources.insert(
             DOCUMENT_RELATIVE_PATH,
-            Resource::new(OPENAPI_JSON.as_bytes(), DOCUMENT_RELATIVE_PATH, REVALIDATE)?,
+            Resource::new(
+                Cow::Borrowed(OPENAPI_JSON.as_bytes()),
+                DOCUMENT_RELATIVE_PATH,
+                REVALIDATE,
+            ),
         );
         Ok(Self {
             resources: Arc::new(resources),
@@ -180,7 +196,7 @@ impl Site {
 
     /// The body served at `path` (a full request path), for tests and the local gateway.
     pub fn body(&self, path: &str) -> Option<&Body> {
-        self.resource(path).map(|r| &r.body)
+        self.resource(path).map(Resource::body)
     }
 
     fn resource(&self, path: &str) -> Option<&Resource> {
@@ -250,7 +266,7 @@ pub fn respond(site: &Site, method: &Method, path: &str, headers: &HeaderMap) ->
     let not_modified = headers
         .get_all(IF_NONE_MATCH)
         .iter()
-        .any(|value| etag_matches(value, &resource.etag));
+        .any(|value| etag_matches(value, resource.etag()));
     let mut response = if not_modified {
         empty(
             StatusCode::NOT_MODIFIED,
@@ -261,7 +277,7 @@ pub fn respond(site: &Site, method: &Method, path: &str, headers: &HeaderMap) ->
         let body = if head {
             Body::Empty
         } else {
-            resource.body.clone()
+            resource.body().clone()
         };
         let mut response = with_headers(StatusCode::OK, body, resource.cache_control, resource.csp);
         response
@@ -269,7 +285,7 @@ pub fn respond(site: &Site, method: &Method, path: &str, headers: &HeaderMap) ->
             .insert(CONTENT_TYPE, resource.content_type.clone());
         response
     };
-    response.headers_mut().insert(ETAG, resource.etag.clone());
+    response.headers_mut().insert(ETAG, resource.etag().clone());
     response
 }
 
@@ -345,6 +361,27 @@ mod tests {
         assert!(!etag_matches(&tag("\"abd\""), &ours));
         assert!(!etag_matches(&tag("abc"), &ours));
         assert!(!etag_matches(&tag(""), &ours));
+    }
+
+    #[test]
+    fn cold_start_prepares_no_body_and_a_request_prepares_only_its_own() {
+        let site = Site::new().unwrap();
+        let prepared = |site: &Site| {
+            let mut names: Vec<&str> = site
+                .resources
+                .iter()
+                .filter(|(_, r)| r.prepared.get().is_some())
+                .map(|(name, _)| *name)
+                .collect();
+            names.sort_unstable();
+            names
+        };
+        assert!(prepared(&site).is_empty());
+        let page = respond(&site, &Method::GET, UI_PATH, &HeaderMap::new());
+        assert_eq!(page.status(), StatusCode::OK);
+        assert_eq!(prepared(&site), ["index.html"]);
+        respond(&site, &Method::HEAD, DOCUMENT_PATH, &HeaderMap::new());
+        assert_eq!(prepared(&site), ["index.html", DOCUMENT_RELATIVE_PATH]);
     }
 
     #[test]
