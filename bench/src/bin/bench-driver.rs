@@ -1450,7 +1450,7 @@ fn document(settings: &Settings, report: &Report, load_before: &str, took: Durat
     let _ = writeln!(d, "- Machine: {}", machine());
     let _ = writeln!(
         d,
-        "- Load average when the run started: `{}` (other work shared the machine)",
+        "- Load average (1, 5, 15 min) when the driver started, after the builds of `make bench`: `{}`",
         load_before
             .split_whitespace()
             .take(3)
