@@ -39,7 +39,10 @@ pub fn local_config(table: &str, shards: u16) -> Config {
 
 /// A client of the local engine.
 pub async fn local_client() -> Client {
-    dynamo_client(&local_config("unused", 1)).await
+    match dynamo_client(&local_config("unused", 1)).await {
+        Ok(client) => client,
+        Err(e) => panic!("cannot build a client of the local engine: {e}"),
+    }
 }
 
 /// A name no other test uses.

@@ -598,7 +598,7 @@ async fn query_section(settings: &Settings, report: &mut Report) -> Result<()> {
     for &size in &settings.sizes {
         for &shards in &settings.shards {
             let name = format!("bench-{size}-s{shards}");
-            let client = dynamo_client(&settings.client_config(&name, shards)?).await;
+            let client = dynamo_client(&settings.client_config(&name, shards)?).await?;
             new_table(&client, &name).await?;
             let store = DynamoStore::new(client.clone(), name.clone(), shards);
             log(format!("writing {size} events into {name}"));
@@ -979,7 +979,7 @@ async fn ingest_section(settings: &Settings, report: &mut Report) -> Result<()> 
 
     // 1. The ingest handler, in batches of the largest size a direct invoke takes.
     let table = "bench-ingest-handler";
-    let client = dynamo_client(&settings.client_config(table, shards)?).await;
+    let client = dynamo_client(&settings.client_config(table, shards)?).await?;
     new_table(&client, table).await?;
     let store = DynamoStore::new(client.clone(), table, shards);
     let ctx = ingest::IngestContext::new(Arc::new(store), Retention::default());
@@ -1012,7 +1012,7 @@ async fn ingest_section(settings: &Settings, report: &mut Report) -> Result<()> 
     // 2. The same events, one PutItem at a time (the same conditional put, awaited in turn).
     let events = parse_events(&values, now)?;
     let table = "bench-ingest-one-by-one";
-    let client = dynamo_client(&settings.client_config(table, shards)?).await;
+    let client = dynamo_client(&settings.client_config(table, shards)?).await?;
     new_table(&client, table).await?;
     let store = DynamoStore::new(client.clone(), table, shards);
     log(format!("one PutItem at a time: {n} events"));
@@ -1032,7 +1032,7 @@ async fn ingest_section(settings: &Settings, report: &mut Report) -> Result<()> 
 
     // 3. Raw BatchWriteItem of items built beforehand: the engine's ceiling.
     let table = "bench-ingest-batch";
-    let client = dynamo_client(&settings.client_config(table, shards)?).await;
+    let client = dynamo_client(&settings.client_config(table, shards)?).await?;
     new_table(&client, table).await?;
     let store = DynamoStore::new(client.clone(), table, shards);
     let items = events

@@ -8,21 +8,13 @@ use audit_shared::config::Config;
 use audit_shared::store::{dynamo_client, DynamoStore};
 use lambda_http::{service_fn, Error, Request};
 use query::{QueryConfig, QueryContext};
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    // JSON lines for CloudWatch; the runtime's invoke span carries the request id.
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_target(false)
-        .with_current_span(false)
-        .with_span_list(true)
-        .flatten_event(true)
-        .init();
+    // The runtime's subscriber follows Lambda's logging controls: JSON lines when the
+    // function's LogFormat is JSON (template.yaml), the level from AWS_LAMBDA_LOG_LEVEL or
+    // RUST_LOG; the runtime's invoke span carries the request id.
+    lambda_http::tracing::init_default_subscriber();
 
     let config =
         Config::from_env().inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
@@ -33,7 +25,9 @@ async fn main() -> Result<(), Error> {
             "AUDIT_TOKEN_KEY is not set: continuation tokens are signed with the public local default key"
         );
     }
-    let client = dynamo_client(&config).await;
+    let client = dynamo_client(&config)
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, "cannot build the DynamoDB client"))?;
     let store = DynamoStore::new(client, config.table_name.clone(), config.shards);
     let ctx = Arc::new(QueryContext::new(store, config.shards, &query_config));
 

@@ -5,21 +5,13 @@ use std::convert::Infallible;
 
 use lambda_http::{service_fn, Error, Request};
 use swagger::Site;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    // JSON lines for CloudWatch; the runtime's invoke span carries the request id.
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_target(false)
-        .with_current_span(false)
-        .with_span_list(true)
-        .flatten_event(true)
-        .init();
+    // The runtime's subscriber follows Lambda's logging controls: JSON lines when the
+    // function's LogFormat is JSON (template.yaml), the level from AWS_LAMBDA_LOG_LEVEL or
+    // RUST_LOG; the runtime's invoke span carries the request id.
+    lambda_http::tracing::init_default_subscriber();
 
     let site = Site::new().inspect_err(|e| tracing::error!(error = %e, "bad Swagger UI build"))?;
 

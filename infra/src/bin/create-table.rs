@@ -22,7 +22,13 @@ async fn main() -> ExitCode {
         eprintln!("create-table: AUDIT_DYNAMODB_ENDPOINT is not set; this tool is for a local engine (in AWS the stack creates the table)");
         return ExitCode::from(2);
     }
-    let client = dynamo_client(&config).await;
+    let client = match dynamo_client(&config).await {
+        Ok(client) => client,
+        Err(e) => {
+            eprintln!("create-table: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let exists = client
         .describe_table()
         .table_name(&config.table_name)

@@ -115,7 +115,7 @@ async fn run() -> Result<(), String> {
     if config.endpoint_url.is_none() {
         return Err("AUDIT_DYNAMODB_ENDPOINT is not set: the local gateway only runs against a local engine".into());
     }
-    let client = dynamo_client(&config).await;
+    let client = dynamo_client(&config).await.map_err(|e| e.to_string())?;
     ensure_table(&config, &client).await?;
     let store = DynamoStore::new(client, config.table_name.clone(), config.shards);
     let ingest_ctx = Arc::new(IngestContext::new(

@@ -32,9 +32,9 @@ pub const AMAZON_TRUST_SERVICES_PEM: &str = include_str!("../../certs/amazon-tru
 /// The HTTPS client is rustls over ring trusting [`AMAZON_TRUST_SERVICES_PEM`] (or the
 /// system's store with [`TlsTrust::System`]): reading and parsing the system's whole bundle
 /// was most of the cold start (docs/adr/0006-tls-client.md).
-pub async fn dynamo_client(config: &Config) -> Client {
+pub async fn dynamo_client(config: &Config) -> Result<Client, StoreError> {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(https_client(config.tls_trust));
+        .http_client(https_client(config.tls_trust)?);
     if let Some(region) = &config.region {
         loader = loader.region(aws_config::Region::new(region.clone()));
     }
@@ -50,24 +50,29 @@ pub async fn dynamo_client(config: &Config) -> Client {
         ),
         CredentialSource::DefaultChain => loader,
     };
-    Client::new(&loader.load().await)
+    Ok(Client::new(&loader.load().await))
 }
 
 /// The SDK's hyper 1 client over rustls with ring, trusting `trust`.
-fn https_client(trust: TlsTrust) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+fn https_client(
+    trust: TlsTrust,
+) -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient, StoreError> {
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
     let trust_store = match trust {
         TlsTrust::Amazon => TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES_PEM),
         TlsTrust::System => TrustStore::default(),
     };
-    let builder = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
-    // Building a context only stores the trust store; it has no failing case today, and
-    // should it gain one, the SDK's default context is the safe fallback.
-    match TlsContext::builder().with_trust_store(trust_store).build() {
-        Ok(context) => builder.tls_context(context).build_https(),
-        Err(_) => builder.build_https(),
-    }
+    let context = TlsContext::builder()
+        .with_trust_store(trust_store)
+        .build()
+        .map_err(|e| StoreError::Permanent {
+            operation: "TLS set-up",
+            message: e.to_string(),
+        })?;
+    Ok(aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .tls_context(context)
+        .build_https())
 }
 
 /// Creates a table from `definition`, on demand, with TTL enabled on its TTL attribute.
@@ -549,7 +554,7 @@ mod tests {
                 tls_trust,
                 credentials: CredentialSource::LocalEngine,
             };
-            let client = dynamo_client(&config).await;
+            let client = dynamo_client(&config).await.unwrap();
             let err = client.list_tables().send().await.unwrap_err();
             assert!(
                 matches!(err, SdkError::DispatchFailure(_)),
