@@ -12,6 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use audit_bench::{event_json, list_request, EXAMPLES, TENANT};
 use audit_shared::api::{parse_list_query, EventPage};
+use audit_shared::clock::FixedClock;
 use audit_shared::domain::{AuditEvent, EventId, TenantId, Timestamp};
 use audit_shared::keys;
 use audit_shared::query::Plan;
@@ -138,7 +139,7 @@ fn benches(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let ctx = QueryContext::new(Memory(events), 1, &QueryConfig::default()).with_clock(now);
+    let ctx = QueryContext::new(Memory(events), 1, &QueryConfig::default()).with_clock(FixedClock(now()));
     let request = list_request(TENANT, QUERY).to_string();
     group.bench_function("handle_page_50", |b| {
         b.iter(|| {

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use audit_shared::catalog::{Category, CATEGORIES, EVENT_TYPES};
+use audit_shared::clock::FixedClock;
 use audit_shared::domain::{AuditEvent, Outcome, Timestamp};
 use audit_shared::store::DynamoStore;
 use audit_tests::TestTable;
@@ -138,7 +139,7 @@ async fn call(ctx: &QueryContext, event: &Value) -> Reply {
 
 fn context(store: DynamoStore, now: Timestamp) -> QueryContext {
     let shards = store.shards();
-    QueryContext::new(store, shards, &QueryConfig::default()).with_clock(move || now)
+    QueryContext::new(store, shards, &QueryConfig::default()).with_clock(FixedClock(now))
 }
 
 // ---------------------------------------------------------------------------------------

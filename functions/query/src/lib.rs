@@ -37,7 +37,8 @@ use audit_shared::api::params::{NEXT_TOKEN, PAGE_NUMBER};
 use audit_shared::api::routes::{self, Case, Function, Operation, RouteMatch, EVENT_ID};
 use audit_shared::api::{parse_list_query, EventPage, ParameterError, PROBLEM_JSON};
 use audit_shared::catalog::{CATEGORIES, EVENT_TYPES};
-use audit_shared::domain::{EventId, Timestamp};
+use audit_shared::clock::{self, Clock, SharedClock};
+use audit_shared::domain::EventId;
 use audit_shared::query::{is_visible, run_query, Caller, QueryEnv, TokenKey};
 use audit_shared::store::{EventReader, PartitionReader, ReadStats};
 use lambda_http::http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, LINK, RETRY_AFTER};
@@ -53,9 +54,6 @@ pub use error::ApiError;
 pub trait AuditStore: PartitionReader + EventReader {}
 impl<T: PartitionReader + EventReader + ?Sized> AuditStore for T {}
 
-/// Clock of the handler, injected so tests can pin "now" (it decides what has expired).
-pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
-
 /// Everything the handler needs, built once at cold start.
 #[derive(Clone)]
 pub struct QueryContext {
@@ -67,8 +65,8 @@ pub struct QueryContext {
     pub claims: ClaimNames,
     /// Signs and verifies continuation tokens.
     pub token_key: TokenKey,
-    /// The current time.
-    pub clock: Clock,
+    /// The current time, injected so tests can pin "now" (it decides what has expired).
+    pub clock: SharedClock,
 }
 
 impl QueryContext {
@@ -79,12 +77,12 @@ impl QueryContext {
             shards,
             claims: config.claims.clone(),
             token_key: config.token_key.clone(),
-            clock: Arc::new(Timestamp::now),
+            clock: clock::system(),
         }
     }
 
     /// The same context with another clock.
-    pub fn with_clock(mut self, clock: impl Fn() -> Timestamp + Send + Sync + 'static) -> Self {
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
         self.clock = Arc::new(clock);
         self
     }
@@ -290,7 +288,7 @@ fn catalog<T: Serialize + ?Sized>(entries: &T) -> Result<Reply, ApiError> {
 }
 
 fn now_seconds(ctx: &QueryContext) -> i64 {
-    (ctx.clock)().millis().div_euclid(1000)
+    ctx.clock.now().millis().div_euclid(1000)
 }
 
 async fn event(ctx: &QueryContext, caller: &Caller, id: &str) -> Result<Reply, ApiError> {
