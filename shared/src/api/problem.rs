@@ -15,7 +15,7 @@ pub struct ParameterError {
     pub parameter: String,
     /// The rule, phrased for the caller.
     #[schema(
-        example = "must not be earlier than rangeStart (rangeStart=2024-03-01T05:00:00.000Z, rangeEnd=2023-10-23T04:59:00.000Z)"
+        example = "must not be earlier than rangeStart (rangeStart=2024-03-01T05:00:00.000Z is later than rangeEnd=2023-10-23T04:59:00.000Z)"
     )]
     pub message: String,
 }
@@ -53,8 +53,8 @@ pub struct InvalidParameters(pub Vec<ParameterError>);
     "status": 400,
     "detail": "2 query parameters are invalid.",
     "errors": [
-        { "parameter": "rangeStart", "message": "must not be later than rangeEnd (rangeStart=2024-03-01T05:00:00.000Z, rangeEnd=2023-10-23T04:59:00.000Z)" },
-        { "parameter": "rangeEnd", "message": "must not be earlier than rangeStart (rangeStart=2024-03-01T05:00:00.000Z, rangeEnd=2023-10-23T04:59:00.000Z)" }
+        { "parameter": "rangeStart", "message": "must not be later than rangeEnd (rangeStart=2024-03-01T05:00:00.000Z is later than rangeEnd=2023-10-23T04:59:00.000Z)" },
+        { "parameter": "rangeEnd", "message": "must not be earlier than rangeStart (rangeStart=2024-03-01T05:00:00.000Z is later than rangeEnd=2023-10-23T04:59:00.000Z)" }
     ]
 }))]
 pub struct Problem {
