@@ -29,12 +29,15 @@
 //!
 //! # Why not `aws_lambda_events`' types
 //!
-//! Its `SqsEvent` reads every field of every record strictly, so a record of an unexpected
-//! shape (a body that is not a string, a record that is not an object, malformed message
-//! attributes) would fail the whole batch with serde's words instead of failing that one
-//! record, or naming the record and field, as the answers here do; it does not check
-//! `eventSource` either. The types below read the three fields loosely and judge them
-//! here, in a few dozen lines.
+//! They were measured, and size is not the reason: with the crate (feature `sqs` only) the
+//! zipped arm64 bootstrap grew by about 13 KB. But its `SqsEvent` reads every field of
+//! every record strictly, so a record of an unexpected shape (a body that is not a string,
+//! a record that is not an object, malformed message attributes) would fail the whole batch
+//! with serde's words, where the answers here fail that one record or name the record and
+//! field; read as one of [`crate::IngestInput`]'s variants it would even fall through to a
+//! direct invoke. It does not check `eventSource` either, and the `sqs` feature brings
+//! `serde_with` and its derive crates into the build. The types below read the three fields
+//! that matter loosely and judge them here, in a few dozen lines.
 //!
 //! [`MAX_BATCH_EVENTS`]: audit_shared::limits::MAX_BATCH_EVENTS
 
