@@ -243,7 +243,7 @@ fn metadata_schema() -> impl Into<RefOr<Schema>> {
         .examples([serde_json::json!({ "browser": "firefox" })])
 }
 
-/// One audit event as a cloud app sends it (DESIGN.md section 4). Unknown fields are
+/// One audit event as a cloud app sends it (contract: `docs/events.md`). Unknown fields are
 /// rejected, never dropped; `category` is derived from `eventType` and may be omitted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

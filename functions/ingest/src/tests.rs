@@ -5,10 +5,15 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use async_trait::async_trait;
-use audit_shared::ingest::EventStatus;
+use audit_shared::config::Retention;
+use audit_shared::domain::{AuditEvent, Timestamp};
+use audit_shared::ingest::{EventResult, EventStatus};
 use audit_shared::limits::MAX_BATCH_EVENTS;
-use audit_shared::store::StoreError;
+use audit_shared::store::{EventWriter, PutOutcome, StoreError};
 use serde_json::json;
 
 use super::*;
@@ -300,19 +305,6 @@ async fn a_malformed_records_event_fails_the_invocation() {
 }
 
 #[test]
-fn the_lambda_deadline_is_kept_back_by_the_margin_and_never_in_the_past() {
-    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-    let in_ten_s = 1_700_000_010_000;
-    let before = Instant::now();
-    let deadline = deadline_from_epoch_millis(in_ten_s, now);
-    let after = Instant::now();
-    let expected = Duration::from_secs(10) - DEADLINE_MARGIN;
-    assert!(deadline >= before + expected && deadline <= after + expected);
-    let past = deadline_from_epoch_millis(1_000, now);
-    assert!(past <= Instant::now());
-}
-
-#[test]
 fn answers_serialize_as_their_own_shape_without_a_wrapper() {
     let direct = IngestAnswer::Direct(IngestResponse::new(vec![EventResult::stored(0, "a")]));
     let json = serde_json::to_value(&direct).unwrap();
@@ -322,4 +314,25 @@ fn answers_serialize_as_their_own_shape_without_a_wrapper() {
         serde_json::to_value(&sqs).unwrap(),
         json!({ "batchItemFailures": [] })
     );
+}
+
+#[test]
+fn the_source_is_read_from_the_records_field_and_nothing_else() {
+    let sqs = json!({ "Records": [], "events": [event("a")] });
+    assert!(matches!(
+        IngestInput::from_value(sqs).unwrap(),
+        IngestInput::Sqs(_)
+    ));
+    let direct = [
+        json!([[1]]),
+        json!([{ "Records": [] }]),
+        json!(null),
+        json!("Records"),
+        json!({ "events": [event("a")] }),
+        event("a"),
+    ];
+    for payload in direct {
+        let input = IngestInput::from_value(payload.clone()).unwrap();
+        assert_eq!(input, IngestInput::Direct(DirectPayload(payload)));
+    }
 }

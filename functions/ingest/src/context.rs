@@ -1,0 +1,53 @@
+//! What every invocation needs, built once at cold start (or by a test): the store, the
+//! retention, the clock, and the bounds on concurrency and retries.
+
+use std::sync::Arc;
+
+use audit_shared::clock::{self, SharedClock};
+use audit_shared::config::Retention;
+use audit_shared::store::EventWriter;
+
+use crate::retry::RetryPolicy;
+
+/// Writes in flight per invocation by default: enough to hide DynamoDB's latency (about
+/// 5 ms a put, so some thousands of events a second), few enough to stay far below the
+/// partition limits and the SDK's connection pool.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 32;
+
+/// What the handler needs, built once at cold start (or by a test).
+#[derive(Clone)]
+pub struct IngestContext {
+    /// Where events are stored.
+    pub writer: Arc<dyn EventWriter>,
+    /// Retention per category, which sets each event's `expiresAt`.
+    pub retention: Retention,
+    /// The server's clock: it bounds `occurredAt` and becomes `recordedAt`.
+    pub clock: SharedClock,
+    /// Most writes in flight at once (values below 1 count as 1).
+    pub max_in_flight: usize,
+    /// How failed writes are retried.
+    pub retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for IngestContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IngestContext")
+            .field("retention", &self.retention)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IngestContext {
+    /// A context over `writer` with the system clock and default concurrency and retries.
+    pub fn new(writer: Arc<dyn EventWriter>, retention: Retention) -> Self {
+        Self {
+            writer,
+            retention,
+            clock: clock::system(),
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            retry: RetryPolicy::default(),
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! The one core every input source ends in: validate a list of raw events and store the
+//! valid ones, concurrently and within the deadline, answering one [`EventResult`] per event.
+//!
+//! Each valid event is written with a conditional put that also answers whether an existing
+//! item is the same event (`duplicate`) or a different one (`conflict`), without an extra
+//! read. Writes run concurrently, at most [`IngestContext::max_in_flight`] at a time;
+//! throttling and transient faults are retried with exponential backoff and full jitter
+//! ([`crate::RetryPolicy`]) until the deadline. A write still failing is answered `failed`:
+//! an event is acknowledged only once durably stored. An invalid event is answered
+//! `rejected` with every broken rule and never blocks the valid ones beside it.
+
+use audit_shared::domain::{AuditEvent, EventId};
+use audit_shared::ingest::{EventResult, IngestTotals};
+use audit_shared::store::PutOutcome;
+use futures::StreamExt;
+use serde_json::Value;
+use tokio::time::Instant;
+
+use crate::context::IngestContext;
+use crate::retry;
+
+/// Validates every event, then writes the valid ones concurrently; one result per event,
+/// in input order, `index` being the position in `events`. Nothing is started past
+/// `deadline`; what is not stored by then is answered `failed`.
+pub async fn store_events(
+    ctx: &IngestContext,
+    events: Vec<Value>,
+    deadline: Instant,
+) -> Vec<EventResult> {
+    let now = ctx.clock.now();
+    let mut results = Vec::with_capacity(events.len());
+    let mut valid = Vec::new();
+    for (index, raw) in events.iter().enumerate() {
+        match AuditEvent::parse(raw, now) {
+            Ok(mut event) => {
+                event.expires_at = ctx
+                    .retention
+                    .expires_at(event.category, event.occurred_at.millis());
+                valid.push((index, event));
+            }
+            Err(errors) => {
+                tracing::debug!(index, errors = %errors, "event rejected");
+                results.push(EventResult::rejected(index, raw_event_id(raw), errors.0));
+            }
+        }
+    }
+    // The raw events are no longer needed; free them before the writes hold their own copies.
+    drop(events);
+    let writes_started = Instant::now();
+    let writes = valid.len();
+    let written: Vec<EventResult> = futures::stream::iter(valid)
+        .map(|(index, event)| async move {
+            let outcome = retry::write_with_retry(
+                ctx.writer.as_ref(),
+                &event,
+                &ctx.retry,
+                deadline,
+                retry::random_jitter,
+            )
+            .await;
+            let id = event.event_id.as_str().to_owned();
+            match outcome {
+                Ok(PutOutcome::Stored) => EventResult::stored(index, id),
+                Ok(PutOutcome::Duplicate) => EventResult::duplicate(index, id),
+                Ok(PutOutcome::Conflict) => EventResult::conflict(index, id),
+                Err(failure) => {
+                    tracing::warn!(index, event_id = %id, error = %failure, "event not stored");
+                    EventResult::failed(index, id, failure.public_reason())
+                }
+            }
+        })
+        .buffer_unordered(ctx.max_in_flight.max(1))
+        .collect()
+        .await;
+    tracing::debug!(
+        writes,
+        write_ms = writes_started.elapsed().as_millis() as u64,
+        "writes settled"
+    );
+    results.extend(written);
+    results.sort_by_key(|r| r.index);
+    results
+}
+
+/// The sender's event id, when it is a valid one, for the answer to a rejected event.
+fn raw_event_id(raw: &Value) -> Option<String> {
+    raw.get("eventId")
+        .and_then(Value::as_str)
+        .and_then(|id| EventId::parse(id).ok())
+        .map(|id| id.as_str().to_owned())
+}
+
+/// Logs one invocation's counts, the one info line each source writes: `shape` is
+/// `single`, `batch` or `sqs`; `records` is `(records, failed records)` of an SQS batch.
+pub fn log_totals(
+    shape: &str,
+    totals: &IngestTotals,
+    started: Instant,
+    records: Option<(usize, usize)>,
+) {
+    tracing::info!(
+        shape,
+        records = records.map(|(n, _)| n),
+        failed_records = records.map(|(_, failed)| failed),
+        received = totals.received,
+        stored = totals.stored,
+        duplicate = totals.duplicate,
+        conflict = totals.conflict,
+        rejected = totals.rejected,
+        failed = totals.failed,
+        duration_ms = started.elapsed().as_millis() as u64,
+        "ingest finished"
+    );
+}
