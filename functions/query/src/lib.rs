@@ -24,6 +24,7 @@
 //! the same figures are logged with the request id, and errors are
 //! `application/problem+json` ([`error`]).
 
+pub mod apigw;
 pub mod claims;
 pub mod config;
 pub mod error;
@@ -280,7 +281,7 @@ async fn serve(ctx: &QueryContext, request: &Request) -> Result<Reply, ApiError>
             let id = request
                 .path_parameters_ref()
                 .and_then(|p| p.first("eventId").map(str::to_owned))
-                .unwrap_or_else(|| percent_decode(&segment));
+                .unwrap_or_else(|| apigw::percent_decode(&segment));
             event(ctx, &caller, &id).await
         }
         Route::EventTypes => catalog(EVENT_TYPES),
@@ -367,15 +368,6 @@ fn next_link(path: &str, pairs: &[(String, String)], token: &str) -> String {
     }
     query.append_pair(NEXT_TOKEN, token);
     format!("<{path}?{}>; rel=\"next\"", query.finish())
-}
-
-fn percent_decode(segment: &str) -> String {
-    let bytes: Vec<u8> =
-        form_urlencoded::parse(format!("x={}", segment.replace('+', "%2B")).as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned().into_bytes())
-            .unwrap_or_default();
-    String::from_utf8(bytes).unwrap_or_default()
 }
 
 #[cfg(test)]
