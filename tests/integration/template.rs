@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use audit_shared::api::routes::{Function, ROUTES};
 use audit_shared::config::{
     Retention, ENV_DYNAMODB_ENDPOINT, ENV_RETENTION_DAYS, ENV_SHARDS, ENV_TABLE_NAME,
 };
@@ -444,18 +445,28 @@ fn the_api_routes_are_the_contract_and_only_swagger_is_public() {
     assert!(api["DefaultRouteSettings"]["ThrottlingRateLimit"].is_object());
     assert!(api["DefaultRouteSettings"]["ThrottlingBurstLimit"].is_object());
 
-    let route =
-        |f: &str, path: &str, public| (f.to_owned(), "GET".to_owned(), path.to_owned(), public);
-    let expected: BTreeSet<_> = [
-        route("QueryFunction", "/api/Audit", false),
-        route("QueryFunction", "/api/Audit/{eventId}", false),
-        route("QueryFunction", "/api/Audit/eventTypes", false),
-        route("QueryFunction", "/api/Audit/categories", false),
-        route("SwaggerFunction", "/api/audit/swagger", true),
-        route("SwaggerFunction", "/api/audit/swagger/{proxy+}", true),
-    ]
-    .into();
+    // The route table is the one declaration of the HTTP surface.
+    let expected: BTreeSet<_> = ROUTES
+        .iter()
+        .map(|r| {
+            (
+                r.function.logical_id().to_owned(),
+                r.method.as_str().to_owned(),
+                r.path.to_owned(),
+                r.public,
+            )
+        })
+        .collect();
     assert_eq!(routes(&t), expected);
+    // Only the swagger function's routes are public.
+    for route in ROUTES {
+        assert_eq!(
+            route.public,
+            route.function == Function::Swagger,
+            "{}",
+            route.path
+        );
+    }
 }
 
 /// Every HTTP route of the template: (function, method, path, public).

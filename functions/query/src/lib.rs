@@ -15,7 +15,9 @@
 //! organization scope come only from `requestContext.authorizer.jwt.claims` (see
 //! [`claims`]).
 //!
-//! Routes (case-insensitive on `api/audit`; a named stage prefix is ignored):
+//! It serves the routes of [`audit_shared::api::routes::ROUTES`] whose function is the query
+//! function, dispatching on their [`Operation`] (matched case-insensitively after an exact
+//! match fails; a named stage prefix is ignored):
 //! - `GET /api/Audit`: a page of events ([`audit_shared::api::params`] lists parameters);
 //! - `GET /api/Audit/{eventId}`: one event, 404 when absent, expired or out of scope;
 //! - `GET /api/Audit/eventTypes`, `GET /api/Audit/categories`: the catalog.
@@ -33,6 +35,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use audit_shared::api::params::{NEXT_TOKEN, PAGE_NUMBER};
+use audit_shared::api::routes::{self, Case, Function, Operation, RouteMatch, EVENT_ID};
 use audit_shared::api::{parse_list_query, EventPage, ParameterError, PROBLEM_JSON};
 use audit_shared::catalog::{CATEGORIES, EVENT_TYPES};
 use audit_shared::domain::{EventId, Timestamp};
@@ -95,15 +98,6 @@ const NO_STORE: &str = "no-store";
 const CATALOG_CACHE: &str = "private, max-age=3600";
 /// Seconds a throttled caller should wait.
 const RETRY_AFTER_SECONDS: &str = "1";
-
-/// Which route a path names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Route {
-    List,
-    EventTypes,
-    Categories,
-    Event(String),
-}
 
 /// A successful answer, before it becomes a response.
 struct Reply {
@@ -235,8 +229,9 @@ fn stage_of(request: &Request) -> Option<String> {
     }
 }
 
-/// The route of `path` (with any `/{stage}` prefix already in it).
-fn route_of(path: &str, stage: Option<&str>) -> Option<Route> {
+/// The route of `path` (with any `/{stage}` prefix still in it) among the table's routes
+/// this function serves.
+fn route_of(path: &str, stage: Option<&str>) -> Option<RouteMatch> {
     let path = match stage {
         Some(stage) => path
             .strip_prefix(&format!("/{stage}"))
@@ -244,21 +239,7 @@ fn route_of(path: &str, stage: Option<&str>) -> Option<Route> {
             .unwrap_or(path),
         None => path,
     };
-    let path = path.trim_end_matches('/');
-    let mut segments = path.split('/').skip(1);
-    let (Some(api), Some(audit)) = (segments.next(), segments.next()) else {
-        return None;
-    };
-    if !api.eq_ignore_ascii_case("api") || !audit.eq_ignore_ascii_case("audit") {
-        return None;
-    }
-    let route = match segments.next() {
-        None => Route::List,
-        Some("eventTypes") => Route::EventTypes,
-        Some("categories") => Route::Categories,
-        Some(id) => Route::Event(id.to_owned()),
-    };
-    segments.next().is_none().then_some(route)
+    routes::find(path, Case::Lenient).filter(|m| m.route.function == Function::Query)
 }
 
 fn query_pairs(request: &Request) -> Vec<(String, String)> {
@@ -268,24 +249,31 @@ fn query_pairs(request: &Request) -> Vec<(String, String)> {
 }
 
 async fn serve(ctx: &QueryContext, request: &Request) -> Result<Reply, ApiError> {
-    let route = route_of(request.uri().path(), stage_of(request).as_deref())
+    let found = route_of(request.uri().path(), stage_of(request).as_deref())
         .ok_or_else(|| ApiError::NotFound(format!("No route {}.", request.uri().path())))?;
-    if request.method() != Method::GET && request.method() != Method::HEAD {
+    if !found.route.method.accepts(request.method().as_str()) {
         return Err(ApiError::MethodNotAllowed(request.method().to_string()));
     }
     let caller = claims::caller_of(request, &ctx.claims)?;
-    match route {
-        Route::List => list(ctx, request, &caller).await,
-        Route::Event(segment) => {
+    match found.route.operation {
+        Operation::ListEvents => list(ctx, request, &caller).await,
+        Operation::GetEvent => {
             // API Gateway decodes path parameters; the raw segment is the fallback.
             let id = request
                 .path_parameters_ref()
-                .and_then(|p| p.first("eventId").map(str::to_owned))
-                .unwrap_or_else(|| apigw::percent_decode(&segment));
+                .and_then(|p| p.first(EVENT_ID).map(str::to_owned))
+                .unwrap_or_else(|| {
+                    apigw::percent_decode(found.parameter(EVENT_ID).unwrap_or_default())
+                });
             event(ctx, &caller, &id).await
         }
-        Route::EventTypes => catalog(EVENT_TYPES),
-        Route::Categories => catalog(CATEGORIES),
+        Operation::ListEventTypes => catalog(EVENT_TYPES),
+        Operation::ListCategories => catalog(CATEGORIES),
+        // Served by another function: `route_of` only answers this function's routes.
+        Operation::SwaggerUi | Operation::SwaggerFile => Err(ApiError::NotFound(format!(
+            "No route {}.",
+            request.uri().path()
+        ))),
     }
 }
 

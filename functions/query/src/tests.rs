@@ -72,24 +72,29 @@ fn body(response: &Response<Body>) -> Value {
 
 #[test]
 fn routes_match_case_insensitively_and_behind_a_named_stage() {
-    assert_eq!(route_of("/api/Audit", None), Some(Route::List));
-    assert_eq!(route_of("/api/audit/", None), Some(Route::List));
-    assert_eq!(route_of("/prod/api/Audit", Some("prod")), Some(Route::List));
+    let op = |path: &str, stage: Option<&str>| route_of(path, stage).map(|m| m.route.operation);
+    assert_eq!(op("/api/Audit", None), Some(Operation::ListEvents));
+    assert_eq!(op("/api/audit/", None), Some(Operation::ListEvents));
     assert_eq!(
-        route_of("/api/Audit/eventTypes", None),
-        Some(Route::EventTypes)
+        op("/prod/api/Audit", Some("prod")),
+        Some(Operation::ListEvents)
     );
     assert_eq!(
-        route_of("/api/Audit/categories", None),
-        Some(Route::Categories)
+        op("/api/Audit/eventTypes", None),
+        Some(Operation::ListEventTypes)
     );
     assert_eq!(
-        route_of("/api/Audit/evt-1", None),
-        Some(Route::Event("evt-1".into()))
+        op("/api/Audit/categories", None),
+        Some(Operation::ListCategories)
     );
-    assert_eq!(route_of("/api/Audit/evt-1/more", None), None);
-    assert_eq!(route_of("/api/Other", None), None);
-    assert_eq!(route_of("/", None), None);
+    let event = route_of("/api/Audit/evt-1", None).unwrap();
+    assert_eq!(event.route.operation, Operation::GetEvent);
+    assert_eq!(event.parameter(EVENT_ID), Some("evt-1"));
+    assert_eq!(op("/api/Audit/evt-1/more", None), None);
+    assert_eq!(op("/api/Other", None), None);
+    assert_eq!(op("/", None), None);
+    // The swagger function's routes are not this function's.
+    assert_eq!(op("/api/audit/swagger", None), None);
 }
 
 #[test]

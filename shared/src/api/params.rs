@@ -1,9 +1,16 @@
-//! The query parameters of `GET /api/Audit`: names, parsing into validated [`AuditQuery`]
-//! values, and their OpenAPI description (built from the same catalog and limits).
+//! The query parameters of `GET /api/Audit` as data: one [`Param`] descriptor each (name,
+//! whether it may repeat, its OpenAPI description, schema and example, and how it parses
+//! into the query it sets), read both by [`parse_list_query`] and by the OpenAPI document
+//! ([`ListEventsParams`]).
 //!
 //! Parsing reports every bad parameter at once, each naming the parameter and the rule.
 //! Unknown parameters are refused: a typo such as `rangestart` must not silently return
-//! everything.
+//! everything. Rules that span parameters (a range's order, a target's two halves, the
+//! category and event-type intersection, how deep a page number may go) run once every
+//! parameter is parsed.
+//!
+//! Adding a filter: one entry in [`LIST_PARAMS`] (its parse function sets a field of
+//! [`Filters`]), the field in [`Filters`], and, for an indexed filter, the planner's rule.
 
 use chrono::{DateTime, NaiveTime, Utc};
 use serde_json::json;
@@ -48,39 +55,113 @@ pub const ORGANIZATION_ID: &str = "organizationId";
 /// `outcome`: `success` or `failure`.
 pub const OUTCOME: &str = "outcome";
 
-/// Every parameter `GET /api/Audit` accepts.
-pub const LIST_PARAMETERS: &[&str] = &[
-    CATEGORY,
-    EVENT_TYPE,
-    RANGE_START,
-    RANGE_END,
-    PAGE_SIZE,
-    PAGE_NUMBER,
-    NEXT_TOKEN,
-    ORDER,
-    ACTOR_ID,
-    TARGET_TYPE,
-    TARGET_ID,
-    ORGANIZATION_ID,
-    OUTCOME,
+/// One query parameter: its name, whether it may repeat, how the OpenAPI document describes
+/// it and how it parses.
+pub struct Param {
+    /// The name, case-sensitive.
+    pub name: &'static str,
+    /// Whether it may be given more than once (the values add up as if comma-separated).
+    pub multi: bool,
+    /// Its description, schema and example for the OpenAPI document.
+    pub doc: fn() -> ParamDoc,
+    /// Parses its non-empty values (in request order) into the query being built; each
+    /// broken rule is pushed, naming the parameter.
+    parse: fn(&[&str], &mut Draft, &mut Vec<ParameterError>),
+}
+
+/// How the OpenAPI document describes a parameter.
+pub struct ParamDoc {
+    /// What it does and its rules, in Markdown.
+    pub description: String,
+    /// Its JSON schema.
+    pub schema: ObjectBuilder,
+    /// An example that Swagger UI pre-fills (only the contract's first example request has
+    /// any, so that "Try it out" sends one valid request).
+    pub example: Option<serde_json::Value>,
+}
+
+/// Every parameter `GET /api/Audit` accepts, in the order the OpenAPI document lists them.
+pub const LIST_PARAMS: &[Param] = &[
+    Param {
+        name: CATEGORY,
+        multi: true,
+        doc: doc_category,
+        parse: parse_category,
+    },
+    Param {
+        name: EVENT_TYPE,
+        multi: true,
+        doc: doc_event_type,
+        parse: parse_event_type,
+    },
+    Param {
+        name: RANGE_START,
+        multi: false,
+        doc: doc_range_start,
+        parse: parse_range_start,
+    },
+    Param {
+        name: RANGE_END,
+        multi: false,
+        doc: doc_range_end,
+        parse: parse_range_end,
+    },
+    Param {
+        name: PAGE_SIZE,
+        multi: false,
+        doc: doc_page_size,
+        parse: parse_page_size,
+    },
+    Param {
+        name: PAGE_NUMBER,
+        multi: false,
+        doc: doc_page_number,
+        parse: parse_page_number,
+    },
+    Param {
+        name: NEXT_TOKEN,
+        multi: false,
+        doc: doc_next_token,
+        parse: parse_next_token,
+    },
+    Param {
+        name: ORDER,
+        multi: false,
+        doc: doc_order,
+        parse: parse_order,
+    },
+    Param {
+        name: ACTOR_ID,
+        multi: false,
+        doc: doc_actor_id,
+        parse: parse_actor_id,
+    },
+    Param {
+        name: TARGET_TYPE,
+        multi: false,
+        doc: doc_target_type,
+        parse: parse_target_type,
+    },
+    Param {
+        name: TARGET_ID,
+        multi: false,
+        doc: doc_target_id,
+        parse: parse_target_id,
+    },
+    Param {
+        name: ORGANIZATION_ID,
+        multi: false,
+        doc: doc_organization_id,
+        parse: parse_organization_id,
+    },
+    Param {
+        name: OUTCOME,
+        multi: false,
+        doc: doc_outcome,
+        parse: parse_outcome,
+    },
 ];
 
-/// The parameters that filter (every one but the paging ones): a token is bound to them.
-pub const FILTER_PARAMETERS: &[&str] = &[
-    CATEGORY,
-    EVENT_TYPE,
-    RANGE_START,
-    RANGE_END,
-    ORDER,
-    ACTOR_ID,
-    TARGET_TYPE,
-    TARGET_ID,
-    ORGANIZATION_ID,
-    OUTCOME,
-];
-
-/// Parameters that may be repeated; their values add up as if comma-separated.
-const MULTI_VALUED: &[&str] = &[CATEGORY, EVENT_TYPE];
 /// Longest `nextToken` accepted; genuine tokens are far shorter.
 const MAX_TOKEN_CHARS: usize = 1024;
 
@@ -93,132 +174,140 @@ pub struct AuditQuery {
     pub paging: Paging,
 }
 
+/// The query as the parameters build it, before the rules that span parameters.
+#[derive(Default)]
+struct Draft {
+    filters: Filters,
+    /// `rangeStart`: the key bound, the exact instant and the text as given.
+    range_start: Option<(Timestamp, DateTime<Utc>, String)>,
+    /// `rangeEnd`: likewise.
+    range_end: Option<(Timestamp, DateTime<Utc>, String)>,
+    page_size: Option<u32>,
+    page_number: Option<u32>,
+    next_token: Option<String>,
+    target_type: Option<String>,
+    target_id: Option<String>,
+}
+
 /// Parses the query parameters of `GET /api/Audit`, given as decoded (name, value) pairs
 /// in request order. Every broken rule is reported, each naming its parameter.
 pub fn parse_list_query(pairs: &[(String, String)]) -> Result<AuditQuery, InvalidParameters> {
     let mut errors = Vec::new();
-    let mut seen: Vec<(&str, Vec<&str>)> = Vec::new();
+    let mut seen: Vec<(&Param, Vec<&str>)> = Vec::new();
     for (name, value) in pairs {
-        let Some(known) = LIST_PARAMETERS.iter().find(|p| **p == name.as_str()) else {
+        let Some(param) = LIST_PARAMS.iter().find(|p| p.name == name.as_str()) else {
             errors.push(unknown_parameter(name));
             continue;
         };
-        match seen.iter_mut().find(|(n, _)| n == known) {
-            Some((_, values)) if MULTI_VALUED.contains(known) => values.push(value),
+        match seen.iter_mut().find(|(p, _)| p.name == param.name) {
+            Some((_, values)) if param.multi => values.push(value),
             Some(_) => {
                 if !errors
                     .iter()
-                    .any(|e: &ParameterError| e.parameter == *known)
+                    .any(|e: &ParameterError| e.parameter == param.name)
                 {
-                    errors.push(ParameterError::new(*known, "must be given at most once"));
+                    errors.push(ParameterError::new(
+                        param.name,
+                        "must be given at most once",
+                    ));
                 }
             }
-            None => seen.push((known, vec![value.as_str()])),
+            None => seen.push((param, vec![value.as_str()])),
         }
     }
-    let get = |name: &str| -> Option<&str> {
-        seen.iter()
-            .find(|(n, _)| *n == name)
-            .and_then(|(_, v)| v.first().copied())
-    };
-    let all = |name: &str| -> Vec<&str> {
-        seen.iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    // An empty value is refused rather than read as "no filter", as a typo would be.
-    for (name, values) in &seen {
+    let mut draft = Draft::default();
+    for (param, values) in &seen {
+        // An empty value is refused rather than read as "no filter", as a typo would be.
         if values.iter().any(|v| v.trim().is_empty()) {
             errors.push(ParameterError::new(
-                *name,
+                param.name,
                 "must not be empty (leave the parameter out instead)",
             ));
         }
     }
+    // Parameters parse in the table's order, so that errors come out in a stable order.
+    for param in LIST_PARAMS {
+        let Some((_, values)) = seen.iter().find(|(p, _)| p.name == param.name) else {
+            continue;
+        };
+        let given: Vec<&str> = values
+            .iter()
+            .copied()
+            .filter(|v| !v.trim().is_empty())
+            .collect();
+        if !given.is_empty() {
+            (param.parse)(&given, &mut draft, &mut errors);
+        }
+    }
+    let given = |name: &str| seen.iter().any(|(p, _)| p.name == name);
+    let query = finish(draft, &given, &mut errors);
+    if errors.is_empty() {
+        Ok(query)
+    } else {
+        Err(InvalidParameters(errors))
+    }
+}
 
-    let categories = parse_codes(&all(CATEGORY), CATEGORY, &mut errors, |v| {
-        Category::parse(v).map(|c| c.code).map_err(|_| {
-            format!(
-                "'{v}' is not a category: use a code or name from {} (GET /api/Audit/categories)",
-                category_list()
-            )
-        })
-    });
-    let mut event_types = parse_codes(&all(EVENT_TYPE), EVENT_TYPE, &mut errors, |v| {
-        EventType::parse(v).map(|t| t.code).map_err(|_| {
-            format!("'{v}' is not an event type: use a code such as 202 or a name such as LoginFailed (GET /api/Audit/eventTypes)")
-        })
-    });
-    if !categories.is_empty() && !event_types.is_empty() {
-        let given = event_types.clone();
-        event_types.retain(|t| categories.contains(&(t / 100 * 100)));
-        if event_types.is_empty() {
+/// The rules that span parameters, then the query.
+fn finish(
+    mut draft: Draft,
+    given: &dyn Fn(&str) -> bool,
+    errors: &mut Vec<ParameterError>,
+) -> AuditQuery {
+    let filters = &mut draft.filters;
+    if !filters.categories.is_empty() && !filters.event_types.is_empty() {
+        let wanted = filters.event_types.clone();
+        let categories = filters.categories.clone();
+        filters
+            .event_types
+            .retain(|t| categories.contains(&category_of(*t)));
+        if filters.event_types.is_empty() {
             let why = format!(
                 "no event type in eventType ({}) belongs to a category in category ({}), so no event can match; drop one of the two or make them agree",
-                join(&given),
+                join(&wanted),
                 join(&categories)
             );
             errors.push(ParameterError::new(EVENT_TYPE, why.clone()));
             errors.push(ParameterError::new(CATEGORY, why));
         }
     }
-
-    let start_text = non_empty(get(RANGE_START));
-    let end_text = non_empty(get(RANGE_END));
-    let range_start =
-        start_text.and_then(|v| push(parse_bound(RANGE_START, v, Bound::Start), &mut errors));
-    let range_end = end_text.and_then(|v| push(parse_bound(RANGE_END, v, Bound::End), &mut errors));
-    let range = match (range_start, range_end) {
-        (Some((start, start_exact)), Some((end, end_exact))) => {
-            if end_exact < start_exact {
-                let both = format!(
-                    "rangeStart={} is later than rangeEnd={}",
-                    start_text.unwrap_or_default().trim(),
-                    end_text.unwrap_or_default().trim()
-                );
+    if let (Some((_, start, start_text)), Some((_, end, end_text))) =
+        (&draft.range_start, &draft.range_end)
+    {
+        if end < start {
+            let both = format!("rangeStart={start_text} is later than rangeEnd={end_text}");
+            errors.push(ParameterError::new(
+                RANGE_START,
+                format!("must not be later than rangeEnd ({both})"),
+            ));
+            errors.push(ParameterError::new(
+                RANGE_END,
+                format!("must not be earlier than rangeStart ({both})"),
+            ));
+        }
+    }
+    filters.range_start = draft.range_start.map(|(key, _, _)| key);
+    filters.range_end = draft.range_end.map(|(key, _, _)| key);
+    match (draft.target_type, draft.target_id) {
+        (Some(kind), Some(id)) => filters.target = Some((kind, id)),
+        _ => {
+            if given(TARGET_TYPE) && !given(TARGET_ID) {
                 errors.push(ParameterError::new(
-                    RANGE_START,
-                    format!("must not be later than rangeEnd ({both})"),
-                ));
-                errors.push(ParameterError::new(
-                    RANGE_END,
-                    format!("must not be earlier than rangeStart ({both})"),
+                    TARGET_ID,
+                    "is required with targetType (a target is a type and an id)",
                 ));
             }
-            (Some(start), Some(end))
+            if given(TARGET_ID) && !given(TARGET_TYPE) {
+                errors.push(ParameterError::new(
+                    TARGET_TYPE,
+                    "is required with targetId (a target is a type and an id)",
+                ));
+            }
         }
-        (start, end) => (start.map(|s| s.0), end.map(|e| e.0)),
-    };
-
-    let page_size = match non_empty(get(PAGE_SIZE)) {
-        None => PAGE_SIZE_DEFAULT,
-        Some(v) => push(
-            parse_whole(PAGE_SIZE, v, PAGE_SIZE_MIN, PAGE_SIZE_MAX),
-            &mut errors,
-        )
-        .unwrap_or(PAGE_SIZE_DEFAULT),
-    };
-    let page_number = match non_empty(get(PAGE_NUMBER)) {
-        None => 1,
-        Some(v) => push(parse_whole(PAGE_NUMBER, v, 1, u32::MAX), &mut errors).unwrap_or(1),
-    };
-    let next_token = non_empty(get(NEXT_TOKEN)).and_then(|v| {
-        let v = v.trim();
-        let plausible = v.len() <= MAX_TOKEN_CHARS
-            && v.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if plausible {
-            Some(v.to_owned())
-        } else {
-            errors.push(ParameterError::new(
-                NEXT_TOKEN,
-                "is not a continuation token issued by this service (copy nextToken from the previous page unchanged)",
-            ));
-            None
-        }
-    });
-    if next_token.is_none() {
+    }
+    let page_size = draft.page_size.unwrap_or(PAGE_SIZE_DEFAULT);
+    let page_number = draft.page_number.unwrap_or(1);
+    if draft.next_token.is_none() {
         let skipped = u64::from(page_number.saturating_sub(1)) * u64::from(page_size);
         if skipped > MAX_PAGE_OFFSET {
             errors.push(ParameterError::new(
@@ -229,95 +318,306 @@ pub fn parse_list_query(pairs: &[(String, String)]) -> Result<AuditQuery, Invali
             ));
         }
     }
-    let order = match non_empty(get(ORDER)).map(str::trim) {
-        None => Order::Desc,
-        Some(v) if v.eq_ignore_ascii_case("desc") => Order::Desc,
-        Some(v) if v.eq_ignore_ascii_case("asc") => Order::Asc,
-        Some(v) => {
-            errors.push(ParameterError::new(
-                ORDER,
-                format!("must be desc (newest first) or asc (oldest first) (got '{v}')"),
-            ));
-            Order::Desc
-        }
-    };
-    let actor_id = non_empty(get(ACTOR_ID)).and_then(|v| push(free_text(ACTOR_ID, v), &mut errors));
-    let target_type = non_empty(get(TARGET_TYPE)).and_then(|v| {
-        push(
-            Identifier::parse(TARGET_TYPE, v.trim())
-                .map(|i| i.as_str().to_owned())
-                .map_err(|e| ParameterError::new(TARGET_TYPE, e.message)),
-            &mut errors,
-        )
-    });
-    let target_id =
-        non_empty(get(TARGET_ID)).and_then(|v| push(free_text(TARGET_ID, v), &mut errors));
-    let target = match (target_type, target_id) {
-        (Some(kind), Some(id)) => Some((kind, id)),
-        _ => {
-            if get(TARGET_TYPE).is_some() && get(TARGET_ID).is_none() {
-                errors.push(ParameterError::new(
-                    TARGET_ID,
-                    "is required with targetType (a target is a type and an id)",
-                ));
-            }
-            if get(TARGET_ID).is_some() && get(TARGET_TYPE).is_none() {
-                errors.push(ParameterError::new(
-                    TARGET_TYPE,
-                    "is required with targetId (a target is a type and an id)",
-                ));
-            }
-            None
-        }
-    };
-    let organization_id = non_empty(get(ORGANIZATION_ID)).and_then(|v| {
-        push(
-            Identifier::parse(ORGANIZATION_ID, v.trim())
-                .map(|i| i.as_str().to_owned())
-                .map_err(|e| ParameterError::new(ORGANIZATION_ID, e.message)),
-            &mut errors,
-        )
-    });
-    let outcome = match non_empty(get(OUTCOME)).map(str::trim) {
-        None => None,
-        Some(v) if v.eq_ignore_ascii_case("success") => Some(Outcome::Success),
-        Some(v) if v.eq_ignore_ascii_case("failure") => Some(Outcome::Failure),
-        Some(v) => {
-            errors.push(ParameterError::new(
-                OUTCOME,
-                format!("must be success or failure (got '{v}')"),
-            ));
-            None
-        }
-    };
-
-    if !errors.is_empty() {
-        return Err(InvalidParameters(errors));
-    }
-    Ok(AuditQuery {
-        filters: Filters {
-            categories,
-            event_types,
-            range_start: range.0,
-            range_end: range.1,
-            order,
-            actor_id,
-            target,
-            organization_id,
-            outcome,
-        },
+    AuditQuery {
+        filters: draft.filters,
         paging: Paging {
             page_size,
-            start: match next_token {
+            start: match draft.next_token {
                 Some(token) => PageStart::Token(token),
                 None => PageStart::PageNumber(page_number),
             },
         },
-    })
+    }
 }
 
-fn non_empty(value: Option<&str>) -> Option<&str> {
-    value.filter(|v| !v.trim().is_empty())
+/// The category an event type code belongs to.
+fn category_of(event_type: u16) -> u16 {
+    event_type / 100 * 100
+}
+
+// ------------------------------------------------------------------- each parameter
+
+fn codes_pattern() -> ObjectBuilder {
+    string().pattern(Some(r"^[A-Za-z0-9]+(,[A-Za-z0-9]+)*$"))
+}
+
+fn identifier_pattern() -> ObjectBuilder {
+    string().pattern(Some("^[A-Za-z0-9._:-]{1,128}$"))
+}
+
+fn string() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String)
+}
+
+fn doc_category() -> ParamDoc {
+    let values: Vec<String> = CATEGORIES
+        .iter()
+        .map(|c| format!("{} ({})", c.code, c.name))
+        .collect();
+    ParamDoc {
+        description: format!(
+            "Category codes or names (case-insensitive), comma-separated; several values OR together. \
+             Omitted: every category. Allowed: {}. `0` or an unknown value is a 400.",
+            values.join(", ")
+        ),
+        schema: codes_pattern(),
+        example: Some(json!("100")),
+    }
+}
+
+fn parse_category(values: &[&str], draft: &mut Draft, errors: &mut Vec<ParameterError>) {
+    draft.filters.categories = parse_codes(values, CATEGORY, errors, |v| {
+        Category::parse(v).map(|c| c.code).map_err(|_| {
+            format!(
+                "'{v}' is not a category: use a code or name from {} (GET /api/Audit/categories)",
+                category_list()
+            )
+        })
+    });
+}
+
+fn doc_event_type() -> ParamDoc {
+    ParamDoc {
+        description: "Event type codes (e.g. `202`) or names (`LoginFailed`, case-insensitive), comma-separated; several values OR together. \
+             With `category` too, the result is the intersection; an empty intersection is a 400. \
+             The full list: `GET /api/Audit/eventTypes`."
+            .to_owned(),
+        schema: codes_pattern(),
+        example: None,
+    }
+}
+
+fn parse_event_type(values: &[&str], draft: &mut Draft, errors: &mut Vec<ParameterError>) {
+    draft.filters.event_types = parse_codes(values, EVENT_TYPE, errors, |v| {
+        EventType::parse(v).map(|t| t.code).map_err(|_| {
+            format!("'{v}' is not an event type: use a code such as 202 or a name such as LoginFailed (GET /api/Audit/eventTypes)")
+        })
+    });
+}
+
+fn doc_range_start() -> ParamDoc {
+    ParamDoc {
+        description: "Inclusive lower bound on `occurredAt`: an RFC 3339 date-time with any offset (converted to UTC) \
+             or a plain date (`2024-03-01` = start of that day, UTC). Omitted: no lower bound."
+            .to_owned(),
+        schema: string(),
+        example: Some(json!("2024-03-01T05:00:00.000Z")),
+    }
+}
+
+fn parse_range_start(values: &[&str], draft: &mut Draft, errors: &mut Vec<ParameterError>) {
+    draft.range_start = parse_range_bound(RANGE_START, values, Bound::Start, errors);
+}
+
+fn doc_range_end() -> ParamDoc {
+    ParamDoc {
+        description:
+            "Inclusive upper bound on `occurredAt`, same formats (a plain date = the whole day). \
+             Omitted: no upper bound. Earlier than `rangeStart`: 400 naming both values. \
+             Example: `2023-10-22T04:59:00.000Z`."
+                .to_owned(),
+        schema: string(),
+        example: None,
+    }
+}
+
+fn parse_range_end(values: &[&str], draft: &mut Draft, errors: &mut Vec<ParameterError>) {
+    draft.range_end = parse_range_bound(RANGE_END, values, Bound::End, errors);
+}
+
+fn parse_range_bound(
+    parameter: &str,
+    values: &[&str],
+    bound: Bound,
+    errors: &mut Vec<ParameterError>,
+) -> Option<(Timestamp, DateTime<Utc>, String)> {
+    let value = values.first()?;
+    push(parse_bound(parameter, value, bound), errors)
+        .map(|(key, exact)| (key, exact, value.trim().to_owned()))
+}
+
+fn doc_page_size() -> ParamDoc {
+    ParamDoc {
+        description: format!("Events per page, {PAGE_SIZE_MIN} to {PAGE_SIZE_MAX}."),
+        schema: ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(PAGE_SIZE_MIN))
+            .maximum(Some(PAGE_SIZE_MAX))
+            .default(Some(json!(PAGE_SIZE_DEFAULT))),
+        example: None,
+    }
+}
+
+fn parse_page_size(values: &[&str], draft: &mut Draft, errors: &mut Vec<ParameterError>) {
+    draft.page_size = values.first().and_then(|v| {
+        push(
+            parse_whole(PAGE_SIZE, v, PAGE_SIZE_MIN, PAGE_SIZE_MAX),
+            errors,
+        )
+    });
+}
+
+fn doc_page_number() -> ParamDoc {
+    ParamDoc {
+        description: format!(
+            "1-based page number. Page `n` reads and skips the `(n - 1) * pageSize` events before it \
+             (at most {MAX_PAGE_OFFSET}), so deep pages cost more: follow `nextToken` instead, which costs \
+             the same for every page. Ignored when `nextToken` is given."
+        ),
+        schema: ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1))
+            .default(Some(json!(1))),
+        example: None,
+    }
+}
+
+fn parse_page_number(values: &[&str], draft: &mut Draft, errors: &mut Vec<ParameterError>) {
+    draft.page_number = values
+        .first()
+        .and_then(|v| push(parse_whole(PAGE_NUMBER, v, 1, u32::MAX), errors));
+}
+
+fn doc_next_token() -> ParamDoc {
+    ParamDoc {
+        description: "Opaque continuation token from the previous page's `nextToken` (or its `Link: rel=\"next\"` header). \
+             Replaces `pageNumber`. Valid only with the same filters and for the same caller; otherwise 400."
+            .to_owned(),
+        schema: string().pattern(Some("^[A-Za-z0-9_-]+$")),
+        example: None,
+    }
+}
+
+fn parse_next_token(values: &[&str], draft: &mut Draft, errors: &mut Vec<ParameterError>) {
+    let Some(v) = values.first().map(|v| v.trim()) else {
+        return;
+    };
+    let plausible = v.len() <= MAX_TOKEN_CHARS
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if plausible {
+        draft.next_token = Some(v.to_owned());
+    } else {
+        errors.push(ParameterError::new(
+            NEXT_TOKEN,
+            "is not a continuation token issued by this service (copy nextToken from the previous page unchanged)",
+        ));
+    }
+}
+
+fn doc_order() -> ParamDoc {
+    ParamDoc {
+        description: "`desc` (newest first) or `asc` (oldest first). Ties on `occurredAt` break on `eventId`, so the order is total and stable."
+            .to_owned(),
+        schema: string()
+            .enum_values(Some(["desc", "asc"]))
+            .default(Some(json!("desc"))),
+        example: None,
+    }
+}
+
+fn parse_order(values: &[&str], draft: &mut Draft, errors: &mut Vec<ParameterError>) {
+    match values.first().map(|v| v.trim()) {
+        None => {}
+        Some(v) if v.eq_ignore_ascii_case("desc") => draft.filters.order = Order::Desc,
+        Some(v) if v.eq_ignore_ascii_case("asc") => draft.filters.order = Order::Asc,
+        Some(v) => errors.push(ParameterError::new(
+            ORDER,
+            format!("must be desc (newest first) or asc (oldest first) (got '{v}')"),
+        )),
+    }
+}
+
+fn doc_actor_id() -> ParamDoc {
+    ParamDoc {
+        description: "Only events of this actor id, e.g. `user-42` (indexed).".to_owned(),
+        schema: string().max_length(Some(MAX_SHORT_TEXT_CHARS)),
+        example: None,
+    }
+}
+
+fn parse_actor_id(values: &[&str], draft: &mut Draft, errors: &mut Vec<ParameterError>) {
+    draft.filters.actor_id = values
+        .first()
+        .and_then(|v| push(free_text(ACTOR_ID, v), errors));
+}
+
+fn doc_target_type() -> ParamDoc {
+    ParamDoc {
+        description: "Only events on targets of this type, e.g. `Flow`; requires `targetId` (indexed together).".to_owned(),
+        schema: identifier_pattern(),
+        example: None,
+    }
+}
+
+fn parse_target_type(values: &[&str], draft: &mut Draft, errors: &mut Vec<ParameterError>) {
+    draft.target_type = values
+        .first()
+        .and_then(|v| push(identifier(TARGET_TYPE, v), errors));
+}
+
+fn doc_target_id() -> ParamDoc {
+    ParamDoc {
+        description:
+            "Only events on the target with this id, e.g. `flow-7`; requires `targetType`."
+                .to_owned(),
+        schema: string().max_length(Some(MAX_SHORT_TEXT_CHARS)),
+        example: None,
+    }
+}
+
+fn parse_target_id(values: &[&str], draft: &mut Draft, errors: &mut Vec<ParameterError>) {
+    draft.target_id = values
+        .first()
+        .and_then(|v| push(free_text(TARGET_ID, v), errors));
+}
+
+fn doc_organization_id() -> ParamDoc {
+    ParamDoc {
+        description: "Only events of this organization. Not indexed: it filters the events read, so a rare organization costs more reads per page."
+            .to_owned(),
+        schema: identifier_pattern(),
+        example: None,
+    }
+}
+
+fn parse_organization_id(values: &[&str], draft: &mut Draft, errors: &mut Vec<ParameterError>) {
+    draft.filters.organization_id = values
+        .first()
+        .and_then(|v| push(identifier(ORGANIZATION_ID, v), errors));
+}
+
+fn doc_outcome() -> ParamDoc {
+    ParamDoc {
+        description: "Only events with this outcome. Not indexed: it filters the events read."
+            .to_owned(),
+        schema: string().enum_values(Some(["success", "failure"])),
+        example: None,
+    }
+}
+
+fn parse_outcome(values: &[&str], draft: &mut Draft, errors: &mut Vec<ParameterError>) {
+    match values.first().map(|v| v.trim()) {
+        None => {}
+        Some(v) if v.eq_ignore_ascii_case("success") => {
+            draft.filters.outcome = Some(Outcome::Success);
+        }
+        Some(v) if v.eq_ignore_ascii_case("failure") => {
+            draft.filters.outcome = Some(Outcome::Failure);
+        }
+        Some(v) => errors.push(ParameterError::new(
+            OUTCOME,
+            format!("must be success or failure (got '{v}')"),
+        )),
+    }
+}
+
+// ------------------------------------------------------------------- shared rules
+
+fn identifier(parameter: &str, value: &str) -> Result<String, ParameterError> {
+    Identifier::parse(parameter, value.trim())
+        .map(|i| i.as_str().to_owned())
+        .map_err(|e| ParameterError::new(parameter, e.message))
 }
 
 fn push<T>(result: Result<T, ParameterError>, errors: &mut Vec<ParameterError>) -> Option<T> {
@@ -341,16 +641,17 @@ fn category_list() -> String {
 }
 
 fn unknown_parameter(name: &str) -> ParameterError {
-    let hint = LIST_PARAMETERS
+    let hint = LIST_PARAMS
         .iter()
-        .find(|p| p.eq_ignore_ascii_case(name.trim()))
-        .map(|p| format!(" Did you mean {p}? Names are case-sensitive."))
+        .find(|p| p.name.eq_ignore_ascii_case(name.trim()))
+        .map(|p| format!(" Did you mean {}? Names are case-sensitive.", p.name))
         .unwrap_or_default();
+    let known: Vec<&str> = LIST_PARAMS.iter().map(|p| p.name).collect();
     ParameterError::new(
         name,
         format!(
             "is not a known parameter (known: {}).{hint}",
-            LIST_PARAMETERS.join(", ")
+            known.join(", ")
         ),
     )
 }
@@ -465,151 +766,28 @@ fn parse_bound(
 }
 
 /// Documents the parameters of `GET /api/Audit` in the OpenAPI document, from the same
-/// names, catalog and limits the parser uses.
+/// descriptors the parser uses.
 pub struct ListEventsParams;
-
-fn query_param(
-    name: &str,
-    description: String,
-    schema: ObjectBuilder,
-    example: Option<serde_json::Value>,
-) -> Parameter {
-    ParameterBuilder::new()
-        .name(name)
-        .parameter_in(ParameterIn::Query)
-        .required(Required::False)
-        .description(Some(description))
-        .schema(Some(schema))
-        .example(example)
-        .build()
-}
 
 impl IntoParams for ListEventsParams {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        let string = || ObjectBuilder::new().schema_type(Type::String);
-        let category_values: Vec<String> = CATEGORIES
+        LIST_PARAMS
             .iter()
-            .map(|c| format!("{} ({})", c.code, c.name))
-            .collect();
-        // Only the contract's first example pre-fills parameters: Swagger UI's "Try it out"
-        // sends every parameter example at once, so together they must be one valid request.
-        // Other values are shown in the descriptions.
-        vec![
-            query_param(
-                CATEGORY,
-                format!(
-                    "Category codes or names (case-insensitive), comma-separated; several values OR together. \
-                     Omitted: every category. Allowed: {}. `0` or an unknown value is a 400.",
-                    category_values.join(", ")
-                ),
-                string().pattern(Some(r"^[A-Za-z0-9]+(,[A-Za-z0-9]+)*$")),
-                Some(json!("100")),
-            ),
-            query_param(
-                EVENT_TYPE,
-                "Event type codes (e.g. `202`) or names (`LoginFailed`, case-insensitive), comma-separated; several values OR together. \
-                 With `category` too, the result is the intersection; an empty intersection is a 400. \
-                 The full list: `GET /api/Audit/eventTypes`."
-                    .to_owned(),
-                string().pattern(Some(r"^[A-Za-z0-9]+(,[A-Za-z0-9]+)*$")),
-                None,
-            ),
-            query_param(
-                RANGE_START,
-                "Inclusive lower bound on `occurredAt`: an RFC 3339 date-time with any offset (converted to UTC) \
-                 or a plain date (`2024-03-01` = start of that day, UTC). Omitted: no lower bound."
-                    .to_owned(),
-                string(),
-                Some(json!("2024-03-01T05:00:00.000Z")),
-            ),
-            query_param(
-                RANGE_END,
-                "Inclusive upper bound on `occurredAt`, same formats (a plain date = the whole day). \
-                 Omitted: no upper bound. Earlier than `rangeStart`: 400 naming both values. \
-                 Example: `2023-10-22T04:59:00.000Z`."
-                    .to_owned(),
-                string(),
-                None,
-            ),
-            query_param(
-                PAGE_SIZE,
-                format!("Events per page, {PAGE_SIZE_MIN} to {PAGE_SIZE_MAX}."),
-                ObjectBuilder::new()
-                    .schema_type(Type::Integer)
-                    .minimum(Some(PAGE_SIZE_MIN))
-                    .maximum(Some(PAGE_SIZE_MAX))
-                    .default(Some(json!(PAGE_SIZE_DEFAULT))),
-                None,
-            ),
-            query_param(
-                PAGE_NUMBER,
-                format!(
-                    "1-based page number. Page `n` reads and skips the `(n - 1) * pageSize` events before it \
-                     (at most {MAX_PAGE_OFFSET}), so deep pages cost more: follow `nextToken` instead, which costs \
-                     the same for every page. Ignored when `nextToken` is given."
-                ),
-                ObjectBuilder::new()
-                    .schema_type(Type::Integer)
-                    .minimum(Some(1))
-                    .default(Some(json!(1))),
-                None,
-            ),
-            query_param(
-                NEXT_TOKEN,
-                "Opaque continuation token from the previous page's `nextToken` (or its `Link: rel=\"next\"` header). \
-                 Replaces `pageNumber`. Valid only with the same filters and for the same caller; otherwise 400."
-                    .to_owned(),
-                string().pattern(Some("^[A-Za-z0-9_-]+$")),
-                None,
-            ),
-            query_param(
-                ORDER,
-                "`desc` (newest first) or `asc` (oldest first). Ties on `occurredAt` break on `eventId`, so the order is total and stable."
-                    .to_owned(),
-                string()
-                    .enum_values(Some(["desc", "asc"]))
-                    .default(Some(json!("desc"))),
-                None,
-            ),
-            query_param(
-                ACTOR_ID,
-                "Only events of this actor id, e.g. `user-42` (indexed).".to_owned(),
-                string().max_length(Some(MAX_SHORT_TEXT_CHARS)),
-                None,
-            ),
-            query_param(
-                TARGET_TYPE,
-                "Only events on targets of this type, e.g. `Flow`; requires `targetId` (indexed together).".to_owned(),
-                string().pattern(Some("^[A-Za-z0-9._:-]{1,128}$")),
-                None,
-            ),
-            query_param(
-                TARGET_ID,
-                "Only events on the target with this id, e.g. `flow-7`; requires `targetType`.".to_owned(),
-                string().max_length(Some(MAX_SHORT_TEXT_CHARS)),
-                None,
-            ),
-            query_param(
-                ORGANIZATION_ID,
-                "Only events of this organization. Not indexed: it filters the events read, so a rare organization costs more reads per page."
-                    .to_owned(),
-                string().pattern(Some("^[A-Za-z0-9._:-]{1,128}$")),
-                None,
-            ),
-            query_param(
-                OUTCOME,
-                "Only events with this outcome. Not indexed: it filters the events read.".to_owned(),
-                string().enum_values(Some(["success", "failure"])),
-                None,
-            ),
-        ]
-        .into_iter()
-        .map(|mut p| {
-            // Comma-separated lists are one value, not exploded arrays.
-            p.style = Some(ParameterStyle::Form);
-            p
-        })
-        .collect()
+            .map(|param| {
+                let doc = (param.doc)();
+                let mut parameter = ParameterBuilder::new()
+                    .name(param.name)
+                    .parameter_in(ParameterIn::Query)
+                    .required(Required::False)
+                    .description(Some(doc.description))
+                    .schema(Some(doc.schema))
+                    .example(doc.example)
+                    .build();
+                // Comma-separated lists are one value, not exploded arrays.
+                parameter.style = Some(ParameterStyle::Form);
+                parameter
+            })
+            .collect()
     }
 }
 
@@ -784,7 +962,8 @@ mod tests {
     fn the_documented_parameters_are_exactly_the_parsed_ones() {
         let params = ListEventsParams::into_params(|| None);
         let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, LIST_PARAMETERS);
+        let parsed: Vec<&str> = LIST_PARAMS.iter().map(|p| p.name).collect();
+        assert_eq!(names, parsed);
         let json = serde_json::to_value(&params).unwrap();
         let page_size = &json[4]["schema"];
         assert_eq!(page_size["maximum"], PAGE_SIZE_MAX);

@@ -9,16 +9,16 @@
 //! validator (`make openapi-validate`) and served verbatim by the swagger function; a test
 //! below fails when the code and the committed file drift apart (docs/adr/0004).
 
+mod ordered;
+
 use std::fmt::Write as _;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{json, Value};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, RefOr};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::api::routes;
+use crate::api::routes::{self, RouteDocs, LIST_EVENTS_PATH, ROUTES};
 use crate::catalog::{CATEGORIES, EVENT_TYPES};
 use crate::domain::{Actor, ActorType, AuditEvent, Change, FieldError, Outcome, Target};
 use crate::ingest::{
@@ -30,10 +30,7 @@ use crate::limits::{MAX_BATCH_EVENTS, MAX_EVENT_BYTES};
 /// Name of the JWT bearer security scheme that every API route requires.
 pub const BEARER_AUTH: &str = "bearerAuth";
 
-/// Path of the event listing, the route the reference platform's examples exercise.
-pub const LIST_EVENTS_PATH: &str = "/api/Audit";
-
-/// The reference platform's example requests (DESIGN.md section 3), which must work verbatim;
+/// The reference platform's example requests (docs/api.md), which must work verbatim;
 /// each is `(label, query string)` for `GET /api/Audit`.
 pub const EXAMPLE_REQUESTS: [(&str, &str); 4] = [
     (
@@ -63,12 +60,6 @@ pub const EXAMPLE_REQUESTS: [(&str, &str); 4] = [
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
     servers((url = "/", description = "The API that serves this document")),
-    paths(
-        routes::list_events,
-        routes::get_event,
-        routes::list_event_types,
-        routes::list_categories
-    ),
     components(schemas(
         AuditEvent,
         Actor,
@@ -87,7 +78,7 @@ pub const EXAMPLE_REQUESTS: [(&str, &str); 4] = [
         EventStatus,
         IngestTotals
     )),
-    modifiers(&Overview, &BearerAuth, &ExampleRequests, &ProblemExamples, &IngestContract),
+    modifiers(&Overview, &BearerAuth, &IngestContract),
     tags(
         (name = "Audit", description = "Reading the audit trail: the filtered, paginated listing and single events."),
         (name = "Catalog", description = "The categories and event types the service knows, with their stable codes and descriptions.")
@@ -96,8 +87,47 @@ pub const EXAMPLE_REQUESTS: [(&str, &str); 4] = [
 struct ApiDoc;
 
 /// The OpenAPI 3.1 document of the HTTP API, with the ingest contract under components.
+///
+/// Its paths come from the route table: each documented operation of [`RouteDocs`] is placed
+/// at the path and method of its [`ROUTES`] entry, under that entry's operation id.
 pub fn document() -> Document {
-    ApiDoc::openapi()
+    let mut doc = ApiDoc::openapi();
+    doc.merge(RouteDocs::openapi());
+    for modifier in [
+        &RouteTable as &dyn Modify,
+        &ExampleRequests,
+        &ProblemExamples,
+    ] {
+        modifier.modify(&mut doc);
+    }
+    doc
+}
+
+/// Gives every documented operation the operation id of its route in [`ROUTES`].
+///
+/// A documented path that no route serves, or a route with an operation id that is not
+/// documented, is a programming error that the tests below catch.
+struct RouteTable;
+
+impl Modify for RouteTable {
+    fn modify(&self, openapi: &mut Document) {
+        for route in ROUTES {
+            let Some(id) = route.operation_id else {
+                continue;
+            };
+            let operation =
+                openapi
+                    .paths
+                    .paths
+                    .get_mut(route.path)
+                    .and_then(|item| match route.method {
+                        routes::Method::Get => item.get.as_mut(),
+                    });
+            if let Some(operation) = operation {
+                operation.operation_id = Some(id.to_owned());
+            }
+        }
+    }
 }
 
 /// The document as pretty JSON with a trailing newline, byte-for-byte stable across builds
@@ -106,7 +136,7 @@ pub fn document_json() -> Result<String, serde_json::Error> {
     // utoipa keeps `x-` extensions in a HashMap, whose order changes from run to run; every
     // other object keeps its declaration order, which reads better than an alphabetical one.
     let text = serde_json::to_string(&document())?;
-    let mut node: Node = serde_json::from_str(&text)?;
+    let mut node: ordered::Node = serde_json::from_str(&text)?;
     node.sort_extensions();
     let mut pretty = serde_json::to_string_pretty(&node)?;
     pretty.push('\n');
@@ -367,110 +397,6 @@ fn status_title(code: u16) -> &'static str {
     }
 }
 
-/// A JSON value whose objects keep their members in document order, so that the pretty text
-/// follows utoipa's declaration order instead of serde_json's alphabetical maps.
-enum Node {
-    Scalar(Value),
-    Array(Vec<Node>),
-    Object(Vec<(String, Node)>),
-}
-
-impl Node {
-    /// Puts the `x-` members of every object last, sorted, keeping the other members' order.
-    fn sort_extensions(&mut self) {
-        match self {
-            Node::Scalar(_) => {}
-            Node::Array(items) => items.iter_mut().for_each(Node::sort_extensions),
-            Node::Object(members) => {
-                // A stable sort: non-extension members all compare equal and keep their order.
-                members.sort_by(|(a, _), (b, _)| {
-                    let key = |k: &str| k.starts_with("x-").then(|| k.to_owned());
-                    key(a).cmp(&key(b))
-                });
-                members
-                    .iter_mut()
-                    .for_each(|(_, value)| value.sort_extensions());
-            }
-        }
-    }
-}
-
-impl Serialize for Node {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Node::Scalar(value) => value.serialize(serializer),
-            Node::Array(items) => {
-                let mut seq = serializer.serialize_seq(Some(items.len()))?;
-                for item in items {
-                    seq.serialize_element(item)?;
-                }
-                seq.end()
-            }
-            Node::Object(members) => {
-                let mut map = serializer.serialize_map(Some(members.len()))?;
-                for (key, value) in members {
-                    map.serialize_entry(key, value)?;
-                }
-                map.end()
-            }
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Node {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(NodeVisitor)
-    }
-}
-
-struct NodeVisitor;
-
-impl<'de> Visitor<'de> for NodeVisitor {
-    type Value = Node;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
-        Ok(Node::Scalar(Value::Bool(v)))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
-        Ok(Node::Scalar(Value::from(v)))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
-        Ok(Node::Scalar(Value::from(v)))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
-        Ok(Node::Scalar(Value::from(v)))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Node, E> {
-        Ok(Node::Scalar(Value::from(v)))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Node, E> {
-        Ok(Node::Scalar(Value::String(v)))
-    }
-    fn visit_unit<E>(self) -> Result<Node, E> {
-        Ok(Node::Scalar(Value::Null))
-    }
-    fn visit_none<E>(self) -> Result<Node, E> {
-        Ok(Node::Scalar(Value::Null))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Node::Array(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
-        let mut members = Vec::new();
-        while let Some(member) = map.next_entry()? {
-            members.push(member);
-        }
-        Ok(Node::Object(members))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -507,6 +433,54 @@ mod tests {
     }
 
     #[test]
+    fn the_paths_methods_and_operation_ids_are_exactly_the_documented_routes_of_the_table() {
+        let doc = value();
+        let mut documented: Vec<(String, String, String)> = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let id = operation["operationId"].as_str().unwrap().to_owned();
+                documented.push((method.to_uppercase(), path.clone(), id));
+            }
+        }
+        let mut expected: Vec<(String, String, String)> = ROUTES
+            .iter()
+            .filter_map(|r| {
+                r.operation_id.map(|id| {
+                    (
+                        r.method.as_str().to_owned(),
+                        r.path.to_owned(),
+                        id.to_owned(),
+                    )
+                })
+            })
+            .collect();
+        // The document lists paths in sorted order, the table in reading order.
+        documented.sort();
+        expected.sort();
+        assert_eq!(documented, expected);
+    }
+
+    #[test]
+    fn the_routes_describe_every_parameter_and_response() {
+        let doc = value();
+        let list = &doc["paths"]["/api/Audit"]["get"];
+        assert_eq!(list["operationId"], "listEvents");
+        assert_eq!(list["parameters"].as_array().unwrap().len(), 13);
+        for status in ["200", "400", "401", "500", "503"] {
+            assert!(list["responses"][status].is_object(), "{status}");
+        }
+        assert!(list["responses"]["400"]["content"]["application/problem+json"].is_object());
+        assert!(list["description"].as_str().unwrap().contains(
+            "category=600&rangeStart=2023-10-18T05:00:00.000Z&rangeEnd=2023-10-22T04:59:00.000Z"
+        ));
+        assert_eq!(list["security"][0]["bearerAuth"], serde_json::json!([]));
+        let get = &doc["paths"]["/api/Audit/{eventId}"]["get"];
+        assert!(get["responses"]["404"].is_object());
+        assert!(doc["paths"]["/api/Audit/eventTypes"]["get"].is_object());
+        assert!(doc["paths"]["/api/Audit/categories"]["get"].is_object());
+    }
+
+    #[test]
     fn the_document_is_openapi_3_1() {
         assert_eq!(value()["openapi"], "3.1.0");
     }
@@ -514,17 +488,6 @@ mod tests {
     #[test]
     fn the_json_is_identical_from_one_build_to_the_next() {
         assert_eq!(document_json().unwrap(), document_json().unwrap());
-    }
-
-    #[test]
-    fn extension_members_come_last_in_sorted_order() {
-        let mut node: Node =
-            serde_json::from_str(r#"{"x-b":1,"title":"t","x-a":2,"type":"object"}"#).unwrap();
-        node.sort_extensions();
-        assert_eq!(
-            serde_json::to_string(&node).unwrap(),
-            r#"{"title":"t","type":"object","x-a":2,"x-b":1}"#
-        );
     }
 
     #[test]

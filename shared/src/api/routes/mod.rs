@@ -1,15 +1,188 @@
-//! The routes of the query API, described for the OpenAPI document.
+//! The HTTP surface as data: every route of the API in one table ([`ROUTES`]).
 //!
-//! These functions are documentation only: `#[utoipa::path]` turns each into a path item
-//! that `crate::openapi` collects. The query function serves the routes; its handler tests
-//! check that it answers what is described here.
+//! Each route says its method, path template, which function serves it, whether it is public
+//! (no authorizer), and which operation it is. Everything else derives from this table: the
+//! query function dispatches on [`Operation`], the local gateway routes with [`find`], the
+//! OpenAPI document takes its paths, methods and operation ids from here
+//! (`crate::openapi`), and the template test checks `template.yaml`'s routes against it.
+//!
+//! Adding a route: one [`Route`] entry, its [`Operation`] variant and its documentation
+//! (a `#[utoipa::path]` function listed in [`RouteDocs`]) here; the handler arm in the
+//! function that serves it; the event in `template.yaml`.
 
 #![allow(clippy::needless_raw_string_hashes)]
 
-use super::params::ListEventsParams;
-use super::{EventPage, Problem};
+use utoipa::OpenApi;
+
+use crate::api::params::ListEventsParams;
+use crate::api::{EventPage, Problem};
 use crate::catalog::{Category, EventType};
 use crate::domain::AuditEvent;
+
+mod matching;
+
+pub use matching::{allowed_methods, find, Case, RouteMatch};
+
+/// Path of the event listing, the route the reference platform's examples exercise.
+pub const LIST_EVENTS_PATH: &str = "/api/Audit";
+/// Path of one event.
+pub const GET_EVENT_PATH: &str = "/api/Audit/{eventId}";
+/// Path of the event-type catalog.
+pub const EVENT_TYPES_PATH: &str = "/api/Audit/eventTypes";
+/// Path of the category catalog.
+pub const CATEGORIES_PATH: &str = "/api/Audit/categories";
+/// Path of the Swagger UI's page.
+pub const SWAGGER_PATH: &str = "/api/audit/swagger";
+/// Path of the Swagger UI's files and the OpenAPI document.
+pub const SWAGGER_FILES_PATH: &str = "/api/audit/swagger/{proxy+}";
+
+/// The path parameter naming an event.
+pub const EVENT_ID: &str = "eventId";
+
+/// The function that serves a route, named as in `template.yaml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Function {
+    /// `functions/query`.
+    Query,
+    /// `functions/swagger`.
+    Swagger,
+}
+
+impl Function {
+    /// The function's logical id in `template.yaml`.
+    pub const fn logical_id(self) -> &'static str {
+        match self {
+            Function::Query => "QueryFunction",
+            Function::Swagger => "SwaggerFunction",
+        }
+    }
+}
+
+/// What a route does; the serving function dispatches on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    /// A page of events.
+    ListEvents,
+    /// One event by id.
+    GetEvent,
+    /// The event-type catalog.
+    ListEventTypes,
+    /// The category catalog.
+    ListCategories,
+    /// The Swagger UI's page (redirects to the trailing-slash form).
+    SwaggerUi,
+    /// A Swagger UI file or the OpenAPI document.
+    SwaggerFile,
+}
+
+/// An HTTP method the API serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// `GET` (and `HEAD`, which the functions answer alike without a body).
+    Get,
+}
+
+impl Method {
+    /// The method's name as HTTP and API Gateway route keys spell it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+        }
+    }
+
+    /// Whether a request method is served by a route of this method (`HEAD` rides on `GET`).
+    pub fn accepts(self, method: &str) -> bool {
+        match self {
+            Method::Get => {
+                method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD")
+            }
+        }
+    }
+}
+
+/// One route of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    /// The method.
+    pub method: Method,
+    /// The path template, as API Gateway writes it (`{name}` one segment, `{name+}` the rest).
+    pub path: &'static str,
+    /// What the route does.
+    pub operation: Operation,
+    /// The function serving it.
+    pub function: Function,
+    /// Whether the route is served without the JWT authorizer.
+    pub public: bool,
+    /// The OpenAPI operation id, for the routes the OpenAPI document describes.
+    pub operation_id: Option<&'static str>,
+}
+
+impl Route {
+    /// The API Gateway route key, e.g. `GET /api/Audit/{eventId}`.
+    pub fn route_key(&self) -> String {
+        format!("{} {}", self.method.as_str(), self.path)
+    }
+}
+
+/// Every route of the API.
+pub const ROUTES: &[Route] = &[
+    Route {
+        method: Method::Get,
+        path: LIST_EVENTS_PATH,
+        operation: Operation::ListEvents,
+        function: Function::Query,
+        public: false,
+        operation_id: Some("listEvents"),
+    },
+    Route {
+        method: Method::Get,
+        path: GET_EVENT_PATH,
+        operation: Operation::GetEvent,
+        function: Function::Query,
+        public: false,
+        operation_id: Some("getEvent"),
+    },
+    Route {
+        method: Method::Get,
+        path: EVENT_TYPES_PATH,
+        operation: Operation::ListEventTypes,
+        function: Function::Query,
+        public: false,
+        operation_id: Some("listEventTypes"),
+    },
+    Route {
+        method: Method::Get,
+        path: CATEGORIES_PATH,
+        operation: Operation::ListCategories,
+        function: Function::Query,
+        public: false,
+        operation_id: Some("listCategories"),
+    },
+    Route {
+        method: Method::Get,
+        path: SWAGGER_PATH,
+        operation: Operation::SwaggerUi,
+        function: Function::Swagger,
+        public: true,
+        operation_id: None,
+    },
+    Route {
+        method: Method::Get,
+        path: SWAGGER_FILES_PATH,
+        operation: Operation::SwaggerFile,
+        function: Function::Swagger,
+        public: true,
+        operation_id: None,
+    },
+];
+
+// ------------------------------------------------------------------ what each route answers
+
+/// The documented operations; `crate::openapi` places each at the path, method and
+/// operation id that [`ROUTES`] gives it.
+#[derive(OpenApi)]
+#[openapi(paths(list_events, get_event, list_event_types, list_categories))]
+pub struct RouteDocs;
 
 /// List audit events, filtered and paginated.
 ///
@@ -33,8 +206,7 @@ use crate::domain::AuditEvent;
 /// claims, never from parameters. Unknown parameters are a 400.
 #[utoipa::path(
     get,
-    path = "/api/Audit",
-    operation_id = "listEvents",
+    path = LIST_EVENTS_PATH,
     tag = "Audit",
     params(ListEventsParams),
     responses(
@@ -123,8 +295,7 @@ pub fn list_events() {}
 /// organization the caller may not see, or when its retention has expired.
 #[utoipa::path(
     get,
-    path = "/api/Audit/{eventId}",
-    operation_id = "getEvent",
+    path = GET_EVENT_PATH,
     tag = "Audit",
     params(("eventId" = String, Path, description = "The event's id (1-128 characters of `[A-Za-z0-9._:-]`).",
         example = "01HQZX3J8Y6K2M4N5P7R9S0T1V")),
@@ -154,8 +325,7 @@ pub fn get_event() {}
 /// Codes are stable forever; a type's category is its code rounded down to the hundred.
 #[utoipa::path(
     get,
-    path = "/api/Audit/eventTypes",
-    operation_id = "listEventTypes",
+    path = EVENT_TYPES_PATH,
     tag = "Catalog",
     responses(
         (status = 200, description = "Every event type, in code order.", body = Vec<EventType>,
@@ -173,8 +343,7 @@ pub fn list_event_types() {}
 /// List every category of the catalog.
 #[utoipa::path(
     get,
-    path = "/api/Audit/categories",
-    operation_id = "listCategories",
+    path = CATEGORIES_PATH,
     tag = "Catalog",
     responses(
         (status = 200, description = "Every category, in code order.", body = Vec<Category>,
@@ -188,34 +357,3 @@ pub fn list_event_types() {}
     security(("bearerAuth" = []))
 )]
 pub fn list_categories() {}
-
-#[cfg(test)]
-mod tests {
-    use utoipa::OpenApi;
-
-    use super::*;
-
-    #[derive(OpenApi)]
-    #[openapi(paths(list_events, get_event, list_event_types, list_categories))]
-    struct Doc;
-
-    #[test]
-    fn the_routes_describe_every_parameter_and_response() {
-        let doc = serde_json::to_value(Doc::openapi()).unwrap();
-        let list = &doc["paths"]["/api/Audit"]["get"];
-        assert_eq!(list["operationId"], "listEvents");
-        assert_eq!(list["parameters"].as_array().unwrap().len(), 13);
-        for status in ["200", "400", "401", "500", "503"] {
-            assert!(list["responses"][status].is_object(), "{status}");
-        }
-        assert!(list["responses"]["400"]["content"]["application/problem+json"].is_object());
-        assert!(list["description"].as_str().unwrap().contains(
-            "category=600&rangeStart=2023-10-18T05:00:00.000Z&rangeEnd=2023-10-22T04:59:00.000Z"
-        ));
-        assert_eq!(list["security"][0]["bearerAuth"], serde_json::json!([]));
-        let get = &doc["paths"]["/api/Audit/{eventId}"]["get"];
-        assert!(get["responses"]["404"].is_object());
-        assert!(doc["paths"]["/api/Audit/eventTypes"]["get"].is_object());
-        assert!(doc["paths"]["/api/Audit/categories"]["get"].is_object());
-    }
-}
