@@ -2,6 +2,7 @@
 //! read, and it becomes the API Gateway v2 event the function's handler gets; the
 //! handler's response goes back as it is.
 
+use audit_shared::api::routes::Function;
 use axum::body::{to_bytes, Body as AxumBody};
 use axum::extract::State;
 use axum::http::{Request, StatusCode};
@@ -12,7 +13,7 @@ use serde_json::{json, Map};
 
 use super::claims::claims_of;
 use super::event::api_gateway_event;
-use super::routing::{route, Route};
+use super::routing::route;
 use super::Gateway;
 
 /// Largest request body the gateway accepts (API Gateway's payload limit is 10 MB).
@@ -35,33 +36,30 @@ async fn serve_http(State(gw): State<Gateway>, request: Request<AxumBody>) -> Re
     let Ok(body) = to_bytes(body, MAX_BODY_BYTES).await else {
         return message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
     };
-    let (function, route_key, parameters, claims) = match route {
-        Route::Query {
-            route_key,
-            parameters,
-        } => {
-            let auth = parts
-                .headers
-                .get("authorization")
-                .and_then(|h| h.to_str().ok());
-            match claims_of(auth, &gw.default_tenant) {
-                Ok(claims) => (gw.query.clone(), route_key, parameters, claims),
-                // API Gateway's JWT authorizer answers 401 before the function runs.
-                Err(_) => return message(StatusCode::UNAUTHORIZED, "Unauthorized"),
-            }
+    let claims = if route.public {
+        Map::new()
+    } else {
+        let auth = parts
+            .headers
+            .get("authorization")
+            .and_then(|h| h.to_str().ok());
+        match claims_of(auth, &gw.default_tenant) {
+            Ok(claims) => claims,
+            // API Gateway's JWT authorizer answers 401 before the function runs.
+            Err(_) => return message(StatusCode::UNAUTHORIZED, "Unauthorized"),
         }
-        Route::Swagger {
-            route_key,
-            parameters,
-        } => (gw.swagger.clone(), route_key, parameters, Map::new()),
+    };
+    let function = match route.function {
+        Function::Query => gw.query.clone(),
+        Function::Swagger => gw.swagger.clone(),
     };
     let event = api_gateway_event(
         &parts.method,
         &parts.uri,
         &parts.headers,
         &body,
-        route_key,
-        &parameters,
+        &route.route_key,
+        &route.parameters,
         claims,
     );
     let request = match event.into_request() {

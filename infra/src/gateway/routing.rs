@@ -1,115 +1,89 @@
-//! Which function serves a request: the routes of `template.yaml`, matched on method and
-//! path as API Gateway matches them, with the path parameters it extracts.
+//! Which function serves a request: the routes of the shared table
+//! (`audit_shared::api::routes::ROUTES`, which `template.yaml` is checked against), matched
+//! on method and path as API Gateway matches them, case-sensitively, with the path
+//! parameters it passes.
 
 use std::collections::BTreeMap;
 
+use audit_shared::api::routes::{self, Case, Function};
 use axum::http::Method;
 use query::apigw::percent_decode;
 
-/// Which function serves a request, and with which route key and path parameters.
+/// The route a request matched: the function that serves it, the route key and the path
+/// parameters API Gateway would pass it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Route {
-    /// The query function.
-    Query {
-        /// API Gateway route key, e.g. `GET /api/Audit/{eventId}`.
-        route_key: &'static str,
-        /// Path parameters, e.g. `eventId`.
-        parameters: BTreeMap<&'static str, String>,
-    },
-    /// The swagger function.
-    Swagger {
-        /// API Gateway route key.
-        route_key: &'static str,
-        /// Path parameters (`proxy`).
-        parameters: BTreeMap<&'static str, String>,
-    },
+pub struct Route {
+    /// The function that serves the route.
+    pub function: Function,
+    /// API Gateway route key, e.g. `GET /api/Audit/{eventId}`.
+    pub route_key: String,
+    /// Whether the route has no authorizer (the swagger routes).
+    pub public: bool,
+    /// Path parameters: single-segment ones (`eventId`) percent-decoded as API Gateway
+    /// passes them, a greedy one (`proxy`) as it appears in the path.
+    pub parameters: BTreeMap<&'static str, String>,
 }
 
-/// Matches a method and path against the routes of `template.yaml`.
+/// Matches a method and path against the route table; `None` is API Gateway's 404.
 pub fn route(method: &Method, path: &str) -> Option<Route> {
-    if method != Method::GET && method != Method::HEAD {
+    let found = routes::find(path, Case::Sensitive)?;
+    if !found.route.method.accepts(method.as_str()) {
         return None;
     }
-    let none = BTreeMap::new;
-    match path {
-        "/api/Audit" => Some(Route::Query {
-            route_key: "GET /api/Audit",
-            parameters: none(),
-        }),
-        "/api/Audit/eventTypes" => Some(Route::Query {
-            route_key: "GET /api/Audit/eventTypes",
-            parameters: none(),
-        }),
-        "/api/Audit/categories" => Some(Route::Query {
-            route_key: "GET /api/Audit/categories",
-            parameters: none(),
-        }),
-        "/api/audit/swagger" => Some(Route::Swagger {
-            route_key: "GET /api/audit/swagger",
-            parameters: none(),
-        }),
-        _ => {
-            if let Some(id) = path
-                .strip_prefix("/api/Audit/")
-                .filter(|s| !s.is_empty() && !s.contains('/'))
-            {
-                return Some(Route::Query {
-                    route_key: "GET /api/Audit/{eventId}",
-                    parameters: BTreeMap::from([("eventId", percent_decode(id))]),
-                });
-            }
-            path.strip_prefix("/api/audit/swagger/")
-                .map(|rest| Route::Swagger {
-                    route_key: "GET /api/audit/swagger/{proxy+}",
-                    parameters: BTreeMap::from([("proxy", rest.to_owned())]),
-                })
-        }
-    }
+    let parameters = found
+        .parameters
+        .iter()
+        .map(|(name, raw)| {
+            let greedy = found.route.path.contains(&format!("{{{name}+}}"));
+            let value = if greedy {
+                raw.clone()
+            } else {
+                percent_decode(raw)
+            };
+            (*name, value)
+        })
+        .collect();
+    Some(Route {
+        function: found.route.function,
+        route_key: found.route.route_key(),
+        public: found.route.public,
+        parameters,
+    })
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     #[test]
     fn routes_match_the_template() {
         let r = |p: &str| route(&Method::GET, p);
-        assert!(matches!(
-            r("/api/Audit"),
-            Some(Route::Query {
-                route_key: "GET /api/Audit",
-                ..
-            })
-        ));
-        assert!(matches!(
-            r("/api/Audit/eventTypes"),
-            Some(Route::Query {
-                route_key: "GET /api/Audit/eventTypes",
-                ..
-            })
-        ));
-        match r("/api/Audit/evt%2D1") {
-            Some(Route::Query {
-                route_key,
-                parameters,
-            }) => {
-                assert_eq!(route_key, "GET /api/Audit/{eventId}");
-                assert_eq!(parameters["eventId"], "evt-1");
-            }
-            other => panic!("{other:?}"),
-        }
-        match r("/api/audit/swagger/v1/swagger.json") {
-            Some(Route::Swagger { parameters, .. }) => {
-                assert_eq!(parameters["proxy"], "v1/swagger.json")
-            }
-            other => panic!("{other:?}"),
-        }
-        assert!(matches!(
-            r("/api/audit/swagger"),
-            Some(Route::Swagger { .. })
-        ));
+        let list = r("/api/Audit").unwrap();
+        assert_eq!(list.function, Function::Query);
+        assert_eq!(list.route_key, "GET /api/Audit");
+        assert!(!list.public);
+        assert!(list.parameters.is_empty());
+        let types = r("/api/Audit/eventTypes").unwrap();
+        assert_eq!(types.function, Function::Query);
+        assert_eq!(types.route_key, "GET /api/Audit/eventTypes");
+        let event = r("/api/Audit/evt%2D1").unwrap();
+        assert_eq!(event.function, Function::Query);
+        assert_eq!(event.route_key, "GET /api/Audit/{eventId}");
+        assert_eq!(event.parameters["eventId"], "evt-1");
+        let file = r("/api/audit/swagger/v1/swagger.json").unwrap();
+        assert_eq!(file.function, Function::Swagger);
+        assert_eq!(file.route_key, "GET /api/audit/swagger/{proxy+}");
+        assert!(file.public);
+        assert_eq!(file.parameters["proxy"], "v1/swagger.json");
+        assert_eq!(r("/api/audit/swagger/").unwrap().parameters["proxy"], "");
+        assert_eq!(r("/api/audit/swagger").unwrap().function, Function::Swagger);
         assert_eq!(r("/api/Audit/a/b"), None);
+        assert_eq!(r("/api/Audit/"), None);
+        assert_eq!(r("/api/audit"), None);
         assert_eq!(r("/elsewhere"), None);
         assert_eq!(route(&Method::POST, "/api/Audit"), None);
+        assert!(route(&Method::HEAD, "/api/Audit").is_some());
     }
 }
