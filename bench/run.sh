@@ -2,7 +2,7 @@
 # `make bench`: builds what is measured, starts its own DynamoDB Local (engine name `bench`),
 # runs the criterion benches and the driver, and writes docs/PERFORMANCE.md.
 #
-# Settings are the driver's (see bench/src/bin/bench-driver.rs), e.g.
+# Settings are the driver's (see bench/src/bin/bench-driver/main.rs), e.g.
 #   BENCH_SIZES=10000,100000 make bench     quicker: without the 1M tenant
 #   BENCH_SKIP=cold,size,cpu make bench     only the DynamoDB sections
 # The engine keeps its data in a SQLite file (`-dbPath`), because the 1M tables do not fit

@@ -2,14 +2,18 @@
 //! so that ratios hold on a noisy machine (issue 7; `make bench` writes
 //! `docs/PERFORMANCE.md`).
 //!
-//! This library holds what the driver (`src/bin/bench-driver.rs`) and the criterion benches
+//! This library holds what the driver (`src/bin/bench-driver/`) and the criterion benches
 //! (`benches/handler.rs`) share, and is unit-tested without an engine: a deterministic event
 //! generator, the reference platform's example requests as API Gateway v2 events,
-//! percentiles, and the parsing of the query handler's `Server-Timing` figures.
+//! percentiles, the parsing of the query handler's `Server-Timing` figures, and the
+//! document the driver writes ([`report`]).
+
+pub mod report;
 
 use audit_shared::catalog::EVENT_TYPES;
 use chrono::{DateTime, Duration, Utc};
-use serde_json::{json, Value};
+use query::apigw::HttpApiEvent;
+use serde_json::{json, Map, Value};
 
 /// The tenant every benchmark writes and reads.
 pub const TENANT: &str = "bench";
@@ -151,40 +155,20 @@ pub fn events_json(tenant: &str, seed: u64, range: std::ops::Range<u64>) -> Vec<
 /// An API Gateway HTTP API (payload 2.0) event for `GET /api/Audit?<raw_query>` by a caller
 /// of `tenant`, with the tenant in the JWT authorizer's claims, as API Gateway sends it.
 pub fn list_request(tenant: &str, raw_query: &str) -> Value {
-    let mut params = serde_json::Map::new();
-    for (k, v) in form_urlencoded::parse(raw_query.as_bytes()) {
-        let joined = match params.get(k.as_ref()) {
-            Some(Value::String(old)) => format!("{old},{v}"),
-            _ => v.into_owned(),
-        };
-        params.insert(k.into_owned(), Value::String(joined));
-    }
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": "GET /api/Audit",
-        "rawPath": "/api/Audit",
-        "rawQueryString": raw_query,
-        "headers": { "accept": "application/json", "host": "bench.local" },
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "bench",
-            "domainName": "bench.local",
-            "domainPrefix": "bench",
-            "http": { "method": "GET", "path": "/api/Audit", "protocol": "HTTP/1.1",
-                      "sourceIp": "127.0.0.1", "userAgent": "audit-bench" },
-            "requestId": "bench-request",
-            "routeKey": "GET /api/Audit",
-            "stage": "$default",
-            "time": "01/Mar/2024:05:00:00 +0000",
-            "timeEpoch": 1_709_269_200_000_i64,
-            "authorizer": { "jwt": { "claims": { "sub": "bench", "tenantId": tenant }, "scopes": null } }
-        },
-        "isBase64Encoded": false
-    });
-    if !params.is_empty() {
-        event["queryStringParameters"] = Value::Object(params);
-    }
-    event
+    let claims = Map::from_iter([
+        ("sub".to_owned(), json!("bench")),
+        ("tenantId".to_owned(), json!(tenant)),
+    ]);
+    HttpApiEvent::new("GET", "/api/Audit")
+        .route_key("GET /api/Audit")
+        .query(raw_query)
+        .header("accept", "application/json")
+        .header("host", "bench.local")
+        .header("user-agent", "audit-bench")
+        .api("123456789012", "bench")
+        .request_id("bench-request")
+        .jwt_claims(claims)
+        .into_json()
 }
 
 /// `raw_query` without `pageNumber`, followed by `nextToken=<token>`: how a client follows
@@ -216,6 +200,24 @@ pub fn read_figures(server_timing: &str) -> Option<(u64, f64)> {
         .parse()
         .ok()?;
     Some((items, rcu))
+}
+
+/// `a / b`, or NaN when `b` is not positive.
+pub fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 {
+        a / b
+    } else {
+        f64::NAN
+    }
+}
+
+/// A table size as tables show it: `10k`, `1M`.
+pub fn size_label(size: u64) -> String {
+    match size {
+        s if s >= 1_000_000 && s % 1_000_000 == 0 => format!("{}M", s / 1_000_000),
+        s if s >= 1_000 && s % 1_000 == 0 => format!("{}k", s / 1_000),
+        s => s.to_string(),
+    }
 }
 
 /// The `p`-th percentile (0 to 100) of `samples` by the nearest-rank method: a value that
@@ -330,6 +332,15 @@ mod tests {
         let header = "db;dur=3.2, read;desc=\"items=51 rcu=6.5\", total;dur=4.0";
         assert_eq!(read_figures(header), Some((51, 6.5)));
         assert_eq!(read_figures("db;dur=1"), None);
+    }
+
+    #[test]
+    fn sizes_are_labelled_and_ratios_of_nothing_are_nan() {
+        assert_eq!(size_label(10_000), "10k");
+        assert_eq!(size_label(1_000_000), "1M");
+        assert_eq!(size_label(1_500), "1500");
+        assert_eq!(ratio(3.0, 2.0), 1.5);
+        assert!(ratio(1.0, 0.0).is_nan());
     }
 
     #[test]

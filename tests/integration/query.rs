@@ -17,6 +17,7 @@ use futures::StreamExt;
 use lambda_http::{Body, Response};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
+use query::apigw::HttpApiEvent;
 use query::{QueryConfig, QueryContext};
 use serde_json::{json, Value};
 
@@ -29,46 +30,27 @@ fn fixture(name: &str) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-/// A fixture with its query string replaced (as API Gateway would send it) and, when
-/// given, its tenant and organization claims replaced.
-fn with_query(mut event: Value, raw_query: &str) -> Value {
-    event["rawQueryString"] = json!(raw_query);
-    let mut params = serde_json::Map::new();
-    for (k, v) in form_urlencoded::parse(raw_query.as_bytes()) {
-        let joined = match params.get(k.as_ref()) {
-            Some(Value::String(old)) => format!("{old},{v}"),
-            _ => v.into_owned(),
-        };
-        params.insert(k.into_owned(), json!(joined));
-    }
-    if params.is_empty() {
-        event
-            .as_object_mut()
-            .unwrap()
-            .remove("queryStringParameters");
-    } else {
-        event["queryStringParameters"] = Value::Object(params);
-    }
-    event
+/// A fixture with its query string replaced, as API Gateway would send it.
+fn with_query(event: Value, raw_query: &str) -> Value {
+    HttpApiEvent::from_json(event).query(raw_query).into_json()
 }
 
-fn with_claims(mut event: Value, tenant: &str, organizations: Option<&str>) -> Value {
-    let claims = &mut event["requestContext"]["authorizer"]["jwt"]["claims"];
-    claims["tenantId"] = json!(tenant);
+/// A fixture with its tenant and organization claims replaced.
+fn with_claims(event: Value, tenant: &str, organizations: Option<&str>) -> Value {
+    let event = HttpApiEvent::from_json(event).claim("tenantId", tenant);
     match organizations {
-        Some(orgs) => claims["organizationIds"] = json!(orgs),
-        None => {
-            claims.as_object_mut().unwrap().remove("organizationIds");
-        }
+        Some(orgs) => event.claim("organizationIds", orgs),
+        None => event.without_claim("organizationIds"),
     }
-    event
+    .into_json()
 }
 
-fn with_event_id(mut event: Value, id: &str) -> Value {
-    event["rawPath"] = json!(format!("/api/Audit/{id}"));
-    event["requestContext"]["http"]["path"] = json!(format!("/api/Audit/{id}"));
-    event["pathParameters"] = json!({ "eventId": id });
-    event
+/// A fixture asking for the event `id` (as it appears in the path).
+fn with_event_id(event: Value, id: &str) -> Value {
+    HttpApiEvent::from_json(event)
+        .path(&format!("/api/Audit/{id}"))
+        .path_parameter("eventId", id)
+        .into_json()
 }
 
 struct Reply {

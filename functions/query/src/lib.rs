@@ -26,6 +26,7 @@
 //! the same figures are logged with the request id, and errors are
 //! `application/problem+json` ([`error`]).
 
+pub mod apigw;
 pub mod claims;
 pub mod config;
 pub mod error;
@@ -259,7 +260,9 @@ async fn serve(ctx: &QueryContext, request: &Request) -> Result<Reply, ApiError>
             let id = request
                 .path_parameters_ref()
                 .and_then(|p| p.first(EVENT_ID).map(str::to_owned))
-                .unwrap_or_else(|| percent_decode(found.parameter(EVENT_ID).unwrap_or_default()));
+                .unwrap_or_else(|| {
+                    apigw::percent_decode(found.parameter(EVENT_ID).unwrap_or_default())
+                });
             event(ctx, &caller, &id).await
         }
         Operation::ListEventTypes => catalog(EVENT_TYPES),
@@ -351,15 +354,6 @@ fn next_link(path: &str, pairs: &[(String, String)], token: &str) -> String {
     }
     query.append_pair(NEXT_TOKEN, token);
     format!("<{path}?{}>; rel=\"next\"", query.finish())
-}
-
-fn percent_decode(segment: &str) -> String {
-    let bytes: Vec<u8> =
-        form_urlencoded::parse(format!("x={}", segment.replace('+', "%2B")).as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned().into_bytes())
-            .unwrap_or_default();
-    String::from_utf8(bytes).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -49,23 +49,17 @@ impl EventReader for Failing {
 }
 
 fn request(path: &str, query: &str, stage: &str, authorizer: Value) -> Request {
-    let event = json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": { "host": "example.execute-api.eu-west-1.amazonaws.com" },
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "example",
-            "http": { "method": "GET", "path": path, "protocol": "HTTP/1.1",
-                      "sourceIp": "203.0.113.7", "userAgent": "test" },
-            "requestId": "req-123", "routeKey": "$default", "stage": stage,
-            "time": "01/Mar/2024:05:00:00 +0000", "timeEpoch": 1709269200000_i64,
-            "authorizer": authorizer
-        },
-        "isBase64Encoded": false
-    });
-    lambda_http::request::from_str(&event.to_string()).unwrap()
+    apigw::HttpApiEvent::new("GET", path)
+        .query(query)
+        .header("host", "example.execute-api.eu-west-1.amazonaws.com")
+        .header("user-agent", "test")
+        .api("123456789012", "example")
+        .source_ip("203.0.113.7")
+        .request_id("req-123")
+        .stage(stage)
+        .authorizer(authorizer)
+        .into_request()
+        .unwrap()
 }
 
 fn jwt(claims: Value) -> Value {
@@ -122,7 +116,7 @@ fn the_next_link_keeps_the_filters_and_replaces_the_page() {
 
 #[test]
 fn path_segments_are_percent_decoded_with_a_literal_plus() {
-    assert_eq!(percent_decode("evt%3A1+x"), "evt:1+x");
+    assert_eq!(apigw::percent_decode("evt%3A1+x"), "evt:1+x");
 }
 
 #[test]

@@ -2,6 +2,9 @@
 //! on DynamoDB Local, after creating the table and seeding sample events through the real
 //! ingest handler. Stops on Ctrl-C. `make dev` starts the engine and then this binary.
 //!
+//! With `--prepare-only` it creates the table and seeds it, then exits without serving:
+//! that readies a local engine for other runners of the functions (`sam local`).
+//!
 //! Environment (besides the functions' own: AUDIT_TABLE_NAME, AUDIT_DYNAMODB_ENDPOINT,
 //! AWS_REGION, AUDIT_SHARDS, AUDIT_RETENTION_DAYS, AUDIT_TOKEN_KEY...):
 //! - `LOCAL_HTTP_PORT` (3000): the HTTP API, like `sam local start-api`;
@@ -39,6 +42,8 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
 }
 
 struct Settings {
+    /// Create the table and seed it, then exit.
+    prepare_only: bool,
     http_port: u16,
     invoke_port: u16,
     default_tenant: String,
@@ -46,7 +51,15 @@ struct Settings {
 }
 
 fn settings() -> Result<Settings, String> {
+    let mut prepare_only = false;
+    for argument in std::env::args().skip(1) {
+        match argument.as_str() {
+            "--prepare-only" => prepare_only = true,
+            other => return Err(format!("unknown argument '{other}' (only --prepare-only)")),
+        }
+    }
     Ok(Settings {
+        prepare_only,
         http_port: env_or("LOCAL_HTTP_PORT", 3000)?,
         invoke_port: env_or("LOCAL_INVOKE_PORT", 3001)?,
         default_tenant: env_or("LOCAL_DEFAULT_TENANT", seed::LOCAL_TENANT.to_owned())?,
@@ -122,6 +135,13 @@ async fn run() -> Result<(), String> {
         Arc::new(store.clone()),
         config.retention.clone(),
     ));
+    if settings.prepare_only {
+        if settings.seed > 0 {
+            seed_events(&ingest_ctx, &settings.default_tenant, settings.seed).await?;
+        }
+        println!("table {} is ready", config.table_name);
+        return Ok(());
+    }
     let query_ctx = Arc::new(QueryContext::new(store, config.shards, &query_config));
     let site = Arc::new(swagger::Site::new().map_err(|e| e.to_string())?);
 

@@ -1,0 +1,77 @@
+//! The benchmark driver behind `make bench`: measures each figure beside its baseline in the
+//! same run and writes `docs/PERFORMANCE.md` (see issue 7 and `bench/run.sh`).
+//!
+//! Settings (environment):
+//! - `AUDIT_DYNAMODB_ENDPOINT`: the DynamoDB Local that `make bench` started (required for
+//!   the query and ingest sections);
+//! - `BENCH_SIZES` (default `10000,100000,1000000`), `BENCH_SHARDS` (`1,4`),
+//!   `BENCH_REPS` (100 timed requests per page), `BENCH_SCAN_REPS` (3 per Scan baseline),
+//!   `BENCH_SCAN_BUDGET_S` (120: a Scan baseline stops after that long and its figures are
+//!   lower bounds; 0 for none), `BENCH_FULL_SCAN_MAX` (100000: larger tables get one Scan
+//!   baseline run each and no full Scan), `BENCH_DEEP_PAGE` (100), `BENCH_INGEST_EVENTS` (10000), `BENCH_COLD_RUNS` (20);
+//! - `BENCH_BIN_DIR`: host release binaries `ingest`, `query`, `swagger`, `bench-hello`;
+//! - `BENCH_LAMBDA_DIR`: `make build` output, `<function>/bootstrap`;
+//! - `BENCH_CRITERION_DIR`: criterion's output of `cargo bench -p audit-bench`;
+//! - `BENCH_SKIP`: sections to leave out (`query,ingest,cold,size,cpu`);
+//! - `BENCH_OUT` (`docs/PERFORMANCE.md`), `BENCH_NOTE` (a line about how the run was made).
+//!
+//! One module per section ([`query`], [`ingest`], [`cold_start`], [`size`], [`cpu`]), each
+//! adding its text and its targets to the report; [`document`] writes the document, keeping
+//! what this run did not measure (`audit_bench::report`).
+
+mod cold_start;
+mod cpu;
+mod document;
+mod ingest;
+mod query;
+mod settings;
+mod size;
+mod tables;
+
+use audit_bench::report::{Report, SectionId};
+
+use crate::settings::Settings;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type Result<T> = std::result::Result<T, BoxError>;
+
+/// The functions whose binaries are measured.
+const FUNCTIONS: [&str; 3] = ["ingest", "query", "swagger"];
+
+fn log(message: impl AsRef<str>) {
+    eprintln!("bench: {}", message.as_ref());
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let settings = Settings::from_env()?;
+    // Read before anything is written: what this run does not measure is kept from it.
+    let writer = document::Writer::new(&settings);
+    let mut report = Report::default();
+    // The query section runs last: its 1M tables and Scans are the longest part and the one
+    // that strains the engine, and the document is rewritten after every section, so that a
+    // failure late in a long run keeps what was measured before it.
+    if settings.runs(SectionId::Ingest) {
+        ingest::section(&settings, &mut report).await?;
+        writer.write(&settings, &report)?;
+    }
+    if settings.runs(SectionId::ColdStart) {
+        cold_start::section(&settings, &mut report)?;
+        writer.write(&settings, &report)?;
+    }
+    if settings.runs(SectionId::PackageSize) {
+        size::section(&settings, &mut report)?;
+        writer.write(&settings, &report)?;
+    }
+    if settings.runs(SectionId::HandlerCpu) {
+        cpu::section(&settings, &mut report)?;
+        writer.write(&settings, &report)?;
+    }
+    if settings.runs(SectionId::Query) {
+        query::section(&settings, &mut report).await?;
+    }
+    let document = writer.write(&settings, &report)?;
+    println!("{document}");
+    log(format!("wrote {}", settings.out.display()));
+    Ok(())
+}
