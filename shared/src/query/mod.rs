@@ -261,4 +261,50 @@ mod tests {
         assert!(is_visible(&e, &OrganizationScope::Any, secs));
         assert!(!is_visible(&e, &only(&["org-1"]), secs));
     }
+
+    /// Fully populated filters, as the parser builds them.
+    fn pinned_filters() -> Vec<Filters> {
+        vec![
+            Filters {
+                categories: vec![100, 200],
+                event_types: vec![202, 205],
+                range_start: Some(t("2024-03-01T05:00:00Z")),
+                range_end: Some(t("2024-03-31T05:00:00.123Z")),
+                order: Order::Asc,
+                actor_id: Some("u-1".into()),
+                target: Some(("Flow".into(), "f 1".into())),
+                organization_id: Some("org-1".into()),
+                outcome: Some(Outcome::Failure),
+            },
+            Filters {
+                categories: vec![800],
+                event_types: Vec::new(),
+                range_start: None,
+                range_end: Some(t("2023-10-22T04:59:00Z")),
+                order: Order::Desc,
+                actor_id: Some("ü\"q".into()),
+                target: Some(("User".into(), "u#1".into())),
+                organization_id: Some("org.2".into()),
+                outcome: Some(Outcome::Success),
+            },
+            Filters::default(),
+        ]
+    }
+
+    #[test]
+    fn the_digest_of_given_filters_never_changes() {
+        // Pinned: continuation tokens clients hold carry these digests.
+        let hex: Vec<String> = pinned_filters()
+            .iter()
+            .map(|f| f.digest().iter().map(|b| format!("{b:02x}")).collect())
+            .collect();
+        assert_eq!(
+            hex,
+            [
+                "2debdf21b5ce9705e0b3a6f44c350105",
+                "98c9246210a2de5deb6093c3d791bb72",
+                "af68e8de2e386dd73f02cf19b259f994"
+            ]
+        );
+    }
 }
