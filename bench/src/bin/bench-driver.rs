@@ -456,8 +456,8 @@ async fn scan_with_filter(
     ]);
     let mut values = HashMap::from([
         (":tenant".to_owned(), AttributeValue::S(TENANT.to_owned())),
-        (":lo".to_owned(), AttributeValue::S(lower)),
-        (":hi".to_owned(), AttributeValue::S(upper)),
+        (":lo".to_owned(), AttributeValue::S(lower.into())),
+        (":hi".to_owned(), AttributeValue::S(upper.into())),
         (
             ":now".to_owned(),
             AttributeValue::N(now_seconds.to_string()),
@@ -465,10 +465,13 @@ async fn scan_with_filter(
     ]);
     let mut expression =
         "#tenant = :tenant AND #sk BETWEEN :lo AND :hi AND (attribute_not_exists(#exp) OR #exp > :now)".to_owned();
-    let (attribute, codes) = if !filters.event_types.is_empty() {
-        ("eventType", &filters.event_types)
+    let (attribute, codes): (&str, Vec<u16>) = if !filters.event_types.is_empty() {
+        (
+            "eventType",
+            filters.event_types.iter().map(|c| c.0).collect(),
+        )
     } else {
-        ("category", &filters.categories)
+        ("category", filters.categories.iter().map(|c| c.0).collect())
     };
     if !codes.is_empty() {
         names.insert("#code".to_owned(), attribute.to_owned());
@@ -604,7 +607,7 @@ async fn query_section(settings: &Settings, report: &mut Report) -> Result<()> {
             log(format!("writing {size} events into {name}"));
             let took = seed(&store, size, now).await?;
             seeding.push((size, shards, took));
-            let ctx = QueryContext::new(store, shards, &QueryConfig::default());
+            let ctx = QueryContext::new(store, &QueryConfig::default());
             tables.push(BenchTable {
                 size,
                 shards,

@@ -35,8 +35,8 @@ use audit_shared::api::params::{NEXT_TOKEN, PAGE_NUMBER};
 use audit_shared::api::{parse_list_query, EventPage, ParameterError, PROBLEM_JSON};
 use audit_shared::catalog::{CATEGORIES, EVENT_TYPES};
 use audit_shared::domain::{EventId, Timestamp};
-use audit_shared::query::{is_visible, run_query, Caller, QueryEnv, TokenKey};
-use audit_shared::store::{EventReader, PartitionReader, ReadStats};
+use audit_shared::query::{run_query, Caller, QueryEnv, TokenKey};
+use audit_shared::store::{EventReader, PartitionReader, ReadStats, Visibility};
 use lambda_http::http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, LINK, RETRY_AFTER};
 use lambda_http::http::{HeaderValue, Method, StatusCode};
 use lambda_http::request::RequestContext;
@@ -58,8 +58,6 @@ pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 pub struct QueryContext {
     /// The event store.
     pub store: Arc<dyn AuditStore>,
-    /// Shards per index partition (must match the table's, fixed at creation).
-    pub shards: u16,
     /// Which claims name the tenant and the organizations.
     pub claims: ClaimNames,
     /// Signs and verifies continuation tokens.
@@ -70,10 +68,9 @@ pub struct QueryContext {
 
 impl QueryContext {
     /// A context over `store` with the settings of `config` and the system clock.
-    pub fn new(store: impl AuditStore + 'static, shards: u16, config: &QueryConfig) -> Self {
+    pub fn new(store: impl AuditStore + 'static, config: &QueryConfig) -> Self {
         Self {
             store: Arc::new(store),
-            shards,
             claims: config.claims.clone(),
             token_key: config.token_key.clone(),
             clock: Arc::new(Timestamp::now),
@@ -310,11 +307,13 @@ fn now_seconds(ctx: &QueryContext) -> i64 {
 async fn event(ctx: &QueryContext, caller: &Caller, id: &str) -> Result<Reply, ApiError> {
     let id = EventId::parse(id)
         .map_err(|e| ApiError::BadRequest(vec![ParameterError::new("eventId", e.message)]))?;
-    let (found, stats) = ctx.store.get_event_counted(&caller.tenant, &id).await?;
+    let visibility = Visibility::new(caller.scope.clone(), now_seconds(ctx));
+    let (found, stats) = ctx
+        .store
+        .get_visible_event(&caller.tenant, &id, &visibility)
+        .await?;
     // Absent, expired and out-of-scope look the same: nothing tells them apart.
-    let event = found
-        .filter(|e| is_visible(e, &caller.scope, now_seconds(ctx)))
-        .ok_or_else(|| ApiError::NotFound(format!("No audit event with id {id}.")))?;
+    let event = found.ok_or_else(|| ApiError::NotFound(format!("No audit event with id {id}.")))?;
     Ok(Reply {
         body: json(&event)?,
         cache: NO_STORE,
@@ -330,7 +329,6 @@ async fn list(ctx: &QueryContext, request: &Request, caller: &Caller) -> Result<
     let query = parse_list_query(&pairs).map_err(|e| ApiError::BadRequest(e.0))?;
     let env = QueryEnv {
         reader: ctx.store.as_ref(),
-        shards: ctx.shards,
         token_key: &ctx.token_key,
         now_epoch_seconds: now_seconds(ctx),
     };

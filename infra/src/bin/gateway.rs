@@ -122,7 +122,7 @@ async fn run() -> Result<(), String> {
         Arc::new(store.clone()),
         config.retention.clone(),
     ));
-    let query_ctx = Arc::new(QueryContext::new(store, config.shards, &query_config));
+    let query_ctx = Arc::new(QueryContext::new(store, &query_config));
     let site = Arc::new(swagger::Site::new().map_err(|e| e.to_string())?);
 
     let gateway = Gateway {

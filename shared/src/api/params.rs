@@ -14,7 +14,7 @@ use utoipa::IntoParams;
 
 use super::problem::{InvalidParameters, ParameterError};
 use crate::catalog::{Category, EventType, CATEGORIES};
-use crate::domain::{Identifier, Outcome, Timestamp};
+use crate::domain::{Identifier, Outcome, TargetRef, Timestamp};
 use crate::limits::{
     MAX_PAGE_OFFSET, MAX_SHORT_TEXT_CHARS, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, PAGE_SIZE_MIN,
 };
@@ -152,7 +152,7 @@ pub fn parse_list_query(pairs: &[(String, String)]) -> Result<AuditQuery, Invali
     });
     if !categories.is_empty() && !event_types.is_empty() {
         let given = event_types.clone();
-        event_types.retain(|t| categories.contains(&(t / 100 * 100)));
+        event_types.retain(|t| categories.contains(&t.category()));
         if event_types.is_empty() {
             let why = format!(
                 "no event type in eventType ({}) belongs to a category in category ({}), so no event can match; drop one of the two or make them agree",
@@ -245,7 +245,6 @@ pub fn parse_list_query(pairs: &[(String, String)]) -> Result<AuditQuery, Invali
     let target_type = non_empty(get(TARGET_TYPE)).and_then(|v| {
         push(
             Identifier::parse(TARGET_TYPE, v.trim())
-                .map(|i| i.as_str().to_owned())
                 .map_err(|e| ParameterError::new(TARGET_TYPE, e.message)),
             &mut errors,
         )
@@ -253,7 +252,7 @@ pub fn parse_list_query(pairs: &[(String, String)]) -> Result<AuditQuery, Invali
     let target_id =
         non_empty(get(TARGET_ID)).and_then(|v| push(free_text(TARGET_ID, v), &mut errors));
     let target = match (target_type, target_id) {
-        (Some(kind), Some(id)) => Some((kind, id)),
+        (Some(target_type), Some(id)) => Some(TargetRef { target_type, id }),
         _ => {
             if get(TARGET_TYPE).is_some() && get(TARGET_ID).is_none() {
                 errors.push(ParameterError::new(
@@ -273,7 +272,6 @@ pub fn parse_list_query(pairs: &[(String, String)]) -> Result<AuditQuery, Invali
     let organization_id = non_empty(get(ORGANIZATION_ID)).and_then(|v| {
         push(
             Identifier::parse(ORGANIZATION_ID, v.trim())
-                .map(|i| i.as_str().to_owned())
                 .map_err(|e| ParameterError::new(ORGANIZATION_ID, e.message)),
             &mut errors,
         )
@@ -324,12 +322,8 @@ fn push<T>(result: Result<T, ParameterError>, errors: &mut Vec<ParameterError>) 
     result.map_err(|e| errors.push(e)).ok()
 }
 
-fn join(codes: &[u16]) -> String {
-    codes
-        .iter()
-        .map(u16::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
+fn join<C: std::fmt::Display>(codes: &[C]) -> String {
+    codes.iter().map(C::to_string).collect::<Vec<_>>().join(",")
 }
 
 fn category_list() -> String {
@@ -356,12 +350,12 @@ fn unknown_parameter(name: &str) -> ParameterError {
 }
 
 /// Comma-separated codes or names, deduplicated and sorted; each bad one is reported.
-fn parse_codes(
+fn parse_codes<C: Ord>(
     values: &[&str],
     parameter: &str,
     errors: &mut Vec<ParameterError>,
-    parse: impl Fn(&str) -> Result<u16, String>,
-) -> Vec<u16> {
+    parse: impl Fn(&str) -> Result<C, String>,
+) -> Vec<C> {
     let mut codes = Vec::new();
     for value in values.iter().filter(|v| !v.trim().is_empty()) {
         for item in value.split(',').map(str::trim) {
@@ -775,8 +769,14 @@ mod tests {
         assert_eq!(q.paging.start, PageStart::Token("abc_-9".into()));
         assert_eq!(q.filters.order, Order::Asc);
         assert_eq!(q.filters.actor_id.as_deref(), Some("user 1"));
-        assert_eq!(q.filters.target, Some(("Flow".into(), "f/1".into())));
-        assert_eq!(q.filters.organization_id.as_deref(), Some("org-1"));
+        assert_eq!(
+            q.filters.target,
+            Some(TargetRef::parse("Flow", "f/1").unwrap())
+        );
+        assert_eq!(
+            q.filters.organization_id.as_ref().map(Identifier::as_str),
+            Some("org-1")
+        );
         assert_eq!(q.filters.outcome, Some(Outcome::Failure));
     }
 

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::{EventId, FieldError, Identifier, TenantId, Timestamp, ValidationErrors};
-use crate::catalog::EventType;
+use crate::catalog::{CategoryCode, EventType, EventTypeCode};
 use crate::limits::*;
 
 /// Who performed the action.
@@ -32,6 +32,16 @@ pub enum Outcome {
     Success,
     /// The action failed (a failed login, a refused change).
     Failure,
+}
+
+impl Outcome {
+    /// The outcome as stored and served (`success`, `failure`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+        }
+    }
 }
 
 /// The actor of an event; `id` is required unless `type` is `system`.
@@ -74,6 +84,43 @@ pub struct Target {
     pub name: Option<String>,
 }
 
+impl Target {
+    /// The reference (type and id) that identifies this target.
+    pub fn reference(&self) -> TargetRef {
+        TargetRef {
+            target_type: self.target_type.clone(),
+            id: self.id.clone(),
+        }
+    }
+}
+
+/// What identifies a target: its type and its id (a query filter, an index partition).
+/// Serialized as the pair `[type, id]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TargetRef {
+    /// Kind of object, e.g. `Flow`.
+    pub target_type: Identifier,
+    /// The object's id.
+    pub id: String,
+}
+
+impl TargetRef {
+    /// A reference from a type, which must be an [`Identifier`], and an id.
+    pub fn parse(target_type: &str, id: &str) -> Result<Self, FieldError> {
+        Ok(Self {
+            target_type: Identifier::parse("target.type", target_type)?,
+            id: id.to_owned(),
+        })
+    }
+}
+
+impl Serialize for TargetRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // A pair: the form filters digests were first computed over.
+        (self.target_type.as_str(), self.id.as_str()).serialize(s)
+    }
+}
+
 /// One field changed in the UI, with its value before and after.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -100,14 +147,14 @@ pub struct AuditEvent {
     #[schema(value_type = String, example = "acme")]
     pub tenant_id: TenantId,
     /// Event type code from the catalog.
-    #[schema(example = 202)]
-    pub event_type: u16,
+    #[schema(value_type = u16, example = 202)]
+    pub event_type: EventTypeCode,
     /// Event type name from the catalog.
     #[schema(example = "LoginFailed")]
     pub event_type_name: String,
     /// Category code, derived from the event type.
-    #[schema(example = 200)]
-    pub category: u16,
+    #[schema(value_type = u16, example = 200)]
+    pub category: CategoryCode,
     /// Category name, derived from the event type.
     #[schema(example = "UserAction")]
     pub category_name: String,
@@ -307,7 +354,7 @@ impl AuditEvent {
         let event_type = parse_event_type(&r, &mut errors);
         if let (Some(t), Some(given)) = (event_type, r.get("category")) {
             let matches = match given {
-                Value::Number(n) => n.as_u64() == Some(u64::from(t.category)),
+                Value::Number(n) => n.as_u64() == Some(u64::from(t.category.0)),
                 Value::String(s) => crate::catalog::Category::parse(s)
                     .map(|c| c.code == t.category)
                     .unwrap_or(false),
@@ -673,9 +720,12 @@ mod tests {
         assert_eq!(e.tenant_id.as_str(), "acme");
         assert_eq!(
             (e.event_type, e.event_type_name.as_str()),
-            (202, "LoginFailed")
+            (EventTypeCode(202), "LoginFailed")
         );
-        assert_eq!((e.category, e.category_name.as_str()), (200, "UserAction"));
+        assert_eq!(
+            (e.category, e.category_name.as_str()),
+            (CategoryCode(200), "UserAction")
+        );
         assert_eq!(e.recorded_at, now());
         assert_eq!(
             e.outcome,
@@ -714,7 +764,10 @@ mod tests {
     #[test]
     fn event_type_accepts_codes_and_names_and_rejects_unknown_ones() {
         let e = AuditEvent::parse(&with("eventType", json!("loginsuccess")), now()).unwrap();
-        assert_eq!((e.event_type, e.outcome), (201, Outcome::Success));
+        assert_eq!(
+            (e.event_type, e.outcome),
+            (EventTypeCode(201), Outcome::Success)
+        );
         let e = AuditEvent::parse(&with("eventType", json!("604")), now()).unwrap();
         assert_eq!(e.category_name, "Transfer");
         rejects(

@@ -9,7 +9,7 @@ mod ids;
 mod time;
 mod validation;
 
-pub use event::{Actor, ActorType, AuditEvent, Change, Outcome, Target};
+pub use event::{Actor, ActorType, AuditEvent, Change, Outcome, Target, TargetRef};
 pub use ids::{EventId, Identifier, TenantId};
 pub use time::Timestamp;
 pub use validation::{FieldError, ValidationErrors};
