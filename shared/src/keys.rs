@@ -100,10 +100,6 @@ pub mod field {
 
 /// TTL attribute (Unix seconds); absent on events kept forever.
 pub const EXPIRES_AT: &str = field::EXPIRES_AT;
-/// Attribute holding the event's organization, used by scope filters.
-pub const ORGANIZATION_ID: &str = field::ORGANIZATION_ID;
-/// Attribute holding the outcome, used by the `outcome` filter.
-pub const OUTCOME: &str = field::OUTCOME;
 
 /// A path to a (possibly nested) attribute of a stored event, outermost name first.
 pub type AttributePath = &'static [&'static str];

@@ -480,6 +480,41 @@ mod tests {
     use rustls_pki_types::CertificateDer;
 
     use super::*;
+    use crate::store::{OrganizationScope, Visibility};
+
+    #[test]
+    fn conditions_become_one_filter_expression_with_placeholders() {
+        let visibility = Visibility::new(OrganizationScope::Only(vec!["o-1".into()]), 7);
+        let mut b = FilterBuilder::default();
+        for c in visibility.conditions().iter().chain(&[
+            Condition::numbers(keys::EVENT_TYPE_PATH, [201, 202]),
+            Condition::text(keys::ACTOR_ID_PATH, "u-1"),
+        ]) {
+            b.add(c);
+        }
+        assert_eq!(
+            b.clauses.join(" AND "),
+            "(attribute_not_exists(#f0) OR #f0 > :f0) AND #f1 = :f1 \
+             AND #f2 IN (:f2, :f3) AND #f3.#f4 = :f4"
+        );
+        let names: Vec<&str> = (0..5)
+            .map(|i| b.names[&format!("#f{i}")].as_str())
+            .collect();
+        assert_eq!(
+            names,
+            ["expiresAt", "organizationId", "eventType", "actor", "id"]
+        );
+        assert_eq!(b.values[":f0"], AttributeValue::N("7".into()));
+        assert_eq!(b.values[":f3"], AttributeValue::N("202".into()));
+        assert_eq!(b.values[":f4"], AttributeValue::S("u-1".into()));
+        // A caller restricted to no organization matches no item.
+        let mut none = FilterBuilder::default();
+        for c in Visibility::new(OrganizationScope::Only(Vec::new()), 7).conditions() {
+            none.add(&c);
+        }
+        assert_eq!(none.clauses[1], "attribute_not_exists(#f1)");
+        assert_eq!(none.names["#f1"], "pk");
+    }
 
     #[test]
     fn the_embedded_trust_store_holds_the_five_amazon_trust_services_roots() {
