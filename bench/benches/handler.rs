@@ -14,10 +14,11 @@ use audit_bench::{event_json, list_request, EXAMPLES, TENANT};
 use audit_shared::api::{parse_list_query, EventPage};
 use audit_shared::clock::FixedClock;
 use audit_shared::domain::{AuditEvent, EventId, TenantId, Timestamp};
-use audit_shared::keys;
+use audit_shared::keys::{self, SortKey};
 use audit_shared::query::Plan;
 use audit_shared::store::{
     DynamoStore, EventReader, OrganizationScope, Page, PageRequest, PartitionReader, StoreError,
+    Visibility,
 };
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use query::{QueryConfig, QueryContext};
@@ -31,8 +32,8 @@ fn now() -> Timestamp {
 
 /// 51 LoginFailed events inside the example's range (a page plus the look-ahead item),
 /// newest first, with their sort keys.
-fn events() -> Vec<(String, AuditEvent)> {
-    let mut events: Vec<(String, AuditEvent)> = (0..51u64)
+fn events() -> Vec<(SortKey, AuditEvent)> {
+    let mut events: Vec<(SortKey, AuditEvent)> = (0..51u64)
         .map(|i| {
             let mut value = event_json(TENANT, 9, i);
             value["eventType"] = 202.into();
@@ -46,13 +47,17 @@ fn events() -> Vec<(String, AuditEvent)> {
 }
 
 /// A reader that answers every page from memory: the handler's CPU without DynamoDB.
-struct Memory(Vec<(String, AuditEvent)>);
+struct Memory(Vec<(SortKey, AuditEvent)>);
 
 #[async_trait]
 impl PartitionReader for Memory {
+    fn shards(&self) -> u16 {
+        1
+    }
+
     async fn read_page(&self, request: &PageRequest) -> Result<Page, StoreError> {
         let limit = request.limit as usize;
-        let items: Vec<(String, AuditEvent)> = self
+        let items: Vec<(SortKey, AuditEvent)> = self
             .0
             .iter()
             .filter(|(sk, _)| request.start_after.as_ref().is_none_or(|after| sk < after))
@@ -93,8 +98,9 @@ fn benches(c: &mut Criterion) {
     let tenant = TenantId::parse(TENANT).unwrap();
     group.bench_function("plan", |b| {
         b.iter(|| {
-            let plan = Plan::new(black_box(&filters), &OrganizationScope::Any);
-            plan.requests(&tenant, 4, None, 1_700_000_000)
+            let plan = Plan::new(black_box(&filters));
+            let visibility = Visibility::new(OrganizationScope::Any, 1_700_000_000);
+            plan.requests(&tenant, 4, None, &visibility)
         })
     });
 
@@ -139,7 +145,8 @@ fn benches(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let ctx = QueryContext::new(Memory(events), 1, &QueryConfig::default()).with_clock(FixedClock(now()));
+    let ctx =
+        QueryContext::new(Memory(events), &QueryConfig::default()).with_clock(FixedClock(now()));
     let request = list_request(TENANT, QUERY).to_string();
     group.bench_function("handle_page_50", |b| {
         b.iter(|| {

@@ -103,14 +103,16 @@ pub fn event_json(tenant: &str, seed: u64, i: u64) -> Value {
     let transfer: Vec<u16> = EVENT_TYPES
         .iter()
         .filter(|t| t.category == FREQUENT_CATEGORY)
-        .map(|t| t.code)
+        .map(|t| t.code.0)
         .collect();
     let event_type = if roll < 10 {
         FREQUENT_EVENT_TYPE
     } else if roll < 40 && !transfer.is_empty() {
         transfer[d.below(transfer.len() as u64) as usize]
     } else {
-        EVENT_TYPES[d.below(EVENT_TYPES.len() as u64) as usize].code
+        EVENT_TYPES[d.below(EVENT_TYPES.len() as u64) as usize]
+            .code
+            .0
     };
     let start = DateTime::parse_from_rfc3339(SPAN_START)
         .map(|t| t.with_timezone(&Utc))

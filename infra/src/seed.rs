@@ -131,7 +131,7 @@ fn historical_windows() -> [(DateTime<Utc>, DateTime<Utc>); 2] {
 
 /// Login events dominate a real audit trail; weight event types accordingly.
 fn weight(t: &EventType) -> u32 {
-    match t.code {
+    match t.code.0 {
         201 | 203 => 12,
         202 => 8,
         204 | 211 => 5,
@@ -146,7 +146,7 @@ fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
 }
 
 fn target_of(rng: &mut StdRng, t: &EventType, person: &Person) -> Option<Value> {
-    let (kind, (id, name)) = match t.code {
+    let (kind, (id, name)) = match t.code.0 {
         101 | 201..=211 | 801..=805 => ("User", (person.id, person.name)),
         102 => ("UserGroup", ("grp-operators", "Operators")),
         103 => ("Role", ("role-admin", "Administrators")),
@@ -210,7 +210,7 @@ pub fn generate(tenant: &str, count: usize, now: DateTime<Utc>) -> Vec<Value> {
                 now - Duration::milliseconds(rng.random_range(60_000..RECENT_DAYS * 86_400_000))
             };
             let person = pick(&mut rng, PEOPLE);
-            let actor = match t.category {
+            let actor = match t.category.0 {
                 600 if t.code == 601 => json!({ "type": "system", "name": "Scheduler" }),
                 700 => json!({ "id": "svc-installer", "type": "api", "name": "Node installer",
                                "ipAddress": "10.20.0.5" }),
@@ -262,7 +262,7 @@ mod tests {
             .iter()
             .map(|e| AuditEvent::parse(e, server_now).unwrap())
             .collect();
-        let types: BTreeSet<u16> = parsed.iter().map(|e| e.event_type).collect();
+        let types: BTreeSet<u16> = parsed.iter().map(|e| e.event_type.0).collect();
         assert_eq!(types.len(), EVENT_TYPES.len(), "every event type appears");
         let orgs: BTreeSet<_> = parsed
             .iter()

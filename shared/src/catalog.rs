@@ -1,19 +1,64 @@
 //! The event catalog: every category and event type the service knows, with their stable
 //! codes, names and one-line descriptions.
 //!
-//! This is the single source of truth (DESIGN.md section 2). Codes are stable forever; the
-//! category of an event type is its code rounded down to the hundred, and that rule is
-//! checked by a test rather than trusted.
+//! This is the single source of truth (the catalog of docs/events.md). Codes are stable
+//! forever; the category of an event type is its code rounded down to the hundred
+//! ([`EventTypeCode::category`], the only place that rule is written), and a test checks
+//! that every type's category exists.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+/// The stable numeric code of a category, a multiple of 100 (e.g. `200`, `UserAction`).
+/// Serialized as the bare number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CategoryCode(pub u16);
+
+/// The stable numeric code of an event type (e.g. `202`, `LoginFailed`). Serialized as the
+/// bare number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EventTypeCode(pub u16);
+
+impl EventTypeCode {
+    /// The code of the category this type belongs to: the code rounded down to the hundred.
+    pub const fn category(self) -> CategoryCode {
+        CategoryCode(self.0 / 100 * 100)
+    }
+}
+
+macro_rules! code_traits {
+    ($($code:ty),*) => {$(
+        impl std::fmt::Display for $code {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        // Lets tests and tools compare a code with a literal (`code == 202`).
+        impl PartialEq<u16> for $code {
+            fn eq(&self, other: &u16) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl From<$code> for u16 {
+            fn from(code: $code) -> u16 {
+                code.0
+            }
+        }
+    )*};
+}
+code_traits!(CategoryCode, EventTypeCode);
 
 /// A category of audit events, such as `Configuration` (100).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Category {
     /// Stable numeric code, a multiple of 100.
-    pub code: u16,
+    #[schema(value_type = u16)]
+    pub code: CategoryCode,
     /// Stable name, as clients spell it.
     pub name: &'static str,
     /// What the category covers.
@@ -25,11 +70,13 @@ pub struct Category {
 #[serde(rename_all = "camelCase")]
 pub struct EventType {
     /// Stable numeric code; its category is the code rounded down to the hundred.
-    pub code: u16,
+    #[schema(value_type = u16)]
+    pub code: EventTypeCode,
     /// Stable name, as clients spell it.
     pub name: &'static str,
     /// Code of the category this type belongs to.
-    pub category: u16,
+    #[schema(value_type = u16)]
+    pub category: CategoryCode,
     /// When an event of this type is recorded.
     pub description: &'static str,
     /// Whether an event of this type records a failure unless the sender says otherwise.
@@ -39,7 +86,7 @@ pub struct EventType {
 
 const fn category(code: u16, name: &'static str, description: &'static str) -> Category {
     Category {
-        code,
+        code: CategoryCode(code),
         name,
         description,
     }
@@ -47,9 +94,9 @@ const fn category(code: u16, name: &'static str, description: &'static str) -> C
 
 const fn event(code: u16, name: &'static str, description: &'static str) -> EventType {
     EventType {
-        code,
+        code: EventTypeCode(code),
         name,
-        category: code / 100 * 100,
+        category: EventTypeCode(code).category(),
         description,
         failure_by_default: false,
     }
@@ -229,7 +276,7 @@ pub enum CatalogError {
 
 impl Category {
     /// The category with this code.
-    pub fn by_code(code: u16) -> Option<&'static Category> {
+    pub fn by_code(code: CategoryCode) -> Option<&'static Category> {
         CATEGORIES.iter().find(|c| c.code == code)
     }
 
@@ -244,7 +291,7 @@ impl Category {
     pub fn parse(value: &str) -> Result<&'static Category, CatalogError> {
         let value = value.trim();
         let found = match value.parse::<u16>() {
-            Ok(code) => Self::by_code(code),
+            Ok(code) => Self::by_code(CategoryCode(code)),
             Err(_) => Self::by_name(value),
         };
         found.ok_or_else(|| CatalogError::Unknown {
@@ -261,7 +308,7 @@ impl Category {
 
 impl EventType {
     /// The event type with this code.
-    pub fn by_code(code: u16) -> Option<&'static EventType> {
+    pub fn by_code(code: EventTypeCode) -> Option<&'static EventType> {
         EVENT_TYPES.iter().find(|t| t.code == code)
     }
 
@@ -276,7 +323,7 @@ impl EventType {
     pub fn parse(value: &str) -> Result<&'static EventType, CatalogError> {
         let value = value.trim();
         let found = match value.parse::<u16>() {
-            Ok(code) => Self::by_code(code),
+            Ok(code) => Self::by_code(EventTypeCode(code)),
             Err(_) => Self::by_name(value),
         };
         found.ok_or_else(|| CatalogError::Unknown {
@@ -296,9 +343,9 @@ impl EventType {
 mod tests {
     use super::*;
 
-    /// DESIGN.md section 2, transcribed independently of the constants above.
+    /// The catalog of docs/events.md, transcribed independently of the constants above.
     type Types = &'static [(u16, &'static str)];
-    const DESIGN: &[(u16, &str, Types)] = &[
+    const DOCUMENTED: &[(u16, &str, Types)] = &[
         (
             100,
             "Configuration",
@@ -381,11 +428,11 @@ mod tests {
         assert_eq!(CATEGORIES.len(), 8);
         assert_eq!(EVENT_TYPES.len(), 36);
         let mut expected_types = 0;
-        for (code, name, types) in DESIGN {
-            let category = Category::by_code(*code).unwrap();
+        for (code, name, types) in DOCUMENTED {
+            let category = Category::by_code(CategoryCode(*code)).unwrap();
             assert_eq!(category.name, *name);
             let actual: Vec<(u16, &str)> =
-                category.event_types().map(|t| (t.code, t.name)).collect();
+                category.event_types().map(|t| (t.code.0, t.name)).collect();
             assert_eq!(actual, types.to_vec(), "types of category {name}");
             expected_types += types.len();
         }
@@ -407,7 +454,7 @@ mod tests {
             assert!(!c.description.is_empty() && c.description.ends_with('.'));
         }
         assert_eq!(
-            EventType::by_code(202).unwrap().description,
+            EventType::by_code(EventTypeCode(202)).unwrap().description,
             "When a login attempt fails."
         );
     }
@@ -415,11 +462,12 @@ mod tests {
     #[test]
     fn catalog_is_consistent() {
         for t in EVENT_TYPES {
-            assert_eq!(t.category, t.code / 100 * 100);
+            // Independent of `EventTypeCode::category`, which this checks.
+            assert_eq!(t.category.0, t.code.0 - t.code.0 % 100);
             assert!(Category::by_code(t.category).is_some(), "{}", t.name);
             assert_eq!(t.category().code, t.category);
         }
-        let mut codes: Vec<u16> = EVENT_TYPES.iter().map(|t| t.code).collect();
+        let mut codes: Vec<EventTypeCode> = EVENT_TYPES.iter().map(|t| t.code).collect();
         codes.dedup();
         assert_eq!(
             codes.len(),

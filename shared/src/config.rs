@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::catalog::Category;
+use crate::catalog::{Category, CategoryCode};
 use crate::limits::MAX_SHARDS;
 
 /// Name of the DynamoDB table (required).
@@ -65,7 +65,7 @@ pub enum ConfigError {
 /// How long events of each category are kept; categories not listed are kept forever.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Retention {
-    days_by_category: BTreeMap<u16, u32>,
+    days_by_category: BTreeMap<CategoryCode, u32>,
 }
 
 impl Retention {
@@ -89,12 +89,12 @@ impl Retention {
     }
 
     /// Days events of `category` are kept, if limited.
-    pub fn days(&self, category: u16) -> Option<u32> {
+    pub fn days(&self, category: CategoryCode) -> Option<u32> {
         self.days_by_category.get(&category).copied()
     }
 
     /// The TTL (Unix seconds) of an event of `category` that occurred at `occurred_at_ms`.
-    pub fn expires_at(&self, category: u16, occurred_at_ms: i64) -> Option<i64> {
+    pub fn expires_at(&self, category: CategoryCode, occurred_at_ms: i64) -> Option<i64> {
         self.days(category)
             .map(|d| occurred_at_ms.div_euclid(1000) + i64::from(d) * 86_400)
     }
@@ -215,7 +215,7 @@ mod tests {
         let c = config(&[("AUDIT_TABLE_NAME", "audit")]).unwrap();
         assert_eq!(c.table_name, "audit");
         assert_eq!((c.shards, c.endpoint_url, c.region), (1, None, None));
-        assert_eq!(c.retention.days(100), None);
+        assert_eq!(c.retention.days(CategoryCode(100)), None);
         assert_eq!(c.tls_trust, TlsTrust::Amazon);
         assert_eq!(c.credentials, CredentialSource::DefaultChain);
     }
@@ -266,10 +266,10 @@ mod tests {
         .unwrap();
         assert_eq!(c.endpoint_url.as_deref(), Some("http://127.0.0.1:8000"));
         assert_eq!(c.shards, 4);
-        assert_eq!(c.retention.days(100), Some(3650));
-        assert_eq!(c.retention.days(200), Some(30));
+        assert_eq!(c.retention.days(CategoryCode(100)), Some(3650));
+        assert_eq!(c.retention.days(CategoryCode(200)), Some(30));
         assert_eq!(
-            c.retention.expires_at(200, 1_000_500),
+            c.retention.expires_at(CategoryCode(200), 1_000_500),
             Some(1_000 + 30 * 86_400)
         );
     }

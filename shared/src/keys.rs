@@ -1,12 +1,18 @@
-//! DynamoDB key formats (ADR 0001): every attribute name and key prefix is defined here and
-//! nowhere else, with one function per access pattern.
+//! DynamoDB key formats and attribute names (docs/adr/0001-data-model.md): every attribute
+//! name and key prefix is defined here and nowhere else, with one function per access
+//! pattern.
 //!
 //! Base item `pk = TENANT#<tenant>#EVENT#<eventId>`; every index sorts on
 //! `sk = <occurredAt, fixed-width UTC>#<eventId>`, so ties on time break on the id and the
 //! order is total. Index partitions carry a shard, `hash(eventId) mod shards`, so that a
 //! burst on one key value spreads over several physical partitions.
+//!
+//! An index is declared once, as a [`Partition`] variant: its [`Index`] (name and
+//! partition attribute), its key format and the value an event puts in it all derive from
+//! that variant, and so do the table definition and the planner's streams.
 
-use crate::domain::{AuditEvent, EventId, TenantId, Timestamp};
+use crate::catalog::{CategoryCode, EventTypeCode};
+use crate::domain::{AuditEvent, EventId, TargetRef, TenantId, Timestamp};
 
 /// Base table partition key attribute.
 pub const PK: &str = "pk";
@@ -24,92 +30,252 @@ pub const ACTOR_PK: &str = "actorPk";
 pub const TARGET_PK: &str = "targetPk";
 /// SHA-256 of the sender's content, which tells a retried event from a conflicting one.
 pub const CONTENT_HASH: &str = "contentHash";
+
+/// The event's own attributes, as [`AuditEvent`] serializes them (a test checks that these
+/// are exactly its field names): the item stores them beside the keys above.
+pub mod field {
+    /// `eventId`.
+    pub const EVENT_ID: &str = "eventId";
+    /// `tenantId`.
+    pub const TENANT_ID: &str = "tenantId";
+    /// `eventType`, the event type code (a number).
+    pub const EVENT_TYPE: &str = "eventType";
+    /// `eventTypeName`.
+    pub const EVENT_TYPE_NAME: &str = "eventTypeName";
+    /// `category`, the category code (a number).
+    pub const CATEGORY: &str = "category";
+    /// `categoryName`.
+    pub const CATEGORY_NAME: &str = "categoryName";
+    /// `occurredAt`.
+    pub const OCCURRED_AT: &str = "occurredAt";
+    /// `recordedAt`.
+    pub const RECORDED_AT: &str = "recordedAt";
+    /// `actor`, a map.
+    pub const ACTOR: &str = "actor";
+    /// `target`, a map.
+    pub const TARGET: &str = "target";
+    /// `organizationId`, used by the organization filter and scope.
+    pub const ORGANIZATION_ID: &str = "organizationId";
+    /// `outcome`, used by the `outcome` filter.
+    pub const OUTCOME: &str = "outcome";
+    /// `description`.
+    pub const DESCRIPTION: &str = "description";
+    /// `changes`.
+    pub const CHANGES: &str = "changes";
+    /// `metadata`.
+    pub const METADATA: &str = "metadata";
+    /// `source`.
+    pub const SOURCE: &str = "source";
+    /// `correlationId`.
+    pub const CORRELATION_ID: &str = "correlationId";
+    /// `expiresAt`, the TTL attribute (Unix seconds); absent on events kept forever.
+    pub const EXPIRES_AT: &str = "expiresAt";
+    /// `id` inside `actor` and inside `target`.
+    pub const ID: &str = "id";
+    /// `type` inside `actor` and inside `target`.
+    pub const TYPE: &str = "type";
+
+    /// Every top-level attribute of a stored event.
+    pub const ALL: [&str; 18] = [
+        EVENT_ID,
+        TENANT_ID,
+        EVENT_TYPE,
+        EVENT_TYPE_NAME,
+        CATEGORY,
+        CATEGORY_NAME,
+        OCCURRED_AT,
+        RECORDED_AT,
+        ACTOR,
+        TARGET,
+        ORGANIZATION_ID,
+        OUTCOME,
+        DESCRIPTION,
+        CHANGES,
+        METADATA,
+        SOURCE,
+        CORRELATION_ID,
+        EXPIRES_AT,
+    ];
+}
+
 /// TTL attribute (Unix seconds); absent on events kept forever.
-pub const EXPIRES_AT: &str = "expiresAt";
-/// Attribute holding the event's organization, used by scope filters.
-pub const ORGANIZATION_ID: &str = "organizationId";
-/// Attribute holding the outcome, used by the `outcome` filter.
-pub const OUTCOME: &str = "outcome";
+pub const EXPIRES_AT: &str = field::EXPIRES_AT;
+
+/// A path to a (possibly nested) attribute of a stored event, outermost name first.
+pub type AttributePath = &'static [&'static str];
+
+/// `eventType`.
+pub const EVENT_TYPE_PATH: AttributePath = &[field::EVENT_TYPE];
+/// `category`.
+pub const CATEGORY_PATH: AttributePath = &[field::CATEGORY];
+/// `actor.id`.
+pub const ACTOR_ID_PATH: AttributePath = &[field::ACTOR, field::ID];
+/// `target.type`.
+pub const TARGET_TYPE_PATH: AttributePath = &[field::TARGET, field::TYPE];
+/// `target.id`.
+pub const TARGET_ID_PATH: AttributePath = &[field::TARGET, field::ID];
+/// `organizationId`.
+pub const ORGANIZATION_ID_PATH: AttributePath = &[field::ORGANIZATION_ID];
+/// `outcome`.
+pub const OUTCOME_PATH: AttributePath = &[field::OUTCOME];
+/// `expiresAt`.
+pub const EXPIRES_AT_PATH: AttributePath = &[field::EXPIRES_AT];
 
 const TENANT: &str = "TENANT#";
 const EVENT: &str = "#EVENT#";
 const SHARD: &str = "S";
+const CATEGORY_TAG: &str = "#C";
+const EVENT_TYPE_TAG: &str = "#T";
+const ACTOR_TAG: &str = "#ACTOR#";
+const TARGET_TAG: &str = "#TARGET#";
+/// Separates the time from the event id in a sort key, and values inside keys.
+const SEPARATOR: char = '#';
 /// Sorts after every character an event id may hold, so `<ts>#~` closes a millisecond.
 const SK_END: char = '~';
+/// Sorts after every sort key: timestamps start with a digit, and digits sort before `~`.
+const SK_TOP: &str = "~";
 
-/// The secondary indexes; each reads events of one tenant in time order.
+/// A secondary index: its name in DynamoDB and the attribute holding its partition key.
+/// Each reads the events of one tenant in sort-key (time) order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Index {
-    /// Every event of the tenant.
-    ByTime,
-    /// Events of one category.
-    ByCategory,
-    /// Events of one event type.
-    ByEventType,
-    /// Events of one actor id.
-    ByActor,
-    /// Events on one target (`type` and `id`).
-    ByTarget,
-}
-
-impl Index {
-    /// Every index, in table-definition order.
-    pub const ALL: [Index; 5] = [
-        Index::ByTime,
-        Index::ByCategory,
-        Index::ByEventType,
-        Index::ByActor,
-        Index::ByTarget,
-    ];
-
+pub struct Index {
     /// The index's name in DynamoDB.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Index::ByTime => "byTime",
-            Index::ByCategory => "byCategory",
-            Index::ByEventType => "byEventType",
-            Index::ByActor => "byActor",
-            Index::ByTarget => "byTarget",
-        }
-    }
-
-    /// The attribute holding the index's partition key.
-    pub const fn partition_attribute(self) -> &'static str {
-        match self {
-            Index::ByTime => TIME_PK,
-            Index::ByCategory => CATEGORY_PK,
-            Index::ByEventType => EVENT_TYPE_PK,
-            Index::ByActor => ACTOR_PK,
-            Index::ByTarget => TARGET_PK,
-        }
-    }
+    pub name: &'static str,
+    /// The attribute holding the index's partition key (a string).
+    pub partition_attribute: &'static str,
 }
 
-/// The value an index partition is keyed on (besides tenant and shard).
+/// Every event of the tenant.
+pub const BY_TIME: Index = Index {
+    name: "byTime",
+    partition_attribute: TIME_PK,
+};
+/// Events of one category.
+pub const BY_CATEGORY: Index = Index {
+    name: "byCategory",
+    partition_attribute: CATEGORY_PK,
+};
+/// Events of one event type.
+pub const BY_EVENT_TYPE: Index = Index {
+    name: "byEventType",
+    partition_attribute: EVENT_TYPE_PK,
+};
+/// Events of one actor id (sparse).
+pub const BY_ACTOR: Index = Index {
+    name: "byActor",
+    partition_attribute: ACTOR_PK,
+};
+/// Events on one target, type and id (sparse).
+pub const BY_TARGET: Index = Index {
+    name: "byTarget",
+    partition_attribute: TARGET_PK,
+};
+
+/// Every index, in table-definition order (which is also the order of an item's keys).
+pub const INDEXES: [Index; 5] = [BY_TIME, BY_CATEGORY, BY_EVENT_TYPE, BY_ACTOR, BY_TARGET];
+
+/// One index partition: the index and the typed value it is keyed on (besides tenant and
+/// shard). The index's name, partition attribute and key format all derive from it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum PartitionValue<'a> {
-    /// `byTime`: no value.
-    All,
-    /// `byCategory`: a category code.
-    Category(u16),
-    /// `byEventType`: an event type code.
-    EventType(u16),
-    /// `byActor`: an actor id.
-    Actor(&'a str),
-    /// `byTarget`: a target type and id.
-    Target(&'a str, &'a str),
+pub enum Partition {
+    /// `byTime`: every event of the tenant.
+    Time,
+    /// `byCategory`: one category.
+    Category(CategoryCode),
+    /// `byEventType`: one event type.
+    EventType(EventTypeCode),
+    /// `byActor`: one actor id.
+    Actor(String),
+    /// `byTarget`: one target.
+    Target(TargetRef),
 }
 
-impl PartitionValue<'_> {
-    /// The index that holds partitions of this kind.
-    pub fn index(&self) -> Index {
+impl Partition {
+    /// The index holding partitions of this kind.
+    pub const fn index(&self) -> Index {
         match self {
-            PartitionValue::All => Index::ByTime,
-            PartitionValue::Category(_) => Index::ByCategory,
-            PartitionValue::EventType(_) => Index::ByEventType,
-            PartitionValue::Actor(_) => Index::ByActor,
-            PartitionValue::Target(..) => Index::ByTarget,
+            Partition::Time => BY_TIME,
+            Partition::Category(_) => BY_CATEGORY,
+            Partition::EventType(_) => BY_EVENT_TYPE,
+            Partition::Actor(_) => BY_ACTOR,
+            Partition::Target(_) => BY_TARGET,
         }
+    }
+
+    /// The partitions `event` is stored in, one per index it belongs to, in [`INDEXES`]
+    /// order. Sparse indexes hold the event only when it has the value.
+    pub fn of_event(event: &AuditEvent) -> Vec<Partition> {
+        let mut partitions = vec![
+            Partition::Time,
+            Partition::Category(event.category),
+            Partition::EventType(event.event_type),
+        ];
+        if let Some(actor) = &event.actor.id {
+            partitions.push(Partition::Actor(actor.clone()));
+        }
+        if let Some(target) = &event.target {
+            partitions.push(Partition::Target(target.reference()));
+        }
+        partitions
+    }
+
+    /// Partition key of one shard of this partition.
+    pub fn key(&self, tenant: &TenantId, shard: u16) -> String {
+        match self {
+            Partition::Time => format!("{TENANT}{tenant}#{SHARD}{shard}"),
+            Partition::Category(code) => {
+                format!("{TENANT}{tenant}{CATEGORY_TAG}{code}#{SHARD}{shard}")
+            }
+            Partition::EventType(code) => {
+                format!("{TENANT}{tenant}{EVENT_TYPE_TAG}{code}#{SHARD}{shard}")
+            }
+            // Free-form values go last, after the shard, so they cannot be mistaken for it.
+            Partition::Actor(id) => format!("{TENANT}{tenant}{ACTOR_TAG}{SHARD}{shard}#{id}"),
+            Partition::Target(target) => format!(
+                "{TENANT}{tenant}{TARGET_TAG}{SHARD}{shard}#{}#{}",
+                target.target_type, target.id
+            ),
+        }
+    }
+}
+
+/// A sort key, `<occurredAt, fixed-width UTC>#<eventId>`, or a bound of a range of them.
+/// Sort keys compare as their text, which is time order with ties broken on the id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SortKey(String);
+
+impl SortKey {
+    /// A bound above every sort key.
+    pub fn top() -> Self {
+        Self(SK_TOP.to_owned())
+    }
+
+    /// A sort key as the store returned it (or a test made it up): not checked.
+    pub fn from_stored(text: impl Into<String>) -> Self {
+        Self(text.into())
+    }
+
+    /// The key's text, as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The id of the event this sort key belongs to, when it is an event's sort key.
+    pub fn event_id(&self) -> Option<EventId> {
+        let (_, id) = self.0.split_once(SEPARATOR)?;
+        EventId::parse(id).ok()
+    }
+}
+
+impl std::fmt::Display for SortKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<SortKey> for String {
+    fn from(key: SortKey) -> String {
+        key.0
     }
 }
 
@@ -132,40 +298,27 @@ pub fn event_pk(tenant: &TenantId, event_id: &EventId) -> String {
 }
 
 /// Sort key of an event in every index.
-pub fn sort_key(occurred_at: Timestamp, event_id: &EventId) -> String {
-    format!("{}#{event_id}", occurred_at.to_key_string())
+pub fn sort_key(occurred_at: Timestamp, event_id: &EventId) -> SortKey {
+    SortKey(format!(
+        "{}{SEPARATOR}{event_id}",
+        occurred_at.to_key_string()
+    ))
 }
 
 /// Smallest sort key at or after `t`: an inclusive lower bound at millisecond precision.
-pub fn sort_key_from(t: Timestamp) -> String {
-    format!("{}#", t.to_key_string())
+pub fn sort_key_from(t: Timestamp) -> SortKey {
+    SortKey(format!("{}{SEPARATOR}", t.to_key_string()))
 }
 
 /// Largest sort key at or before `t`: an inclusive upper bound at millisecond precision.
-pub fn sort_key_until(t: Timestamp) -> String {
-    format!("{}#{SK_END}", t.to_key_string())
+pub fn sort_key_until(t: Timestamp) -> SortKey {
+    SortKey(format!("{}{SEPARATOR}{SK_END}", t.to_key_string()))
 }
 
 /// The base-table key of the event a sort key belongs to, which with the index key makes
 /// a query's `ExclusiveStartKey`, so a stream can resume right after that event.
-pub fn event_pk_of_sort_key(tenant: &TenantId, sk: &str) -> Option<String> {
-    let (_, id) = sk.split_once('#')?;
-    let id = EventId::parse(id).ok()?;
-    Some(event_pk(tenant, &id))
-}
-
-/// Partition key of one shard of an index partition.
-pub fn partition_key(tenant: &TenantId, value: &PartitionValue<'_>, shard: u16) -> String {
-    match value {
-        PartitionValue::All => format!("{TENANT}{tenant}#{SHARD}{shard}"),
-        PartitionValue::Category(code) => format!("{TENANT}{tenant}#C{code}#{SHARD}{shard}"),
-        PartitionValue::EventType(code) => format!("{TENANT}{tenant}#T{code}#{SHARD}{shard}"),
-        // Free-form values go last, after the shard, so they cannot be mistaken for it.
-        PartitionValue::Actor(id) => format!("{TENANT}{tenant}#ACTOR#{SHARD}{shard}#{id}"),
-        PartitionValue::Target(kind, id) => {
-            format!("{TENANT}{tenant}#TARGET#{SHARD}{shard}#{kind}#{id}")
-        }
-    }
+pub fn event_pk_of_sort_key(tenant: &TenantId, sk: &SortKey) -> Option<String> {
+    Some(event_pk(tenant, &sk.event_id()?))
 }
 
 /// Every key attribute of an event's item: `(attribute, value)` pairs, base key first.
@@ -175,27 +328,13 @@ pub fn event_keys(event: &AuditEvent, shards: u16) -> Vec<(&'static str, String)
     let shard = shard_of(&event.event_id, shards);
     let mut keys = vec![
         (PK, event_pk(tenant, &event.event_id)),
-        (SK, sort_key(event.occurred_at, &event.event_id)),
-        (TIME_PK, partition_key(tenant, &PartitionValue::All, shard)),
-        (
-            CATEGORY_PK,
-            partition_key(tenant, &PartitionValue::Category(event.category), shard),
-        ),
-        (
-            EVENT_TYPE_PK,
-            partition_key(tenant, &PartitionValue::EventType(event.event_type), shard),
-        ),
+        (SK, sort_key(event.occurred_at, &event.event_id).into()),
     ];
-    if let Some(actor) = &event.actor.id {
-        keys.push((
-            ACTOR_PK,
-            partition_key(tenant, &PartitionValue::Actor(actor), shard),
-        ));
-    }
-    if let Some(target) = &event.target {
-        let value = PartitionValue::Target(target.target_type.as_str(), &target.id);
-        keys.push((TARGET_PK, partition_key(tenant, &value, shard)));
-    }
+    keys.extend(
+        Partition::of_event(event)
+            .into_iter()
+            .map(|p| (p.index().partition_attribute, p.key(tenant, shard))),
+    );
     keys
 }
 
@@ -278,11 +417,11 @@ mod tests {
             &EventId::parse("zzz").unwrap(),
         );
         assert_eq!(
-            sort_key_from(t("2024-03-01T05:00:00.000Z")),
+            sort_key_from(t("2024-03-01T05:00:00.000Z")).as_str(),
             "2024-03-01T05:00:00.000Z#"
         );
         assert_eq!(
-            sort_key_until(t("2024-03-01T05:00:00.000Z")),
+            sort_key_until(t("2024-03-01T05:00:00.000Z")).as_str(),
             "2024-03-01T05:00:00.000Z#~"
         );
         assert!(sort_key_from(t("2024-03-01T05:00:00.000Z")) < at);
@@ -297,20 +436,77 @@ mod tests {
     #[test]
     fn a_sort_key_leads_back_to_its_base_key() {
         let tenant = TenantId::parse("acme").unwrap();
+        let sk = |s: &str| SortKey::from_stored(s);
         assert_eq!(
-            event_pk_of_sort_key(&tenant, "2024-03-01T05:00:00.000Z#evt-1").as_deref(),
+            event_pk_of_sort_key(&tenant, &sk("2024-03-01T05:00:00.000Z#evt-1")).as_deref(),
             Some("TENANT#acme#EVENT#evt-1")
         );
-        assert_eq!(event_pk_of_sort_key(&tenant, "garbage"), None);
+        assert_eq!(event_pk_of_sort_key(&tenant, &sk("garbage")), None);
     }
 
     #[test]
-    fn index_names_and_attributes_are_distinct() {
-        let mut names: Vec<&str> = Index::ALL.iter().map(|i| i.name()).collect();
-        let mut attrs: Vec<&str> = Index::ALL.iter().map(|i| i.partition_attribute()).collect();
+    fn index_names_and_attributes_are_distinct_and_every_partition_kind_has_its_index() {
+        let mut names: Vec<&str> = INDEXES.iter().map(|i| i.name).collect();
+        let mut attrs: Vec<&str> = INDEXES.iter().map(|i| i.partition_attribute).collect();
+        names.sort();
         names.dedup();
+        attrs.sort();
         attrs.dedup();
         assert_eq!((names.len(), attrs.len()), (5, 5));
-        assert_eq!(PartitionValue::Target("a", "b").index(), Index::ByTarget);
+        let target = TargetRef::parse("a", "b").unwrap();
+        let kinds = [
+            Partition::Time,
+            Partition::Category(CategoryCode(100)),
+            Partition::EventType(EventTypeCode(101)),
+            Partition::Actor("a".into()),
+            Partition::Target(target),
+        ];
+        let indexes: Vec<Index> = kinds.iter().map(Partition::index).collect();
+        assert_eq!(indexes, INDEXES);
+    }
+
+    #[test]
+    fn the_stored_event_has_exactly_the_attribute_names_declared_here() {
+        let input = json!({
+            "eventId": "evt-1", "tenantId": "acme", "eventType": 104,
+            "occurredAt": "2024-03-01T05:00:00Z",
+            "actor": { "id": "u-1", "name": "U", "email": "u@example.com", "type": "user",
+                       "ipAddress": "203.0.113.7", "userAgent": "ua" },
+            "target": { "type": "Flow", "id": "f-1", "name": "F" },
+            "organizationId": "org-1", "outcome": "failure", "description": "d",
+            "changes": [{ "field": "f", "oldValue": 1, "newValue": 2 }],
+            "metadata": { "k": "v" }, "source": "s", "correlationId": "c"
+        });
+        let now = Timestamp::parse_rfc3339("now", "2024-03-02T00:00:00Z").unwrap();
+        let mut event = AuditEvent::parse(&input, now).unwrap();
+        event.expires_at = Some(1);
+        let stored = serde_json::to_value(&event).unwrap();
+        let mut names: Vec<&str> = stored
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut declared = field::ALL.to_vec();
+        names.sort();
+        declared.sort();
+        assert_eq!(names, declared);
+        // The nested attributes filters and keys refer to.
+        for path in [
+            EVENT_TYPE_PATH,
+            CATEGORY_PATH,
+            ACTOR_ID_PATH,
+            TARGET_TYPE_PATH,
+            TARGET_ID_PATH,
+            ORGANIZATION_ID_PATH,
+            OUTCOME_PATH,
+            EXPIRES_AT_PATH,
+        ] {
+            let found = path.iter().try_fold(&stored, |v, name| v.get(*name));
+            assert!(found.is_some(), "{path:?}");
+        }
+        assert_eq!(stored[field::ACTOR][field::ID], "u-1");
+        assert_eq!(stored[field::TARGET][field::TYPE], "Flow");
+        assert_eq!(stored[field::TARGET][field::ID], "f-1");
     }
 }

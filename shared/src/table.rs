@@ -3,7 +3,7 @@
 //! The local bootstrap creates tables from it, and a test checks that `template.yaml`
 //! declares the same, so the two can never drift apart.
 
-use crate::keys::{self, Index};
+use crate::keys;
 
 /// Which attributes an index copies from the base item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,11 +50,11 @@ impl TableDefinition {
     pub fn audit() -> Self {
         Self {
             partition_key: keys::PK,
-            indexes: Index::ALL
+            indexes: keys::INDEXES
                 .iter()
                 .map(|index| IndexDefinition {
-                    name: index.name(),
-                    partition_key: index.partition_attribute(),
+                    name: index.name,
+                    partition_key: index.partition_attribute,
                     sort_key: keys::SK,
                     projection: Projection::All,
                 })

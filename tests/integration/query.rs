@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use audit_shared::catalog::{Category, CATEGORIES, EVENT_TYPES};
+use audit_shared::catalog::{Category, CategoryCode, CATEGORIES, EVENT_TYPES};
 use audit_shared::clock::FixedClock;
 use audit_shared::domain::{AuditEvent, Outcome, Timestamp};
 use audit_shared::store::DynamoStore;
@@ -120,8 +120,7 @@ async fn call(ctx: &QueryContext, event: &Value) -> Reply {
 }
 
 fn context(store: DynamoStore, now: Timestamp) -> QueryContext {
-    let shards = store.shards();
-    QueryContext::new(store, shards, &QueryConfig::default()).with_clock(FixedClock(now))
+    QueryContext::new(store, &QueryConfig::default()).with_clock(FixedClock(now))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -176,10 +175,10 @@ fn generate_with(
         .unwrap()
         .with_timezone(&Utc);
     let span_ms = days * 86_400_000;
-    let transfer: Vec<u16> = Category::by_code(600)
+    let transfer: Vec<u16> = Category::by_code(CategoryCode(600))
         .unwrap()
         .event_types()
-        .map(|t| t.code)
+        .map(|t| t.code.0)
         .collect();
     let mut events = Vec::with_capacity(n);
     let mut last = start;
@@ -190,7 +189,9 @@ fn generate_with(
         } else if roll < 40 {
             transfer[rng.below(transfer.len() as u64) as usize]
         } else {
-            EVENT_TYPES[rng.below(EVENT_TYPES.len() as u64) as usize].code
+            EVENT_TYPES[rng.below(EVENT_TYPES.len() as u64) as usize]
+                .code
+                .0
         };
         // One event in eight shares the previous one's millisecond.
         let at = if i > 0 && rng.below(8) == 0 {
@@ -290,8 +291,8 @@ impl Reference {
             .iter()
             .filter(|e| e.tenant_id.as_str() == self.tenant)
             .filter(|e| e.expires_at.is_none_or(|t| t > now_s))
-            .filter(|e| self.categories.is_empty() || self.categories.contains(&e.category))
-            .filter(|e| self.event_types.is_empty() || self.event_types.contains(&e.event_type))
+            .filter(|e| self.categories.is_empty() || self.categories.contains(&e.category.0))
+            .filter(|e| self.event_types.is_empty() || self.event_types.contains(&e.event_type.0))
             .filter(|e| self.start_ms.is_none_or(|s| e.occurred_at.millis() >= s))
             .filter(|e| self.end_ms.is_none_or(|s| e.occurred_at.millis() <= s))
             .filter(|e| self.actor.is_none() || e.actor.id == self.actor)
@@ -495,7 +496,7 @@ async fn every_route_answers_its_fixture() {
         codes,
         CATEGORIES
             .iter()
-            .map(|c| u64::from(c.code))
+            .map(|c| u64::from(c.code.0))
             .collect::<Vec<_>>()
     );
 
@@ -821,7 +822,7 @@ fn query_of(case: &Case) -> (String, Reference, bool) {
         reference.categories = case
             .categories
             .iter()
-            .map(|i| CATEGORIES[*i].code)
+            .map(|i| CATEGORIES[*i].code.0)
             .collect();
     }
     if !case.event_types.is_empty() {
@@ -834,7 +835,7 @@ fn query_of(case: &Case) -> (String, Reference, bool) {
         reference.event_types = case
             .event_types
             .iter()
-            .map(|i| EVENT_TYPES[*i].code)
+            .map(|i| EVENT_TYPES[*i].code.0)
             .collect();
     }
     // Bounds are whole hours, or the plain date of that hour (start of day / whole day).

@@ -4,9 +4,10 @@
 use std::collections::HashMap;
 
 use audit_shared::domain::{AuditEvent, EventId, TenantId, Timestamp};
-use audit_shared::keys::{self, Index, PartitionValue};
+use audit_shared::keys::{self, Partition, SortKey};
 use audit_shared::store::{
-    EventReader, EventWriter, ItemFilter, Order, PageRequest, PartitionStream, PutOutcome,
+    EventReader, EventWriter, Order, OrganizationScope, PageRequest, PartitionStream, PutOutcome,
+    Visibility,
 };
 use audit_tests::{event_json, TestTable};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
@@ -20,19 +21,24 @@ fn event(tenant: &str, id: &str, event_type: u16, occurred_at: &str) -> AuditEve
     AuditEvent::parse(&event_json(tenant, id, event_type, occurred_at), now()).unwrap()
 }
 
-fn stream_request(tenant: &str, lower: &str, upper: &str, order: Order) -> PageRequest {
+/// Below every sort key.
+fn bottom() -> SortKey {
+    SortKey::from_stored("0")
+}
+
+fn stream_request(tenant: &str, lower: &SortKey, upper: &SortKey, order: Order) -> PageRequest {
     let tenant = TenantId::parse(tenant).unwrap();
     PageRequest {
-        partition: keys::partition_key(&tenant, &PartitionValue::All, 0),
+        partition: Partition::Time.key(&tenant, 0),
         tenant,
-        index: Index::ByTime,
-        lower: lower.to_owned(),
-        upper: upper.to_owned(),
+        index: Partition::Time.index(),
+        lower: lower.clone(),
+        upper: upper.clone(),
         order,
         limit: 1000,
         start_after: None,
-        filter: ItemFilter::default(),
-        now_epoch_seconds: Utc::now().timestamp(),
+        conditions: Vec::new(),
+        visibility: Visibility::new(OrganizationScope::Any, Utc::now().timestamp()),
     }
 }
 
@@ -135,7 +141,7 @@ async fn the_same_id_with_other_content_is_a_conflict_and_keeps_the_first() {
 
 /// Writes `n` events a second apart into one partition (one shard), with a description
 /// large enough that the partition spans several of DynamoDB's 1 MB pages.
-async fn fill_partition(table: &TestTable, tenant: &str, n: usize) -> Vec<String> {
+async fn fill_partition(table: &TestTable, tenant: &str, n: usize) -> Vec<SortKey> {
     let store = table.store(1);
     let start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
     let padding = "x".repeat(1500);
@@ -196,7 +202,7 @@ async fn a_stream_resumes_exactly_after_a_given_sort_key() {
     let table = TestTable::new().await;
     let store = table.store(1);
     let expected = fill_partition(&table, "resume", 50).await;
-    let mut request = stream_request("resume", "0", "~", Order::Asc);
+    let mut request = stream_request("resume", &bottom(), &SortKey::top(), Order::Asc);
     request.start_after = Some(expected[19].clone());
     let mut stream = PartitionStream::new(&store, request);
     let mut seen = Vec::new();
@@ -251,7 +257,10 @@ async fn expired_events_are_never_returned() {
     for e in [&expired, &alive, &forever] {
         store.put_event(e).await.unwrap();
     }
-    let mut stream = PartitionStream::new(&store, stream_request("ttl", "0", "~", Order::Asc));
+    let mut stream = PartitionStream::new(
+        &store,
+        stream_request("ttl", &bottom(), &SortKey::top(), Order::Asc),
+    );
     let mut seen = Vec::new();
     while let Some((_, e)) = stream.next(100).await.unwrap() {
         seen.push(e.event_id.to_string());
@@ -270,7 +279,7 @@ async fn the_read_capacity_counter_equals_what_the_engine_reports() {
     let table = TestTable::new().await;
     let store = table.store(1);
     fill_partition(&table, "rcu", 1200).await;
-    let request = stream_request("rcu", "0", "~", Order::Desc);
+    let request = stream_request("rcu", &bottom(), &SortKey::top(), Order::Desc);
     let mut stream = PartitionStream::new(&store, request.clone());
     let mut n = 0;
     while stream.next(250).await.unwrap().is_some() {

@@ -40,8 +40,8 @@ use audit_shared::api::{parse_list_query, EventPage, ParameterError, PROBLEM_JSO
 use audit_shared::catalog::{CATEGORIES, EVENT_TYPES};
 use audit_shared::clock::{self, Clock, SharedClock};
 use audit_shared::domain::EventId;
-use audit_shared::query::{is_visible, run_query, Caller, QueryEnv, TokenKey};
-use audit_shared::store::{EventReader, PartitionReader, ReadStats};
+use audit_shared::query::{run_query, Caller, QueryEnv, TokenKey};
+use audit_shared::store::{EventReader, PartitionReader, ReadStats, Visibility};
 use lambda_http::http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, LINK, RETRY_AFTER};
 use lambda_http::http::{HeaderValue, Method, StatusCode};
 use lambda_http::request::RequestContext;
@@ -60,8 +60,6 @@ impl<T: PartitionReader + EventReader + ?Sized> AuditStore for T {}
 pub struct QueryContext {
     /// The event store.
     pub store: Arc<dyn AuditStore>,
-    /// Shards per index partition (must match the table's, fixed at creation).
-    pub shards: u16,
     /// Which claims name the tenant and the organizations.
     pub claims: ClaimNames,
     /// Signs and verifies continuation tokens.
@@ -72,10 +70,9 @@ pub struct QueryContext {
 
 impl QueryContext {
     /// A context over `store` with the settings of `config` and the system clock.
-    pub fn new(store: impl AuditStore + 'static, shards: u16, config: &QueryConfig) -> Self {
+    pub fn new(store: impl AuditStore + 'static, config: &QueryConfig) -> Self {
         Self {
             store: Arc::new(store),
-            shards,
             claims: config.claims.clone(),
             token_key: config.token_key.clone(),
             clock: clock::system(),
@@ -297,11 +294,13 @@ fn now_seconds(ctx: &QueryContext) -> i64 {
 async fn event(ctx: &QueryContext, caller: &Caller, id: &str) -> Result<Reply, ApiError> {
     let id = EventId::parse(id)
         .map_err(|e| ApiError::BadRequest(vec![ParameterError::new("eventId", e.message)]))?;
-    let (found, stats) = ctx.store.get_event_counted(&caller.tenant, &id).await?;
+    let visibility = Visibility::new(caller.scope.clone(), now_seconds(ctx));
+    let (found, stats) = ctx
+        .store
+        .get_visible_event(&caller.tenant, &id, &visibility)
+        .await?;
     // Absent, expired and out-of-scope look the same: nothing tells them apart.
-    let event = found
-        .filter(|e| is_visible(e, &caller.scope, now_seconds(ctx)))
-        .ok_or_else(|| ApiError::NotFound(format!("No audit event with id {id}.")))?;
+    let event = found.ok_or_else(|| ApiError::NotFound(format!("No audit event with id {id}.")))?;
     Ok(Reply {
         body: json(&event)?,
         cache: NO_STORE,
@@ -317,7 +316,6 @@ async fn list(ctx: &QueryContext, request: &Request, caller: &Caller) -> Result<
     let query = parse_list_query(&pairs).map_err(|e| ApiError::BadRequest(e.0))?;
     let env = QueryEnv {
         reader: ctx.store.as_ref(),
-        shards: ctx.shards,
         token_key: &ctx.token_key,
         now_epoch_seconds: now_seconds(ctx),
     };

@@ -29,7 +29,7 @@ async fn main() -> Result<(), Error> {
         .await
         .inspect_err(|e| tracing::error!(error = %e, "cannot build the DynamoDB client"))?;
     let store = DynamoStore::new(client, config.table_name.clone(), config.shards);
-    let ctx = Arc::new(QueryContext::new(store, config.shards, &query_config));
+    let ctx = Arc::new(QueryContext::new(store, &query_config));
 
     lambda_http::run(service_fn(move |request: Request| {
         let ctx = Arc::clone(&ctx);

@@ -36,6 +36,10 @@ impl Failing {
 
 #[async_trait]
 impl PartitionReader for Failing {
+    fn shards(&self) -> u16 {
+        4
+    }
+
     async fn read_page(&self, _: &PageRequest) -> Result<Page, StoreError> {
         Err(self.error())
     }
@@ -175,7 +179,7 @@ fn the_caller_comes_from_jwt_or_lambda_authorizer_claims_only() {
 
 #[tokio::test]
 async fn a_store_failure_answers_500_with_only_the_request_id() {
-    let ctx = QueryContext::new(Failing { transient: false }, 1, &QueryConfig::default());
+    let ctx = QueryContext::new(Failing { transient: false }, &QueryConfig::default());
     let r = request(
         "/api/Audit",
         "",
@@ -203,7 +207,7 @@ async fn a_store_failure_answers_500_with_only_the_request_id() {
 
 #[tokio::test]
 async fn a_throttled_store_answers_503_with_retry_after() {
-    let ctx = QueryContext::new(Failing { transient: true }, 4, &QueryConfig::default());
+    let ctx = QueryContext::new(Failing { transient: true }, &QueryConfig::default());
     let r = request(
         "/api/Audit",
         "",
@@ -219,7 +223,7 @@ async fn a_throttled_store_answers_503_with_retry_after() {
 #[tokio::test]
 async fn bad_requests_and_missing_tenants_are_refused_before_any_read() {
     // The failing store proves no read happens: a read would answer 500.
-    let ctx = QueryContext::new(Failing { transient: false }, 1, &QueryConfig::default());
+    let ctx = QueryContext::new(Failing { transient: false }, &QueryConfig::default());
     let r = request(
         "/api/Audit",
         "pageSize=0",

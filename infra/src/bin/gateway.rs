@@ -142,7 +142,7 @@ async fn run() -> Result<(), String> {
         println!("table {} is ready", config.table_name);
         return Ok(());
     }
-    let query_ctx = Arc::new(QueryContext::new(store, config.shards, &query_config));
+    let query_ctx = Arc::new(QueryContext::new(store, &query_config));
     let site = Arc::new(swagger::Site::new().map_err(|e| e.to_string())?);
 
     let gateway = Gateway {

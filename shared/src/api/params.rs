@@ -21,7 +21,7 @@ use utoipa::IntoParams;
 
 use super::problem::{InvalidParameters, ParameterError};
 use crate::catalog::{Category, EventType, CATEGORIES};
-use crate::domain::{Identifier, Outcome, Timestamp};
+use crate::domain::{Identifier, Outcome, TargetRef, Timestamp};
 use crate::limits::{
     MAX_PAGE_OFFSET, MAX_SHORT_TEXT_CHARS, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, PAGE_SIZE_MIN,
 };
@@ -185,7 +185,7 @@ struct Draft {
     page_size: Option<u32>,
     page_number: Option<u32>,
     next_token: Option<String>,
-    target_type: Option<String>,
+    target_type: Option<Identifier>,
     target_id: Option<String>,
 }
 
@@ -260,7 +260,7 @@ fn finish(
         let categories = filters.categories.clone();
         filters
             .event_types
-            .retain(|t| categories.contains(&category_of(*t)));
+            .retain(|t| categories.contains(&t.category()));
         if filters.event_types.is_empty() {
             let why = format!(
                 "no event type in eventType ({}) belongs to a category in category ({}), so no event can match; drop one of the two or make them agree",
@@ -289,7 +289,7 @@ fn finish(
     filters.range_start = draft.range_start.map(|(key, _, _)| key);
     filters.range_end = draft.range_end.map(|(key, _, _)| key);
     match (draft.target_type, draft.target_id) {
-        (Some(kind), Some(id)) => filters.target = Some((kind, id)),
+        (Some(target_type), Some(id)) => filters.target = Some(TargetRef { target_type, id }),
         _ => {
             if given(TARGET_TYPE) && !given(TARGET_ID) {
                 errors.push(ParameterError::new(
@@ -328,11 +328,6 @@ fn finish(
             },
         },
     }
-}
-
-/// The category an event type code belongs to.
-fn category_of(event_type: u16) -> u16 {
-    event_type / 100 * 100
 }
 
 // ------------------------------------------------------------------- each parameter
@@ -614,9 +609,8 @@ fn parse_outcome(values: &[&str], draft: &mut Draft, errors: &mut Vec<ParameterE
 
 // ------------------------------------------------------------------- shared rules
 
-fn identifier(parameter: &str, value: &str) -> Result<String, ParameterError> {
+fn identifier(parameter: &str, value: &str) -> Result<Identifier, ParameterError> {
     Identifier::parse(parameter, value.trim())
-        .map(|i| i.as_str().to_owned())
         .map_err(|e| ParameterError::new(parameter, e.message))
 }
 
@@ -624,12 +618,8 @@ fn push<T>(result: Result<T, ParameterError>, errors: &mut Vec<ParameterError>) 
     result.map_err(|e| errors.push(e)).ok()
 }
 
-fn join(codes: &[u16]) -> String {
-    codes
-        .iter()
-        .map(u16::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
+fn join<C: std::fmt::Display>(codes: &[C]) -> String {
+    codes.iter().map(C::to_string).collect::<Vec<_>>().join(",")
 }
 
 fn category_list() -> String {
@@ -657,12 +647,12 @@ fn unknown_parameter(name: &str) -> ParameterError {
 }
 
 /// Comma-separated codes or names, deduplicated and sorted; each bad one is reported.
-fn parse_codes(
+fn parse_codes<C: Ord>(
     values: &[&str],
     parameter: &str,
     errors: &mut Vec<ParameterError>,
-    parse: impl Fn(&str) -> Result<u16, String>,
-) -> Vec<u16> {
+    parse: impl Fn(&str) -> Result<C, String>,
+) -> Vec<C> {
     let mut codes = Vec::new();
     for value in values.iter().filter(|v| !v.trim().is_empty()) {
         for item in value.split(',').map(str::trim) {
@@ -953,8 +943,14 @@ mod tests {
         assert_eq!(q.paging.start, PageStart::Token("abc_-9".into()));
         assert_eq!(q.filters.order, Order::Asc);
         assert_eq!(q.filters.actor_id.as_deref(), Some("user 1"));
-        assert_eq!(q.filters.target, Some(("Flow".into(), "f/1".into())));
-        assert_eq!(q.filters.organization_id.as_deref(), Some("org-1"));
+        assert_eq!(
+            q.filters.target,
+            Some(TargetRef::parse("Flow", "f/1").unwrap())
+        );
+        assert_eq!(
+            q.filters.organization_id.as_ref().map(Identifier::as_str),
+            Some("org-1")
+        );
         assert_eq!(q.filters.outcome, Some(Outcome::Failure));
     }
 

@@ -1,15 +1,17 @@
 //! The audit event and the parsed types it is made of.
 //!
 //! Everything here is "parse, don't validate": a value of these types has passed every rule
-//! of DESIGN.md section 4, so code that holds one never checks again. Nothing here knows of
-//! DynamoDB, Lambda or HTTP.
+//! of the event contract (docs/events.md), so code that holds one never checks again.
+//! Nothing here knows of DynamoDB, Lambda or HTTP.
 
 mod event;
 mod ids;
+mod parse;
+mod reader;
 mod time;
 mod validation;
 
-pub use event::{Actor, ActorType, AuditEvent, Change, Outcome, Target};
+pub use event::{Actor, ActorType, AuditEvent, Change, Outcome, Target, TargetRef};
 pub use ids::{EventId, Identifier, TenantId};
 pub use time::Timestamp;
 pub use validation::{FieldError, ValidationErrors};

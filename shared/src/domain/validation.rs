@@ -49,15 +49,6 @@ impl ValidationErrors {
         &self.0
     }
 
-    /// `Ok(value)` when nothing was broken, else every broken rule.
-    pub fn into_result<T>(self, value: T) -> Result<T, ValidationErrors> {
-        if self.0.is_empty() {
-            Ok(value)
-        } else {
-            Err(self)
-        }
-    }
-
     fn summary(&self) -> String {
         self.0
             .iter()

@@ -2,7 +2,7 @@
 //! the token of the next page.
 
 use crate::domain::{AuditEvent, TenantId};
-use crate::store::{OrganizationScope, PartitionReader, ReadStats};
+use crate::store::{OrganizationScope, PartitionReader, ReadStats, Visibility};
 
 use super::merge::read_merged;
 use super::plan::Plan;
@@ -21,10 +21,8 @@ pub struct Caller {
 
 /// What a query runs against.
 pub struct QueryEnv<'a, R: PartitionReader + ?Sized> {
-    /// The index reader.
+    /// The index reader, which also knows how many shards each partition has.
     pub reader: &'a R,
-    /// Shards per index partition (fixed when the table was created).
-    pub shards: u16,
     /// Signs and verifies continuation tokens.
     pub token_key: &'a TokenKey,
     /// The current time (Unix seconds), which hides expired events.
@@ -63,7 +61,7 @@ pub async fn run_query<R: PartitionReader + ?Sized>(
     paging: &Paging,
 ) -> Result<QueryPage, QueryError> {
     let digest = filters.digest();
-    let plan = Plan::new(filters, &caller.scope);
+    let plan = Plan::new(filters);
     let (page_number, skip, after) = match &paging.start {
         PageStart::PageNumber(n) => {
             let n = (*n).max(1);
@@ -92,11 +90,12 @@ pub async fn run_query<R: PartitionReader + ?Sized>(
             streams: 0,
         });
     }
+    let visibility = Visibility::new(caller.scope.clone(), env.now_epoch_seconds);
     let requests = plan.requests(
         &caller.tenant,
-        env.shards,
-        after.as_deref(),
-        env.now_epoch_seconds,
+        env.reader.shards(),
+        after.as_ref(),
+        &visibility,
     );
     let outcome = read_merged(env.reader, requests, skip, paging.page_size).await?;
     let next_token = match outcome.items.last() {

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use futures::{StreamExt, TryStreamExt};
 
 use crate::domain::AuditEvent;
+use crate::keys::SortKey;
 use crate::store::{Order, PageRequest, PartitionReader, PartitionStream, ReadStats, StoreError};
 
 /// How many streams are read at once when a query starts.
@@ -36,7 +37,7 @@ const INITIAL_READ_CONCURRENCY: usize = 16;
 #[derive(Debug, Clone, PartialEq)]
 pub struct MergeOutcome {
     /// The items after the skipped ones, each with its sort key, in order.
-    pub items: Vec<(String, AuditEvent)>,
+    pub items: Vec<(SortKey, AuditEvent)>,
     /// Whether at least one more item follows the last one returned.
     pub has_more: bool,
     /// What the reads cost; `db_time` is the wall time spent waiting for the store.
@@ -47,7 +48,7 @@ pub struct MergeOutcome {
 
 /// The next item of one stream, ordered so that the heap's top is the next to emit.
 struct Head {
-    sk: String,
+    sk: SortKey,
     stream: usize,
     order: Order,
 }
@@ -100,7 +101,7 @@ fn refill_limit(read: u64, returned: u64, remaining: u64, k: u64) -> u32 {
 }
 
 /// Whether `sk` comes strictly after `bound` in `order`.
-fn beyond(sk: &str, bound: &str, order: Order) -> bool {
+fn beyond(sk: &SortKey, bound: &SortKey, order: Order) -> bool {
     match order {
         Order::Desc => sk < bound,
         Order::Asc => sk > bound,
@@ -114,9 +115,9 @@ fn rth_best_elsewhere<R: PartitionReader + ?Sized>(
     except: usize,
     r: u64,
     order: Order,
-) -> Option<String> {
+) -> Option<SortKey> {
     let r = usize::try_from(r).ok()?;
-    let mut keys: Vec<&str> = streams
+    let mut keys: Vec<&SortKey> = streams
         .iter()
         .enumerate()
         .filter(|(i, _)| *i != except)
@@ -129,7 +130,7 @@ fn rth_best_elsewhere<R: PartitionReader + ?Sized>(
         Order::Desc => keys.select_nth_unstable_by(r - 1, |a, b| b.cmp(a)),
         Order::Asc => keys.select_nth_unstable(r - 1),
     };
-    Some((*nth).to_owned())
+    Some((*nth).clone())
 }
 
 /// Merges the streams of `requests` (one per partition shard, same order and range), skips
@@ -185,7 +186,7 @@ pub async fn read_merged<R: PartitionReader + ?Sized>(
     let mut taken = vec![0u64; k];
     let mut emitted = 0u64;
     let mut items = Vec::with_capacity(usize::try_from(take).unwrap_or(0));
-    let mut last_sk: Option<String> = None;
+    let mut last_sk: Option<SortKey> = None;
     // A stream the last item emptied: it must be read before the next comparison.
     let mut dry: Option<usize> = None;
 
@@ -237,7 +238,7 @@ pub async fn read_merged<R: PartitionReader + ?Sized>(
             None if !streams[i].is_done() && !finished[i] => dry = Some(i),
             None => {}
         }
-        if last_sk.as_deref() == Some(sk.as_str()) {
+        if last_sk.as_ref() == Some(&sk) {
             // The same event from two partitions cannot happen with disjoint sources;
             // skipping it keeps pages duplicate-free even so.
             continue;
@@ -285,8 +286,8 @@ mod tests {
 
     use super::*;
     use crate::domain::{TenantId, Timestamp};
-    use crate::keys::Index;
-    use crate::store::{ItemFilter, Page};
+    use crate::keys::Partition;
+    use crate::store::Page;
 
     /// A fake index: each partition is a sorted list of sort keys, some of which a filter
     /// drops. It serves `Limit`-sized pages the way DynamoDB does and counts reads.
@@ -308,6 +309,10 @@ mod tests {
 
     #[async_trait]
     impl PartitionReader for FakeIndex {
+        fn shards(&self) -> u16 {
+            1
+        }
+
         async fn read_page(&self, request: &PageRequest) -> Result<Page, StoreError> {
             *self.requests.lock().unwrap() += 1;
             let all = self
@@ -317,7 +322,9 @@ mod tests {
                 .unwrap_or_default();
             let mut ordered: Vec<(String, bool)> = all
                 .into_iter()
-                .filter(|(sk, _)| *sk >= request.lower && *sk <= request.upper)
+                .filter(|(sk, _)| {
+                    sk.as_str() >= request.lower.as_str() && sk.as_str() <= request.upper.as_str()
+                })
                 .collect();
             ordered.sort();
             if request.order == Order::Desc {
@@ -328,8 +335,8 @@ mod tests {
                 Some(after) => ordered
                     .iter()
                     .position(|(sk, _)| match request.order {
-                        Order::Asc => sk > after,
-                        Order::Desc => sk < after,
+                        Order::Asc => sk.as_str() > after.as_str(),
+                        Order::Desc => sk.as_str() < after.as_str(),
                     })
                     .unwrap_or(ordered.len()),
             };
@@ -339,7 +346,7 @@ mod tests {
             let more = start + slice.len() < ordered.len();
             Ok(Page {
                 last_evaluated: if more {
-                    slice.last().map(|(sk, _)| sk.clone())
+                    slice.last().map(|(sk, _)| SortKey::from_stored(sk.clone()))
                 } else {
                     None
                 },
@@ -350,7 +357,7 @@ mod tests {
                     .filter(|(_, keep)| *keep)
                     .map(|(sk, _)| {
                         let e = event(&sk);
-                        (sk, e)
+                        (SortKey::from_stored(sk), e)
                     })
                     .collect(),
             })
@@ -360,15 +367,15 @@ mod tests {
     fn request(partition: &str, order: Order, start_after: Option<&str>) -> PageRequest {
         PageRequest {
             tenant: TenantId::parse("t").unwrap(),
-            index: Index::ByTime,
+            index: Partition::Time.index(),
             partition: partition.to_owned(),
-            lower: "0".into(),
-            upper: "~".into(),
+            lower: SortKey::from_stored("0"),
+            upper: SortKey::from_stored("~"),
             order,
             limit: 1,
-            start_after: start_after.map(str::to_owned),
-            filter: ItemFilter::default(),
-            now_epoch_seconds: 0,
+            start_after: start_after.map(SortKey::from_stored),
+            conditions: Vec::new(),
+            visibility: Default::default(),
         }
     }
 
@@ -434,12 +441,12 @@ mod tests {
                 let out = read_merged(&fake, requests(k, order, after.as_deref()), 0, 37)
                     .await
                     .unwrap();
-                seen.extend(out.items.iter().map(|(sk, _)| sk.clone()));
+                seen.extend(out.items.iter().map(|(sk, _)| sk.to_string()));
                 if !out.has_more {
                     break;
                 }
                 assert_eq!(out.items.len(), 37, "only the last page is short");
-                after = out.items.last().map(|(sk, _)| sk.clone());
+                after = out.items.last().map(|(sk, _)| sk.to_string());
             }
             assert_eq!(seen, expected, "k={k} {order:?} drop_every={drop_every}");
         }
@@ -451,7 +458,7 @@ mod tests {
         let first = read_merged(&fake, requests(4, Order::Desc, None), 0, 40)
             .await
             .unwrap();
-        let after = first.items.last().unwrap().0.clone();
+        let after = first.items.last().unwrap().0.to_string();
         let second = read_merged(&fake, requests(4, Order::Desc, Some(&after)), 0, 40)
             .await
             .unwrap();
@@ -474,7 +481,7 @@ mod tests {
             .await
             .unwrap();
         assert!(out.has_more);
-        assert_eq!(out.items.last().unwrap().0, all[98]);
+        assert_eq!(out.items.last().unwrap().0.as_str(), all[98]);
         let out = read_merged(&fake, requests(1, Order::Asc, None), 100, 10)
             .await
             .unwrap();

@@ -20,23 +20,31 @@ use sha2::{Digest, Sha256};
 
 pub use execute::{run_query, Caller, QueryEnv, QueryPage};
 pub use merge::{read_merged, MergeOutcome};
-pub use plan::{Plan, StreamSource};
+pub use plan::Plan;
 pub use token::{PageToken, TokenError, TokenKey};
 
-use crate::domain::{AuditEvent, Outcome, Timestamp};
-use crate::keys;
-use crate::store::{ItemFilter, Order, OrganizationScope, StoreError};
+use crate::catalog::{CategoryCode, EventTypeCode};
+use crate::domain::{Identifier, Outcome, TargetRef, Timestamp};
+use crate::keys::{self, SortKey};
+use crate::store::{Condition, Order, StoreError};
 
 /// What a query keeps, normalized: codes sorted and deduplicated, names resolved, so that
 /// two spellings of the same filters (`category=Configuration` and `category=100`) are the
 /// same value and bind continuation tokens alike.
+///
+/// Its JSON form is what [`Filters::digest`] hashes, so continuation tokens already issued
+/// depend on it: a field's serialized form must never change (the digests are pinned by a
+/// test), and a new filter must serialize to nothing when unset.
+///
+/// Indexed filters each have a rule in the planner ([`plan`]); every other filter is a
+/// condition on items, listed once in [`Filters::unindexed_conditions`].
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct Filters {
     /// Category codes given by the caller (empty: any).
-    pub categories: Vec<u16>,
+    pub categories: Vec<CategoryCode>,
     /// Event type codes to keep (empty: any). When categories were given too, these are
     /// already restricted to types of those categories.
-    pub event_types: Vec<u16>,
+    pub event_types: Vec<EventTypeCode>,
     /// Inclusive lower bound on `occurredAt`.
     pub range_start: Option<Timestamp>,
     /// Inclusive upper bound on `occurredAt`.
@@ -46,10 +54,10 @@ pub struct Filters {
     pub order: Order,
     /// Keep only events of this actor id.
     pub actor_id: Option<String>,
-    /// Keep only events on this target: (type, id).
-    pub target: Option<(String, String)>,
+    /// Keep only events on this target.
+    pub target: Option<TargetRef>,
     /// Keep only events of this organization (not indexed: a filter on read items).
-    pub organization_id: Option<String>,
+    pub organization_id: Option<Identifier>,
     /// Keep only events with this outcome (not indexed: a filter on read items).
     pub outcome: Option<Outcome>,
 }
@@ -74,7 +82,7 @@ impl Filters {
     }
 
     /// Inclusive sort-key bounds of the date range.
-    pub fn sort_key_range(&self) -> (String, String) {
+    pub fn sort_key_range(&self) -> (SortKey, SortKey) {
         let lower = match self.range_start {
             Some(t) => keys::sort_key_from(t),
             None => {
@@ -83,15 +91,24 @@ impl Filters {
         };
         let upper = match self.range_end {
             Some(t) => keys::sort_key_until(t),
-            // The text form of every representable instant sorts below "A" ('9' < 'A').
-            None => SORT_KEY_TOP.to_owned(),
+            None => SortKey::top(),
         };
         (lower, upper)
     }
-}
 
-/// Sorts after every sort key: timestamps start with a digit, and digits sort before `~`.
-const SORT_KEY_TOP: &str = "~";
+    /// The conditions of the filters no index serves, whatever the plan: they filter what
+    /// the chosen partitions yield. A new non-indexed filter is one line here.
+    pub fn unindexed_conditions(&self) -> Vec<Condition> {
+        let mut conditions = Vec::new();
+        if let Some(outcome) = self.outcome {
+            conditions.push(Condition::text(keys::OUTCOME_PATH, outcome.as_str()));
+        }
+        if let Some(org) = &self.organization_id {
+            conditions.push(Condition::text(keys::ORGANIZATION_ID_PATH, org.as_str()));
+        }
+        conditions
+    }
+}
 
 /// Which page a query wants.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,35 +140,6 @@ pub enum QueryError {
     Store(#[from] StoreError),
 }
 
-/// Whether one event may be shown to a caller with `scope` at `now_epoch_seconds`: it has
-/// not expired, and it belongs to one of the caller's organizations when the caller is
-/// restricted to some. The same rules as [`ItemFilter`] applies to listings.
-pub fn is_visible(event: &AuditEvent, scope: &OrganizationScope, now_epoch_seconds: i64) -> bool {
-    if event.expires_at.is_some_and(|t| t <= now_epoch_seconds) {
-        return false;
-    }
-    match scope {
-        OrganizationScope::Any => true,
-        OrganizationScope::Only(orgs) => event
-            .organization_id
-            .as_ref()
-            .is_some_and(|org| orgs.iter().any(|o| o == org.as_str())),
-    }
-}
-
-/// The conditions no chosen index serves, plus the caller's scope.
-fn item_filter(filters: &Filters, scope: &OrganizationScope) -> ItemFilter {
-    ItemFilter {
-        event_types: Vec::new(),
-        categories: Vec::new(),
-        actor_id: None,
-        target: None,
-        outcome: filters.outcome,
-        organization_id: filters.organization_id.clone(),
-        scope: scope.clone(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,16 +148,24 @@ mod tests {
         Timestamp::parse_rfc3339("t", s).unwrap()
     }
 
+    fn target(kind: &str, id: &str) -> TargetRef {
+        TargetRef::parse(kind, id).unwrap()
+    }
+
+    fn org(id: &str) -> Identifier {
+        Identifier::parse("organizationId", id).unwrap()
+    }
+
     #[test]
     fn the_digest_depends_on_every_filter_and_only_on_filters() {
         let base = Filters::default();
         let variants = [
             Filters {
-                categories: vec![100],
+                categories: vec![CategoryCode(100)],
                 ..Filters::default()
             },
             Filters {
-                event_types: vec![202],
+                event_types: vec![EventTypeCode(202)],
                 ..Filters::default()
             },
             Filters {
@@ -189,11 +185,11 @@ mod tests {
                 ..Filters::default()
             },
             Filters {
-                target: Some(("Flow".into(), "f".into())),
+                target: Some(target("Flow", "f")),
                 ..Filters::default()
             },
             Filters {
-                organization_id: Some("o".into()),
+                organization_id: Some(org("o")),
                 ..Filters::default()
             },
             Filters {
@@ -212,11 +208,11 @@ mod tests {
         assert_eq!(base.digest(), Filters::default().digest());
         // Free-form values cannot be confused by shifting text between fields.
         let a = Filters {
-            target: Some(("a".into(), "bc".into())),
+            target: Some(target("a", "bc")),
             ..Filters::default()
         };
         let b = Filters {
-            target: Some(("ab".into(), "c".into())),
+            target: Some(target("ab", "c")),
             ..Filters::default()
         };
         assert_ne!(a.digest(), b.digest());
@@ -237,28 +233,49 @@ mod tests {
         assert!(lo <= last && last <= hi);
     }
 
+    /// Fully populated filters, as the parser builds them.
+    fn pinned_filters() -> Vec<Filters> {
+        vec![
+            Filters {
+                categories: vec![CategoryCode(100), CategoryCode(200)],
+                event_types: vec![EventTypeCode(202), EventTypeCode(205)],
+                range_start: Some(t("2024-03-01T05:00:00Z")),
+                range_end: Some(t("2024-03-31T05:00:00.123Z")),
+                order: Order::Asc,
+                actor_id: Some("u-1".into()),
+                target: Some(target("Flow", "f 1")),
+                organization_id: Some(org("org-1")),
+                outcome: Some(Outcome::Failure),
+            },
+            Filters {
+                categories: vec![CategoryCode(800)],
+                event_types: Vec::new(),
+                range_start: None,
+                range_end: Some(t("2023-10-22T04:59:00Z")),
+                order: Order::Desc,
+                actor_id: Some("ü\"q".into()),
+                target: Some(target("User", "u#1")),
+                organization_id: Some(org("org.2")),
+                outcome: Some(Outcome::Success),
+            },
+            Filters::default(),
+        ]
+    }
+
     #[test]
-    fn visibility_hides_expired_events_and_foreign_organizations() {
-        let now = t("2024-03-02T00:00:00Z");
-        let mut e = AuditEvent::parse(
-            &serde_json::json!({ "eventId": "e", "tenantId": "t", "eventType": 101,
-                "occurredAt": "2024-03-01T00:00:00Z", "actor": { "id": "a" },
-                "organizationId": "org-1" }),
-            now,
-        )
-        .unwrap();
-        let secs = now.millis() / 1000;
-        let only = |o: &[&str]| OrganizationScope::Only(o.iter().map(|s| s.to_string()).collect());
-        assert!(is_visible(&e, &OrganizationScope::Any, secs));
-        assert!(is_visible(&e, &only(&["org-1", "org-2"]), secs));
-        assert!(!is_visible(&e, &only(&["org-2"]), secs));
-        assert!(!is_visible(&e, &only(&[]), secs));
-        e.expires_at = Some(secs);
-        assert!(!is_visible(&e, &OrganizationScope::Any, secs));
-        e.expires_at = Some(secs + 1);
-        assert!(is_visible(&e, &OrganizationScope::Any, secs));
-        e.organization_id = None;
-        assert!(is_visible(&e, &OrganizationScope::Any, secs));
-        assert!(!is_visible(&e, &only(&["org-1"]), secs));
+    fn the_digest_of_given_filters_never_changes() {
+        // Pinned: continuation tokens clients hold carry these digests.
+        let hex: Vec<String> = pinned_filters()
+            .iter()
+            .map(|f| f.digest().iter().map(|b| format!("{b:02x}")).collect())
+            .collect();
+        assert_eq!(
+            hex,
+            [
+                "2debdf21b5ce9705e0b3a6f44c350105",
+                "98c9246210a2de5deb6093c3d791bb72",
+                "af68e8de2e386dd73f02cf19b259f994"
+            ]
+        );
     }
 }

@@ -15,79 +15,57 @@
 //! filter what the chosen partitions yield, so they reduce what is returned, not what is
 //! read. Each partition is read as one stream per shard.
 
-use crate::catalog::{Category, CATEGORIES};
+use crate::catalog::{Category, EventTypeCode, CATEGORIES};
 use crate::domain::TenantId;
-use crate::keys::{self, Index, PartitionValue};
-use crate::store::{ItemFilter, Order, OrganizationScope, PageRequest};
+use crate::keys::{self, Partition, SortKey};
+use crate::store::{Condition, Order, PageRequest, Visibility};
 
-use super::{item_filter, Filters};
-
-/// One index partition (all its shards) a plan reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StreamSource {
-    /// Every event of the tenant (`byTime`).
-    Time,
-    /// One category (`byCategory`).
-    Category(u16),
-    /// One event type (`byEventType`).
-    EventType(u16),
-    /// One actor id (`byActor`).
-    Actor(String),
-    /// One target (`byTarget`): type and id.
-    Target(String, String),
-}
-
-impl StreamSource {
-    /// The partition value, as [`keys::partition_key`] takes it.
-    pub fn partition_value(&self) -> PartitionValue<'_> {
-        match self {
-            StreamSource::Time => PartitionValue::All,
-            StreamSource::Category(c) => PartitionValue::Category(*c),
-            StreamSource::EventType(t) => PartitionValue::EventType(*t),
-            StreamSource::Actor(a) => PartitionValue::Actor(a),
-            StreamSource::Target(kind, id) => PartitionValue::Target(kind, id),
-        }
-    }
-
-    /// The index holding this partition.
-    pub fn index(&self) -> Index {
-        self.partition_value().index()
-    }
-}
+use super::Filters;
 
 /// What a query reads: partitions, a sort-key range, a direction and item conditions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     /// The partitions, each read over every shard.
-    pub sources: Vec<StreamSource>,
+    pub sources: Vec<Partition>,
     /// Conditions on items that no chosen index serves.
-    pub filter: ItemFilter,
+    pub conditions: Vec<Condition>,
     /// Inclusive lowest sort key.
-    pub lower: String,
+    pub lower: SortKey,
     /// Inclusive highest sort key.
-    pub upper: String,
+    pub upper: SortKey,
     /// Direction.
     pub order: Order,
 }
 
 impl Plan {
-    /// Plans `filters` for a caller restricted to `scope`.
-    pub fn new(filters: &Filters, scope: &OrganizationScope) -> Self {
-        let mut filter = item_filter(filters, scope);
-        let keep_types_as_conditions = |filter: &mut ItemFilter| {
+    /// Plans `filters`: which partitions serve them, and what is left as conditions.
+    pub fn new(filters: &Filters) -> Self {
+        let mut conditions = filters.unindexed_conditions();
+        // With a sparse index chosen, the types or categories become conditions.
+        let types_as_conditions = |conditions: &mut Vec<Condition>| {
             if filters.event_types.is_empty() {
-                filter.categories = filters.categories.clone();
+                if !filters.categories.is_empty() {
+                    conditions.push(Condition::numbers(
+                        keys::CATEGORY_PATH,
+                        filters.categories.iter().map(|c| c.0),
+                    ));
+                }
             } else {
-                filter.event_types = filters.event_types.clone();
+                conditions.push(Condition::numbers(
+                    keys::EVENT_TYPE_PATH,
+                    filters.event_types.iter().map(|t| t.0),
+                ));
             }
         };
-        let sources = if let Some((kind, id)) = &filters.target {
-            filter.actor_id = filters.actor_id.clone();
-            keep_types_as_conditions(&mut filter);
-            vec![StreamSource::Target(kind.clone(), id.clone())]
+        let sources = if let Some(target) = &filters.target {
+            if let Some(actor) = &filters.actor_id {
+                conditions.push(Condition::text(keys::ACTOR_ID_PATH, actor.as_str()));
+            }
+            types_as_conditions(&mut conditions);
+            vec![Partition::Target(target.clone())]
         } else if let Some(actor) = &filters.actor_id {
-            keep_types_as_conditions(&mut filter);
-            vec![StreamSource::Actor(actor.clone())]
+            types_as_conditions(&mut conditions);
+            vec![Partition::Actor(actor.clone())]
         } else if !filters.event_types.is_empty() {
             cover_event_types(&filters.event_types)
         } else if !filters.categories.is_empty() {
@@ -95,21 +73,21 @@ impl Plan {
                 .iter()
                 .all(|c| filters.categories.contains(&c.code))
             {
-                vec![StreamSource::Time]
+                vec![Partition::Time]
             } else {
                 filters
                     .categories
                     .iter()
-                    .map(|c| StreamSource::Category(*c))
+                    .map(|c| Partition::Category(*c))
                     .collect()
             }
         } else {
-            vec![StreamSource::Time]
+            vec![Partition::Time]
         };
         let (lower, upper) = filters.sort_key_range();
         Self {
             sources,
-            filter,
+            conditions,
             lower,
             upper,
             order: filters.order,
@@ -117,29 +95,28 @@ impl Plan {
     }
 
     /// One page request per (partition, shard), resuming strictly after `start_after`
-    /// when given. Limits are set by the merge.
+    /// when given, showing only what `visibility` allows. Limits are set by the merge.
     pub fn requests(
         &self,
         tenant: &TenantId,
         shards: u16,
-        start_after: Option<&str>,
-        now_epoch_seconds: i64,
+        start_after: Option<&SortKey>,
+        visibility: &Visibility,
     ) -> Vec<PageRequest> {
         let mut requests = Vec::with_capacity(self.sources.len() * usize::from(shards.max(1)));
         for source in &self.sources {
-            let value = source.partition_value();
             for shard in 0..shards.max(1) {
                 requests.push(PageRequest {
                     tenant: tenant.clone(),
                     index: source.index(),
-                    partition: keys::partition_key(tenant, &value, shard),
+                    partition: source.key(tenant, shard),
                     lower: self.lower.clone(),
                     upper: self.upper.clone(),
                     order: self.order,
                     limit: 1,
-                    start_after: start_after.map(str::to_owned),
-                    filter: self.filter.clone(),
-                    now_epoch_seconds,
+                    start_after: start_after.cloned(),
+                    conditions: self.conditions.clone(),
+                    visibility: visibility.clone(),
                 });
             }
         }
@@ -148,7 +125,7 @@ impl Plan {
 
     /// A short description for logs, e.g. `byEventType[202,203]`.
     pub fn describe(&self) -> String {
-        let index = self.sources.first().map_or("none", |s| s.index().name());
+        let index = self.sources.first().map_or("none", |s| s.index().name);
         let mixed = self
             .sources
             .iter()
@@ -157,11 +134,11 @@ impl Plan {
             .sources
             .iter()
             .filter_map(|s| match s {
-                StreamSource::Time => None,
-                StreamSource::Category(c) => Some(format!("C{c}")),
-                StreamSource::EventType(t) => Some(format!("T{t}")),
-                StreamSource::Actor(_) => Some("actor".to_owned()),
-                StreamSource::Target(..) => Some("target".to_owned()),
+                Partition::Time => None,
+                Partition::Category(c) => Some(format!("C{c}")),
+                Partition::EventType(t) => Some(format!("T{t}")),
+                Partition::Actor(_) => Some("actor".to_owned()),
+                Partition::Target(..) => Some("target".to_owned()),
             })
             .collect();
         let index = if mixed {
@@ -179,136 +156,151 @@ impl Plan {
 
 /// The fewest partitions that hold exactly the events of `types`: whole categories where
 /// every type of the category is wanted, single event types elsewhere.
-fn cover_event_types(types: &[u16]) -> Vec<StreamSource> {
+fn cover_event_types(types: &[EventTypeCode]) -> Vec<Partition> {
     let mut sources = Vec::new();
     let mut whole = 0;
     for category in CATEGORIES {
-        let all: Vec<u16> = category.event_types().map(|t| t.code).collect();
-        let wanted: Vec<u16> = all.iter().copied().filter(|t| types.contains(t)).collect();
+        let all: Vec<EventTypeCode> = category.event_types().map(|t| t.code).collect();
+        let wanted: Vec<EventTypeCode> =
+            all.iter().copied().filter(|t| types.contains(t)).collect();
         if wanted.is_empty() {
             continue;
         }
         if wanted.len() == all.len() {
             whole += 1;
-            sources.push(StreamSource::Category(category.code));
+            sources.push(Partition::Category(category.code));
         } else {
-            sources.extend(wanted.into_iter().map(StreamSource::EventType));
+            sources.extend(wanted.into_iter().map(Partition::EventType));
         }
     }
     if whole == CATEGORIES.len() {
-        return vec![StreamSource::Time];
+        return vec![Partition::Time];
     }
     // Codes the catalog does not know cannot be stored; they were rejected at parsing.
     debug_assert!(types
         .iter()
-        .all(|t| Category::by_code(t / 100 * 100).is_some()));
+        .all(|t| Category::by_code(t.category()).is_some()));
     sources
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::EVENT_TYPES;
-    use crate::domain::Outcome;
+    use crate::catalog::{CategoryCode, EVENT_TYPES};
+    use crate::domain::{Identifier, Outcome, TargetRef};
+    use crate::store::OrganizationScope;
 
     fn plan(filters: Filters) -> Plan {
-        Plan::new(&filters, &OrganizationScope::Any)
+        Plan::new(&filters)
+    }
+
+    fn c(code: u16) -> CategoryCode {
+        CategoryCode(code)
+    }
+
+    fn t(code: u16) -> EventTypeCode {
+        EventTypeCode(code)
     }
 
     #[test]
     fn event_types_read_the_event_type_index_one_partition_each() {
         let p = plan(Filters {
-            categories: vec![200],
-            event_types: vec![202, 205],
+            categories: vec![c(200)],
+            event_types: vec![t(202), t(205)],
             ..Filters::default()
         });
         assert_eq!(
             p.sources,
-            vec![StreamSource::EventType(202), StreamSource::EventType(205)]
+            vec![Partition::EventType(t(202)), Partition::EventType(t(205))]
         );
-        assert_eq!(p.filter, ItemFilter::default());
+        assert_eq!(p.conditions, Vec::new());
         assert_eq!(p.describe(), "byEventType[T202,T205]");
     }
 
     #[test]
     fn event_types_that_fill_a_category_read_the_category_partition() {
-        let alerts: Vec<u16> = (301..=304).collect();
+        let alerts: Vec<EventTypeCode> = (301..=304).map(t).collect();
         let p = plan(Filters {
-            event_types: [alerts.clone(), vec![202]].concat(),
+            event_types: [alerts.clone(), vec![t(202)]].concat(),
             ..Filters::default()
         });
         assert_eq!(
             p.sources,
-            vec![StreamSource::EventType(202), StreamSource::Category(300)]
+            vec![Partition::EventType(t(202)), Partition::Category(c(300))]
         );
-        let every: Vec<u16> = EVENT_TYPES.iter().map(|t| t.code).collect();
+        let every: Vec<EventTypeCode> = EVENT_TYPES.iter().map(|t| t.code).collect();
         let p = plan(Filters {
             event_types: every,
             ..Filters::default()
         });
-        assert_eq!(p.sources, vec![StreamSource::Time]);
+        assert_eq!(p.sources, vec![Partition::Time]);
     }
 
     #[test]
     fn categories_read_the_category_index_and_all_of_them_the_time_index() {
         let p = plan(Filters {
-            categories: vec![100, 600],
+            categories: vec![c(100), c(600)],
             ..Filters::default()
         });
         assert_eq!(
             p.sources,
-            vec![StreamSource::Category(100), StreamSource::Category(600)]
+            vec![Partition::Category(c(100)), Partition::Category(c(600))]
         );
         let p = plan(Filters {
             categories: CATEGORIES.iter().map(|c| c.code).collect(),
             ..Filters::default()
         });
-        assert_eq!(p.sources, vec![StreamSource::Time]);
-        assert_eq!(plan(Filters::default()).sources, vec![StreamSource::Time]);
+        assert_eq!(p.sources, vec![Partition::Time]);
+        assert_eq!(plan(Filters::default()).sources, vec![Partition::Time]);
     }
 
     #[test]
     fn target_and_actor_read_their_sparse_indexes_and_the_rest_becomes_conditions() {
+        let flow = TargetRef::parse("Flow", "f-1").unwrap();
         let p = plan(Filters {
-            categories: vec![100],
+            categories: vec![c(100)],
             actor_id: Some("u-1".into()),
-            target: Some(("Flow".into(), "f-1".into())),
+            target: Some(flow.clone()),
             outcome: Some(Outcome::Failure),
-            organization_id: Some("org-1".into()),
+            organization_id: Some(Identifier::parse("organizationId", "org-1").unwrap()),
             ..Filters::default()
         });
+        assert_eq!(p.sources, vec![Partition::Target(flow)]);
         assert_eq!(
-            p.sources,
-            vec![StreamSource::Target("Flow".into(), "f-1".into())]
+            p.conditions,
+            vec![
+                Condition::text(keys::OUTCOME_PATH, "failure"),
+                Condition::text(keys::ORGANIZATION_ID_PATH, "org-1"),
+                Condition::text(keys::ACTOR_ID_PATH, "u-1"),
+                Condition::numbers(keys::CATEGORY_PATH, [100]),
+            ]
         );
-        assert_eq!(p.filter.actor_id.as_deref(), Some("u-1"));
-        assert_eq!(p.filter.categories, vec![100]);
-        assert_eq!(p.filter.outcome, Some(Outcome::Failure));
-        assert_eq!(p.filter.organization_id.as_deref(), Some("org-1"));
         let p = plan(Filters {
-            categories: vec![200],
-            event_types: vec![202],
+            categories: vec![c(200)],
+            event_types: vec![t(202)],
             actor_id: Some("u-1".into()),
             ..Filters::default()
         });
-        assert_eq!(p.sources, vec![StreamSource::Actor("u-1".into())]);
-        assert_eq!(p.filter.event_types, vec![202]);
-        assert!(p.filter.categories.is_empty(), "types imply the category");
+        assert_eq!(p.sources, vec![Partition::Actor("u-1".into())]);
+        // The types imply the category: no category condition.
+        assert_eq!(
+            p.conditions,
+            vec![Condition::numbers(keys::EVENT_TYPE_PATH, [202])]
+        );
     }
 
     #[test]
     fn requests_cover_every_shard_of_every_partition_with_the_scope() {
         let tenant = TenantId::parse("acme").unwrap();
         let scope = OrganizationScope::Only(vec!["org-1".into()]);
-        let p = Plan::new(
-            &Filters {
-                event_types: vec![202, 205],
-                order: Order::Asc,
-                ..Filters::default()
-            },
-            &scope,
-        );
-        let requests = p.requests(&tenant, 4, Some("2024-01-01T00:00:00.000Z#e"), 7);
+        let p = Plan::new(&Filters {
+            event_types: vec![t(202), t(205)],
+            order: Order::Asc,
+            ..Filters::default()
+        });
+        let visibility = Visibility::new(scope, 7);
+        let after = SortKey::from_stored("2024-01-01T00:00:00.000Z#e");
+        let requests = p.requests(&tenant, 4, Some(&after), &visibility);
         let partitions: Vec<&str> = requests.iter().map(|r| r.partition.as_str()).collect();
         assert_eq!(
             partitions,
@@ -324,11 +316,10 @@ mod tests {
             ]
         );
         for r in &requests {
-            assert_eq!(r.index, Index::ByEventType);
+            assert_eq!(r.index, keys::BY_EVENT_TYPE);
             assert_eq!(r.order, Order::Asc);
-            assert_eq!(r.filter.scope, scope);
-            assert_eq!(r.now_epoch_seconds, 7);
-            assert_eq!(r.start_after.as_deref(), Some("2024-01-01T00:00:00.000Z#e"));
+            assert_eq!(r.visibility, visibility);
+            assert_eq!(r.start_after.as_ref(), Some(&after));
         }
     }
 }

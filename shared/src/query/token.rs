@@ -20,7 +20,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::domain::TenantId;
-use crate::keys;
+use crate::keys::{self, SortKey};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -120,17 +120,17 @@ pub struct PageToken {
     /// Number of the page the token leads to (2 for the token of page 1).
     pub page_number: u32,
     /// The last sort key of the previous page; the next page starts strictly after it.
-    pub after: String,
+    pub after: SortKey,
 }
 
 impl PageToken {
     /// The token's text, signed for `tenant` and the filters of `digest`.
     pub fn encode(&self, key: &TokenKey, tenant: &TenantId, digest: &[u8; DIGEST_LEN]) -> String {
-        let mut bytes = Vec::with_capacity(HEADER_LEN + self.after.len() + MAC_LEN);
+        let mut bytes = Vec::with_capacity(HEADER_LEN + self.after.as_str().len() + MAC_LEN);
         bytes.push(VERSION);
         bytes.extend_from_slice(&self.page_number.to_be_bytes());
         bytes.extend_from_slice(digest);
-        bytes.extend_from_slice(self.after.as_bytes());
+        bytes.extend_from_slice(self.after.as_str().as_bytes());
         let signing_key = key.keys.first().map_or(&[][..], Vec::as_slice);
         let tag = TokenKey::mac(signing_key, tenant, &bytes)
             .finalize()
@@ -169,8 +169,8 @@ impl PageToken {
         }
         let page_number = u32::from_be_bytes([payload[1], payload[2], payload[3], payload[4]]);
         let after = std::str::from_utf8(&payload[HEADER_LEN..])
-            .map_err(|_| TokenError::Malformed("bad position"))?
-            .to_owned();
+            .map_err(|_| TokenError::Malformed("bad position"))
+            .map(SortKey::from_stored)?;
         // A genuine token always holds a sort key; check anyway, a key may have leaked.
         if page_number < 2 || keys::event_pk_of_sort_key(tenant, &after).is_none() {
             return Err(TokenError::Malformed("bad position"));
@@ -190,7 +190,7 @@ mod tests {
     fn token() -> PageToken {
         PageToken {
             page_number: 2,
-            after: "2024-03-01T05:00:00.000Z#evt-1".into(),
+            after: SortKey::from_stored("2024-03-01T05:00:00.000Z#evt-1"),
         }
     }
 

@@ -13,12 +13,12 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 
 use super::{
-    EventReader, EventWriter, ItemFilter, Order, OrganizationScope, Page, PageRequest,
-    PartitionReader, PutOutcome, ReadStats, StoreError,
+    Condition, EventReader, EventWriter, ItemValue, Order, Page, PageRequest, PartitionReader,
+    PutOutcome, ReadStats, StoreError,
 };
 use crate::config::{Config, CredentialSource, TlsTrust};
-use crate::domain::{AuditEvent, EventId, Outcome, TenantId};
-use crate::keys;
+use crate::domain::{AuditEvent, EventId, TenantId};
+use crate::keys::{self, AttributePath, SortKey};
 use crate::table::TableDefinition;
 
 type Item = HashMap<String, AttributeValue>;
@@ -195,11 +195,6 @@ impl DynamoStore {
         &self.table
     }
 
-    /// Shards per index partition.
-    pub fn shards(&self) -> u16 {
-        self.shards
-    }
-
     /// The SDK client, for tooling and tests.
     pub fn client(&self) -> &Client {
         &self.client
@@ -222,24 +217,20 @@ impl DynamoStore {
     }
 }
 
-fn event_of(item: Item) -> Result<(String, AuditEvent), StoreError> {
+fn event_of(item: Item) -> Result<(SortKey, AuditEvent), StoreError> {
     let key = match item.get(keys::PK) {
         Some(AttributeValue::S(pk)) => pk.clone(),
         _ => "<no pk>".to_owned(),
     };
     let sk = match item.get(keys::SK) {
-        Some(AttributeValue::S(sk)) => sk.clone(),
-        _ => String::new(),
+        Some(AttributeValue::S(sk)) if !sk.is_empty() => Some(SortKey::from_stored(sk.clone())),
+        _ => None,
     };
     let event: AuditEvent = serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt {
         key: key.clone(),
         message: e.to_string(),
     })?;
-    let sk = if sk.is_empty() {
-        keys::sort_key(event.occurred_at, &event.event_id)
-    } else {
-        sk
-    };
+    let sk = sk.unwrap_or_else(|| keys::sort_key(event.occurred_at, &event.event_id));
     Ok((sk, event))
 }
 
@@ -327,7 +318,8 @@ impl EventReader for DynamoStore {
     }
 }
 
-/// Builds a FilterExpression for `filter` plus the expiry condition.
+/// Builds a FilterExpression from item conditions, all of which must hold.
+#[derive(Default)]
 struct FilterBuilder {
     clauses: Vec<String>,
     names: HashMap<String, String>,
@@ -335,23 +327,18 @@ struct FilterBuilder {
 }
 
 impl FilterBuilder {
-    fn new(now_epoch_seconds: i64) -> Self {
-        let mut b = Self {
-            clauses: Vec::new(),
-            names: HashMap::new(),
-            values: HashMap::new(),
-        };
-        let exp = b.name(keys::EXPIRES_AT);
-        let now = b.value(AttributeValue::N(now_epoch_seconds.to_string()));
-        b.clauses
-            .push(format!("(attribute_not_exists({exp}) OR {exp} > {now})"));
-        b
-    }
-
     fn name(&mut self, attribute: &str) -> String {
         let placeholder = format!("#f{}", self.names.len());
         self.names.insert(placeholder.clone(), attribute.to_owned());
         placeholder
+    }
+
+    /// A nested attribute, with a placeholder per path element (`#f0.#f1`).
+    fn path(&mut self, path: AttributePath) -> String {
+        path.iter()
+            .map(|name| self.name(name))
+            .collect::<Vec<_>>()
+            .join(".")
     }
 
     fn value(&mut self, value: AttributeValue) -> String {
@@ -360,77 +347,54 @@ impl FilterBuilder {
         placeholder
     }
 
-    fn one_of(&mut self, attribute: &str, values: Vec<AttributeValue>) {
-        if values.is_empty() {
-            return;
-        }
-        let name = self.name(attribute);
-        let placeholders: Vec<String> = values.into_iter().map(|v| self.value(v)).collect();
-        self.clauses
-            .push(format!("{name} IN ({})", placeholders.join(", ")));
+    fn item_value(&mut self, value: &ItemValue) -> String {
+        self.value(match value {
+            ItemValue::Text(text) => AttributeValue::S(text.clone()),
+            ItemValue::Number(n) => AttributeValue::N(n.to_string()),
+        })
     }
 
-    fn equals(&mut self, attribute: &str, value: AttributeValue) {
-        let name = self.name(attribute);
-        let value = self.value(value);
-        self.clauses.push(format!("{name} = {value}"));
-    }
-
-    fn apply(&mut self, filter: &ItemFilter) {
-        let numbers = |codes: &[u16]| {
-            codes
-                .iter()
-                .map(|c| AttributeValue::N(c.to_string()))
-                .collect()
-        };
-        self.one_of("eventType", numbers(&filter.event_types));
-        self.one_of("category", numbers(&filter.categories));
-        if let Some(actor) = &filter.actor_id {
-            // Nested attribute: `actor.id`, with a placeholder per path element.
-            let actor_name = self.name("actor");
-            let id_name = self.name("id");
-            let value = self.value(AttributeValue::S(actor.clone()));
-            self.clauses
-                .push(format!("{actor_name}.{id_name} = {value}"));
-        }
-        if let Some((kind, id)) = &filter.target {
-            let target_name = self.name("target");
-            let type_name = self.name("type");
-            let id_name = self.name("id");
-            let kind = self.value(AttributeValue::S(kind.clone()));
-            let id = self.value(AttributeValue::S(id.clone()));
-            self.clauses.push(format!(
-                "{target_name}.{type_name} = {kind} AND {target_name}.{id_name} = {id}"
-            ));
-        }
-        if let Some(outcome) = filter.outcome {
-            let text = match outcome {
-                Outcome::Success => "success",
-                Outcome::Failure => "failure",
-            };
-            self.equals(keys::OUTCOME, AttributeValue::S(text.to_owned()));
-        }
-        if let Some(org) = &filter.organization_id {
-            self.equals(keys::ORGANIZATION_ID, AttributeValue::S(org.clone()));
-        }
-        if let OrganizationScope::Only(orgs) = &filter.scope {
-            if orgs.is_empty() {
-                // A caller restricted to no organization sees nothing.
-                let name = self.name(keys::PK);
-                self.clauses.push(format!("attribute_not_exists({name})"));
-            } else {
-                let values = orgs.iter().map(|o| AttributeValue::S(o.clone())).collect();
-                self.one_of(keys::ORGANIZATION_ID, values);
+    fn add(&mut self, condition: &Condition) {
+        let clause = match condition {
+            // Every item has a base key, so this holds for none.
+            Condition::OneOf { values, .. } if values.is_empty() => {
+                let pk = self.name(keys::PK);
+                format!("attribute_not_exists({pk})")
             }
-        }
+            Condition::OneOf { path, values } => {
+                let name = self.path(path);
+                let placeholders: Vec<String> = values.iter().map(|v| self.item_value(v)).collect();
+                match placeholders.as_slice() {
+                    [one] => format!("{name} = {one}"),
+                    many => format!("{name} IN ({})", many.join(", ")),
+                }
+            }
+            Condition::AbsentOrAbove { path, value } => {
+                let name = self.path(path);
+                let value = self.value(AttributeValue::N(value.to_string()));
+                format!("(attribute_not_exists({name}) OR {name} > {value})")
+            }
+        };
+        self.clauses.push(clause);
     }
 }
 
 #[async_trait]
 impl PartitionReader for DynamoStore {
+    fn shards(&self) -> u16 {
+        self.shards
+    }
+
     async fn read_page(&self, request: &PageRequest) -> Result<Page, StoreError> {
-        let mut filter = FilterBuilder::new(request.now_epoch_seconds);
-        filter.apply(&request.filter);
+        let mut filter = FilterBuilder::default();
+        for condition in request
+            .visibility
+            .conditions()
+            .iter()
+            .chain(&request.conditions)
+        {
+            filter.add(condition);
+        }
         let index = request.index;
         let start_key = match &request.start_after {
             None => None,
@@ -443,9 +407,9 @@ impl PartitionReader for DynamoStore {
                 })?;
                 Some(HashMap::from([
                     (keys::PK.to_owned(), AttributeValue::S(pk)),
-                    (keys::SK.to_owned(), AttributeValue::S(sk.clone())),
+                    (keys::SK.to_owned(), AttributeValue::S(sk.to_string())),
                     (
-                        index.partition_attribute().to_owned(),
+                        index.partition_attribute.to_owned(),
                         AttributeValue::S(request.partition.clone()),
                     ),
                 ]))
@@ -455,20 +419,20 @@ impl PartitionReader for DynamoStore {
             .client
             .query()
             .table_name(&self.table)
-            .index_name(index.name())
+            .index_name(index.name)
             .key_condition_expression("#p = :p AND #s BETWEEN :lo AND :hi")
             .filter_expression(filter.clauses.join(" AND "))
             .set_expression_attribute_names(Some({
                 let mut names = filter.names;
-                names.insert("#p".into(), index.partition_attribute().into());
+                names.insert("#p".into(), index.partition_attribute.into());
                 names.insert("#s".into(), keys::SK.into());
                 names
             }))
             .set_expression_attribute_values(Some({
                 let mut values = filter.values;
                 values.insert(":p".into(), AttributeValue::S(request.partition.clone()));
-                values.insert(":lo".into(), AttributeValue::S(request.lower.clone()));
-                values.insert(":hi".into(), AttributeValue::S(request.upper.clone()));
+                values.insert(":lo".into(), AttributeValue::S(request.lower.to_string()));
+                values.insert(":hi".into(), AttributeValue::S(request.upper.to_string()));
                 values
             }))
             .scan_index_forward(request.order == Order::Asc)
@@ -485,7 +449,7 @@ impl PartitionReader for DynamoStore {
         let scanned = u32::try_from(output.scanned_count()).unwrap_or(0);
         let last_evaluated = match output.last_evaluated_key() {
             Some(key) => match key.get(keys::SK) {
-                Some(AttributeValue::S(sk)) => Some(sk.clone()),
+                Some(AttributeValue::S(sk)) => Some(SortKey::from_stored(sk.clone())),
                 _ => {
                     return Err(StoreError::Permanent {
                         operation: "Query",
@@ -516,6 +480,41 @@ mod tests {
     use rustls_pki_types::CertificateDer;
 
     use super::*;
+    use crate::store::{OrganizationScope, Visibility};
+
+    #[test]
+    fn conditions_become_one_filter_expression_with_placeholders() {
+        let visibility = Visibility::new(OrganizationScope::Only(vec!["o-1".into()]), 7);
+        let mut b = FilterBuilder::default();
+        for c in visibility.conditions().iter().chain(&[
+            Condition::numbers(keys::EVENT_TYPE_PATH, [201, 202]),
+            Condition::text(keys::ACTOR_ID_PATH, "u-1"),
+        ]) {
+            b.add(c);
+        }
+        assert_eq!(
+            b.clauses.join(" AND "),
+            "(attribute_not_exists(#f0) OR #f0 > :f0) AND #f1 = :f1 \
+             AND #f2 IN (:f2, :f3) AND #f3.#f4 = :f4"
+        );
+        let names: Vec<&str> = (0..5)
+            .map(|i| b.names[&format!("#f{i}")].as_str())
+            .collect();
+        assert_eq!(
+            names,
+            ["expiresAt", "organizationId", "eventType", "actor", "id"]
+        );
+        assert_eq!(b.values[":f0"], AttributeValue::N("7".into()));
+        assert_eq!(b.values[":f3"], AttributeValue::N("202".into()));
+        assert_eq!(b.values[":f4"], AttributeValue::S("u-1".into()));
+        // A caller restricted to no organization matches no item.
+        let mut none = FilterBuilder::default();
+        for c in Visibility::new(OrganizationScope::Only(Vec::new()), 7).conditions() {
+            none.add(&c);
+        }
+        assert_eq!(none.clauses[1], "attribute_not_exists(#f1)");
+        assert_eq!(none.names["#f1"], "pk");
+    }
 
     #[test]
     fn the_embedded_trust_store_holds_the_five_amazon_trust_services_roots() {

@@ -1,6 +1,7 @@
 //! Storage ports (small traits the handlers depend on), the ordered partition stream built
 //! on them, and the DynamoDB adapter.
 
+mod condition;
 mod dynamo;
 mod stream;
 
@@ -8,11 +9,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use condition::{Condition, ItemValue, Visibility};
 pub use dynamo::{create_table, dynamo_client, DynamoStore};
 pub use stream::PartitionStream;
 
-use crate::domain::{AuditEvent, EventId, Outcome, TenantId};
-use crate::keys::Index;
+use crate::domain::{AuditEvent, EventId, TenantId};
+use crate::keys::{Index, SortKey};
 
 /// What became of an idempotent write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,11 +97,27 @@ pub trait EventReader: Send + Sync {
         };
         Ok((event, stats))
     }
+
+    /// The event if the caller may see it (`None` when absent, expired or out of scope,
+    /// which nothing tells apart), with what reading it cost.
+    async fn get_visible_event(
+        &self,
+        tenant: &TenantId,
+        event_id: &EventId,
+        visibility: &Visibility,
+    ) -> Result<(Option<AuditEvent>, ReadStats), StoreError> {
+        let (event, stats) = self.get_event_counted(tenant, event_id).await?;
+        Ok((event.filter(|e| visibility.allows(e)), stats))
+    }
 }
 
 /// Reads one page of an index partition.
 #[async_trait]
 pub trait PartitionReader: Send + Sync {
+    /// Shards per index partition, fixed when the table was created: a query reads every
+    /// shard of the partitions it plans.
+    fn shards(&self) -> u16;
+
     /// One DynamoDB page of `request`.
     async fn read_page(&self, request: &PageRequest) -> Result<Page, StoreError>;
 }
@@ -124,27 +142,6 @@ pub enum OrganizationScope {
     Only(Vec<String>),
 }
 
-/// Conditions applied to items after the key condition (a DynamoDB FilterExpression):
-/// they reduce what is returned, not what is read, so the planner keeps them to what no
-/// index serves. Expired items are always filtered out.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ItemFilter {
-    /// Keep only these event type codes (empty: any).
-    pub event_types: Vec<u16>,
-    /// Keep only these category codes (empty: any).
-    pub categories: Vec<u16>,
-    /// Keep only events of this actor id.
-    pub actor_id: Option<String>,
-    /// Keep only events on this target (type, id).
-    pub target: Option<(String, String)>,
-    /// Keep only events with this outcome.
-    pub outcome: Option<Outcome>,
-    /// Keep only events of this organization (a filter, unlike the scope).
-    pub organization_id: Option<String>,
-    /// The caller's organization scope.
-    pub scope: OrganizationScope,
-}
-
 /// One page request over one shard of one index partition, between two sort keys.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PageRequest {
@@ -152,31 +149,32 @@ pub struct PageRequest {
     pub tenant: TenantId,
     /// Which index.
     pub index: Index,
-    /// The partition key value (see [`crate::keys::partition_key`]).
+    /// The partition key value (see [`crate::keys::Partition::key`]).
     pub partition: String,
     /// Inclusive lowest sort key.
-    pub lower: String,
+    pub lower: SortKey,
     /// Inclusive highest sort key.
-    pub upper: String,
+    pub upper: SortKey,
     /// Direction.
     pub order: Order,
     /// Most items DynamoDB evaluates for this page (it also stops at 1 MB).
     pub limit: u32,
     /// Resume strictly after this sort key (in `order`).
-    pub start_after: Option<String>,
-    /// Conditions on items.
-    pub filter: ItemFilter,
-    /// Current time (Unix seconds): items whose `expiresAt` has passed are skipped.
-    pub now_epoch_seconds: i64,
+    pub start_after: Option<SortKey>,
+    /// Conditions on items that no chosen index serves (a DynamoDB FilterExpression): they
+    /// reduce what is returned, not what is read.
+    pub conditions: Vec<Condition>,
+    /// What the caller may see; always applied on top of `conditions`.
+    pub visibility: Visibility,
 }
 
 /// One page of events with what reading it cost.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page {
     /// Events, each with its sort key, in the requested order.
-    pub items: Vec<(String, AuditEvent)>,
+    pub items: Vec<(SortKey, AuditEvent)>,
     /// Where the next page starts, `None` when the partition range is exhausted.
-    pub last_evaluated: Option<String>,
+    pub last_evaluated: Option<SortKey>,
     /// Items DynamoDB read (before filtering).
     pub scanned: u32,
     /// Read capacity units consumed.

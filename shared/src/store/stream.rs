@@ -8,12 +8,13 @@ use std::time::Instant;
 
 use super::{PageRequest, PartitionReader, ReadStats, StoreError};
 use crate::domain::AuditEvent;
+use crate::keys::SortKey;
 
 /// A lazy reader of one partition range in one direction.
 pub struct PartitionStream<'r, R: PartitionReader + ?Sized> {
     reader: &'r R,
     request: PageRequest,
-    buffer: VecDeque<(String, AuditEvent)>,
+    buffer: VecDeque<(SortKey, AuditEvent)>,
     exhausted: bool,
     stats: ReadStats,
 }
@@ -55,17 +56,17 @@ impl<'r, R: PartitionReader + ?Sized> PartitionStream<'r, R> {
     }
 
     /// The next item, if buffered.
-    pub fn peek(&self) -> Option<&(String, AuditEvent)> {
+    pub fn peek(&self) -> Option<&(SortKey, AuditEvent)> {
         self.buffer.front()
     }
 
     /// Takes the next buffered item.
-    pub fn pop(&mut self) -> Option<(String, AuditEvent)> {
+    pub fn pop(&mut self) -> Option<(SortKey, AuditEvent)> {
         self.buffer.pop_front()
     }
 
     /// The next item, reading a page of at most `limit` items if needed.
-    pub async fn next(&mut self, limit: u32) -> Result<Option<(String, AuditEvent)>, StoreError> {
+    pub async fn next(&mut self, limit: u32) -> Result<Option<(SortKey, AuditEvent)>, StoreError> {
         self.fill(limit).await?;
         Ok(self.pop())
     }
@@ -75,14 +76,9 @@ impl<'r, R: PartitionReader + ?Sized> PartitionStream<'r, R> {
         self.exhausted && self.buffer.is_empty()
     }
 
-    /// Items buffered but not yet taken.
-    pub fn buffered(&self) -> usize {
-        self.buffer.len()
-    }
-
     /// Sort keys of the items buffered but not yet taken, in order.
-    pub fn buffered_keys(&self) -> impl Iterator<Item = &str> + '_ {
-        self.buffer.iter().map(|(sk, _)| sk.as_str())
+    pub fn buffered_keys(&self) -> impl Iterator<Item = &SortKey> + '_ {
+        self.buffer.iter().map(|(sk, _)| sk)
     }
 
     /// What this stream has read so far.
@@ -105,17 +101,21 @@ mod tests {
 
     use super::*;
     use crate::domain::Timestamp;
-    use crate::keys::Index;
-    use crate::store::{ItemFilter, Order, Page};
+    use crate::keys::{Partition, SortKey};
+    use crate::store::{Order, Page};
 
     /// Serves pre-cut pages and records the requests it got.
     struct Pages {
         pages: Mutex<VecDeque<Page>>,
-        seen: Mutex<Vec<(u32, Option<String>)>>,
+        seen: Mutex<Vec<(u32, Option<SortKey>)>>,
     }
 
     #[async_trait]
     impl PartitionReader for Pages {
+        fn shards(&self) -> u16 {
+            1
+        }
+
         async fn read_page(&self, request: &PageRequest) -> Result<Page, StoreError> {
             self.seen
                 .lock()
@@ -125,7 +125,7 @@ mod tests {
         }
     }
 
-    fn item(n: u32) -> (String, AuditEvent) {
+    fn item(n: u32) -> (SortKey, AuditEvent) {
         let now = Timestamp::parse_rfc3339("now", "2024-01-01T00:00:00Z").unwrap();
         let e = AuditEvent::parse(
             &json!({ "eventId": format!("e{n}"), "tenantId": "t", "eventType": 101,
@@ -133,13 +133,13 @@ mod tests {
             now,
         )
         .unwrap();
-        (format!("sk{n}"), e)
+        (SortKey::from_stored(format!("sk{n}")), e)
     }
 
     fn page(items: &[u32], scanned: u32, last: Option<&str>) -> Page {
         Page {
             items: items.iter().map(|n| item(*n)).collect(),
-            last_evaluated: last.map(str::to_owned),
+            last_evaluated: last.map(SortKey::from_stored),
             scanned,
             read_capacity: 0.5,
         }
@@ -148,15 +148,15 @@ mod tests {
     fn request() -> PageRequest {
         PageRequest {
             tenant: crate::domain::TenantId::parse("t").unwrap(),
-            index: Index::ByTime,
+            index: Partition::Time.index(),
             partition: "p".into(),
-            lower: "a".into(),
-            upper: "z".into(),
+            lower: SortKey::from_stored("a"),
+            upper: SortKey::from_stored("z"),
             order: Order::Desc,
             limit: 0,
             start_after: None,
-            filter: ItemFilter::default(),
-            now_epoch_seconds: 0,
+            conditions: Vec::new(),
+            visibility: Default::default(),
         }
     }
 
@@ -176,19 +176,23 @@ mod tests {
             0,
             "nothing read before fill"
         );
-        assert_eq!(s.next(2).await.unwrap().unwrap().0, "sk1");
-        assert_eq!(s.next(2).await.unwrap().unwrap().0, "sk2");
+        assert_eq!(s.next(2).await.unwrap().unwrap().0.as_str(), "sk1");
+        assert_eq!(s.next(2).await.unwrap().unwrap().0.as_str(), "sk2");
         assert_eq!(
             reader.seen.lock().unwrap().len(),
             1,
             "second item came from the buffer"
         );
-        assert_eq!(s.next(3).await.unwrap().unwrap().0, "sk6");
+        assert_eq!(s.next(3).await.unwrap().unwrap().0.as_str(), "sk6");
         assert!(s.is_done());
         assert_eq!(s.next(3).await.unwrap(), None);
         assert_eq!(
             *reader.seen.lock().unwrap(),
-            vec![(2, None), (3, Some("sk2".into())), (6, Some("sk5".into()))]
+            vec![
+                (2, None),
+                (3, Some(SortKey::from_stored("sk2"))),
+                (6, Some(SortKey::from_stored("sk5")))
+            ]
         );
         let stats = s.stats();
         assert_eq!((stats.requests, stats.items_read), (3, 6));

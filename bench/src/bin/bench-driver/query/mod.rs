@@ -127,7 +127,7 @@ pub async fn section(settings: &Settings, report: &mut Report) -> Result<()> {
             log(format!("writing {size} events into {name}"));
             let took = seed(&store, size, now).await?;
             seeding.push((size, shards, took));
-            let ctx = QueryContext::new(store, shards, &QueryConfig::default());
+            let ctx = QueryContext::new(store, &QueryConfig::default());
             tables.push(BenchTable {
                 size,
                 shards,

@@ -50,14 +50,14 @@ pub(super) async fn scan_with_filter(
 ) -> Result<ScanOutcome> {
     let (lower, upper) = filters.sort_key_range();
     let mut names = HashMap::from([
-        ("#tenant".to_owned(), "tenantId".to_owned()),
+        ("#tenant".to_owned(), keys::field::TENANT_ID.to_owned()),
         ("#sk".to_owned(), keys::SK.to_owned()),
         ("#exp".to_owned(), keys::EXPIRES_AT.to_owned()),
     ]);
     let mut values = HashMap::from([
         (":tenant".to_owned(), AttributeValue::S(TENANT.to_owned())),
-        (":lo".to_owned(), AttributeValue::S(lower)),
-        (":hi".to_owned(), AttributeValue::S(upper)),
+        (":lo".to_owned(), AttributeValue::S(lower.into())),
+        (":hi".to_owned(), AttributeValue::S(upper.into())),
         (
             ":now".to_owned(),
             AttributeValue::N(now_seconds.to_string()),
@@ -65,10 +65,16 @@ pub(super) async fn scan_with_filter(
     ]);
     let mut expression =
         "#tenant = :tenant AND #sk BETWEEN :lo AND :hi AND (attribute_not_exists(#exp) OR #exp > :now)".to_owned();
-    let (attribute, codes) = if !filters.event_types.is_empty() {
-        ("eventType", &filters.event_types)
+    let (attribute, codes): (&str, Vec<u16>) = if !filters.event_types.is_empty() {
+        (
+            keys::field::EVENT_TYPE,
+            filters.event_types.iter().map(|c| c.0).collect(),
+        )
     } else {
-        ("category", &filters.categories)
+        (
+            keys::field::CATEGORY,
+            filters.categories.iter().map(|c| c.0).collect(),
+        )
     };
     if !codes.is_empty() {
         names.insert("#code".to_owned(), attribute.to_owned());
