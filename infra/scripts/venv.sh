@@ -2,17 +2,32 @@
 # Creates the project's Python environment `.venv/` if it is missing and installs pinned
 # requirements into it, each file only when its content changed since it was last installed.
 #
-#   infra/scripts/venv.sh [requirements-file ...]   (default: infra/python/requirements.txt)
+#   infra/scripts/venv.sh [--env NAME] [requirements-file ...]
+#       (default: infra/python/requirements.txt)
 #
 # Several requirement files share the one environment (the stack tools here, the OpenAPI
 # validator elsewhere), so nothing is ever uninstalled and the environment is never rebuilt
 # because of one file: each file has its own stamp `.venv/.stamp-<name>` holding the SHA-256
 # of the content last installed. Prints the environment's bin directory on success.
+#
+# `--env NAME` installs into a separate environment `.venv/NAME/` instead, for a tool whose
+# pinned dependencies clash with the stack tools' (checkov wants another boto3 than the SAM
+# CLI accepts). It lives inside `.venv/` so that it is ignored by git and removed by
+# `make clean` like the main one.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 venv="$root/.venv"
 python="${PYTHON:-python3}"
+
+name=""
+if [ "${1:-}" = "--env" ]; then
+    name="${2:?venv.sh: --env needs a name}"
+    case "$name" in
+        *[!a-z0-9-]*) echo "venv.sh: environment name $name: use a-z, 0-9 and -" >&2; exit 1 ;;
+    esac
+    shift 2
+fi
 
 if [ "$#" -eq 0 ]; then
     set -- "$root/infra/python/requirements.txt"
@@ -24,10 +39,14 @@ if ! command -v "$python" >/dev/null 2>&1; then
 fi
 
 # Two make targets may run this at once: the first creates and installs, the other waits.
+# One lock for every environment, in the main one's directory.
 mkdir -p "$venv"
 if command -v flock >/dev/null 2>&1; then
     exec 9>"$venv/.lock"
     flock 9
+fi
+if [ -n "$name" ]; then
+    venv="$venv/$name"
 fi
 
 if [ ! -x "$venv/bin/python" ]; then
