@@ -41,7 +41,7 @@ pub struct Example {
     pub query: &'static str,
 }
 
-/// The reference platform's four example requests (DESIGN.md section 3) and an unfiltered
+/// The reference platform's four example requests (docs/api.md) and an unfiltered
 /// 365-day range, the case the reference warns "takes a long time".
 pub const EXAMPLES: [Example; 5] = [
     Example {

@@ -116,7 +116,7 @@ const REPORTS: &[(&str, &str)] = &[
     ("rpt-audit-quarter", "Quarterly audit"),
 ];
 
-/// The windows of DESIGN.md section 3's examples that lie before the recent 90 days.
+/// The windows of the reference examples (docs/api.md) that lie before the recent 90 days.
 fn historical_windows() -> [(DateTime<Utc>, DateTime<Utc>); 2] {
     let at = |y, m, d, h, min| {
         Utc.with_ymd_and_hms(y, m, d, h, min, 0)
