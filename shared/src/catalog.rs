@@ -274,6 +274,25 @@ pub enum CatalogError {
     },
 }
 
+/// Reads a catalog entry from its code or its case-insensitive name: the one parsing rule of
+/// categories and event types alike.
+fn parse_entry<T: 'static>(
+    value: &str,
+    kind: &'static str,
+    by_code: impl Fn(u16) -> Option<&'static T>,
+    by_name: impl Fn(&str) -> Option<&'static T>,
+) -> Result<&'static T, CatalogError> {
+    let value = value.trim();
+    let found = match value.parse::<u16>() {
+        Ok(code) => by_code(code),
+        Err(_) => by_name(value),
+    };
+    found.ok_or_else(|| CatalogError::Unknown {
+        kind,
+        value: value.to_owned(),
+    })
+}
+
 impl Category {
     /// The category with this code.
     pub fn by_code(code: CategoryCode) -> Option<&'static Category> {
@@ -289,15 +308,12 @@ impl Category {
 
     /// Parses a code (`100`) or a case-insensitive name (`configuration`).
     pub fn parse(value: &str) -> Result<&'static Category, CatalogError> {
-        let value = value.trim();
-        let found = match value.parse::<u16>() {
-            Ok(code) => Self::by_code(CategoryCode(code)),
-            Err(_) => Self::by_name(value),
-        };
-        found.ok_or_else(|| CatalogError::Unknown {
-            kind: "category",
-            value: value.to_owned(),
-        })
+        parse_entry(
+            value,
+            "category",
+            |code| Self::by_code(CategoryCode(code)),
+            Self::by_name,
+        )
     }
 
     /// The event types of this category, in code order.
@@ -321,15 +337,12 @@ impl EventType {
 
     /// Parses a code (`202`) or a case-insensitive name (`LoginFailed`).
     pub fn parse(value: &str) -> Result<&'static EventType, CatalogError> {
-        let value = value.trim();
-        let found = match value.parse::<u16>() {
-            Ok(code) => Self::by_code(EventTypeCode(code)),
-            Err(_) => Self::by_name(value),
-        };
-        found.ok_or_else(|| CatalogError::Unknown {
-            kind: "event type",
-            value: value.to_owned(),
-        })
+        parse_entry(
+            value,
+            "event type",
+            |code| Self::by_code(EventTypeCode(code)),
+            Self::by_name,
+        )
     }
 
     /// The category this type belongs to.

@@ -19,17 +19,11 @@ async fn serve_invoke(
     // Accept the logical name as in `sam local start-lambda`, or any ARN ending in it.
     let name = function.rsplit(':').next().unwrap_or(&function);
     if name != "IngestFunction" {
-        let mut r = (
+        return invoke_error(
             StatusCode::NOT_FOUND,
-            json!({ "Type": "User", "message": format!("Function not found: {function}") })
-                .to_string(),
-        )
-            .into_response();
-        r.headers_mut().insert(
-            "x-amzn-errortype",
-            HeaderValue::from_static("ResourceNotFoundException"),
+            "ResourceNotFoundException",
+            format!("Function not found: {function}"),
         );
-        return r;
     }
     let invocation_type = headers
         .get("x-amz-invocation-type")
@@ -44,17 +38,11 @@ async fn serve_invoke(
         match serde_json::from_slice(&body) {
             Ok(v) => v,
             Err(e) => {
-                let mut r = (
+                return invoke_error(
                     StatusCode::BAD_REQUEST,
-                    json!({ "Type": "User", "message": format!("Could not parse request body into json: {e}") })
-                        .to_string(),
-                )
-                    .into_response();
-                r.headers_mut().insert(
-                    "x-amzn-errortype",
-                    HeaderValue::from_static("InvalidRequestContentException"),
+                    "InvalidRequestContentException",
+                    format!("Could not parse request body into json: {e}"),
                 );
-                return r;
             }
         }
     };
@@ -92,6 +80,20 @@ async fn serve_invoke(
         "x-amz-executed-version",
         HeaderValue::from_static("$LATEST"),
     );
+    response
+}
+
+/// An error of the Lambda Invoke API itself (not of the function), as Lambda answers it: a
+/// JSON body with `Type` and `message`, and the error's name in `x-amzn-errortype`.
+fn invoke_error(status: StatusCode, error_type: &'static str, message: String) -> Response {
+    let mut response = (
+        status,
+        json!({ "Type": "User", "message": message }).to_string(),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert("x-amzn-errortype", HeaderValue::from_static(error_type));
     response
 }
 
