@@ -274,48 +274,88 @@ pub enum CatalogError {
     },
 }
 
-/// Reads a catalog entry from its code or its case-insensitive name: the one parsing rule of
-/// categories and event types alike.
-fn parse_entry<T: 'static>(
-    value: &str,
-    kind: &'static str,
-    by_code: impl Fn(u16) -> Option<&'static T>,
-    by_name: impl Fn(&str) -> Option<&'static T>,
-) -> Result<&'static T, CatalogError> {
-    let value = value.trim();
-    let found = match value.parse::<u16>() {
-        Ok(code) => by_code(code),
-        Err(_) => by_name(value),
-    };
-    found.ok_or_else(|| CatalogError::Unknown {
-        kind,
-        value: value.to_owned(),
-    })
+/// What categories and event types share: a fixed table of entries, each found by its code
+/// or by its case-insensitive name. Bring it into scope to call `Category::parse` and kin.
+pub trait CatalogEntry: Sized + 'static {
+    /// The entry's code type.
+    type Code: Copy + PartialEq + From<u16>;
+    /// What the entries are called in error messages.
+    const KIND: &'static str;
+    /// Every entry, in code order.
+    fn all() -> &'static [Self];
+    /// The entry's code.
+    fn code(&self) -> Self::Code;
+    /// The entry's name.
+    fn name(&self) -> &'static str;
+
+    /// The entry with this code.
+    fn by_code(code: Self::Code) -> Option<&'static Self> {
+        Self::all().iter().find(|e| e.code() == code)
+    }
+
+    /// The entry with this name, compared case-insensitively.
+    fn by_name(name: &str) -> Option<&'static Self> {
+        Self::all()
+            .iter()
+            .find(|e| e.name().eq_ignore_ascii_case(name))
+    }
+
+    /// Parses a code (`100`, `202`) or a case-insensitive name (`configuration`,
+    /// `LoginFailed`).
+    fn parse(value: &str) -> Result<&'static Self, CatalogError> {
+        let value = value.trim();
+        let found = match value.parse::<u16>() {
+            Ok(code) => Self::by_code(Self::Code::from(code)),
+            Err(_) => Self::by_name(value),
+        };
+        found.ok_or_else(|| CatalogError::Unknown {
+            kind: Self::KIND,
+            value: value.to_owned(),
+        })
+    }
+}
+
+impl From<u16> for CategoryCode {
+    fn from(code: u16) -> Self {
+        CategoryCode(code)
+    }
+}
+
+impl From<u16> for EventTypeCode {
+    fn from(code: u16) -> Self {
+        EventTypeCode(code)
+    }
+}
+
+impl CatalogEntry for Category {
+    type Code = CategoryCode;
+    const KIND: &'static str = "category";
+    fn all() -> &'static [Self] {
+        CATEGORIES
+    }
+    fn code(&self) -> CategoryCode {
+        self.code
+    }
+    fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+impl CatalogEntry for EventType {
+    type Code = EventTypeCode;
+    const KIND: &'static str = "event type";
+    fn all() -> &'static [Self] {
+        EVENT_TYPES
+    }
+    fn code(&self) -> EventTypeCode {
+        self.code
+    }
+    fn name(&self) -> &'static str {
+        self.name
+    }
 }
 
 impl Category {
-    /// The category with this code.
-    pub fn by_code(code: CategoryCode) -> Option<&'static Category> {
-        CATEGORIES.iter().find(|c| c.code == code)
-    }
-
-    /// The category with this name, compared case-insensitively.
-    pub fn by_name(name: &str) -> Option<&'static Category> {
-        CATEGORIES
-            .iter()
-            .find(|c| c.name.eq_ignore_ascii_case(name))
-    }
-
-    /// Parses a code (`100`) or a case-insensitive name (`configuration`).
-    pub fn parse(value: &str) -> Result<&'static Category, CatalogError> {
-        parse_entry(
-            value,
-            "category",
-            |code| Self::by_code(CategoryCode(code)),
-            Self::by_name,
-        )
-    }
-
     /// The event types of this category, in code order.
     pub fn event_types(&self) -> impl Iterator<Item = &'static EventType> + '_ {
         EVENT_TYPES.iter().filter(move |t| t.category == self.code)
@@ -323,28 +363,6 @@ impl Category {
 }
 
 impl EventType {
-    /// The event type with this code.
-    pub fn by_code(code: EventTypeCode) -> Option<&'static EventType> {
-        EVENT_TYPES.iter().find(|t| t.code == code)
-    }
-
-    /// The event type with this name, compared case-insensitively.
-    pub fn by_name(name: &str) -> Option<&'static EventType> {
-        EVENT_TYPES
-            .iter()
-            .find(|t| t.name.eq_ignore_ascii_case(name))
-    }
-
-    /// Parses a code (`202`) or a case-insensitive name (`LoginFailed`).
-    pub fn parse(value: &str) -> Result<&'static EventType, CatalogError> {
-        parse_entry(
-            value,
-            "event type",
-            |code| Self::by_code(EventTypeCode(code)),
-            Self::by_name,
-        )
-    }
-
     /// The category this type belongs to.
     pub fn category(&self) -> &'static Category {
         // Every type's category exists: `catalog_is_consistent` pins it.

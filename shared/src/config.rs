@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::catalog::{Category, CategoryCode};
+use crate::catalog::{CatalogEntry, Category, CategoryCode};
 use crate::limits::MAX_SHARDS;
 
 /// Name of the DynamoDB table (required).

@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use audit_shared::catalog::{Category, CategoryCode, CATEGORIES, EVENT_TYPES};
+use audit_shared::catalog::{CatalogEntry, Category, CategoryCode, CATEGORIES, EVENT_TYPES};
 use audit_shared::clock::FixedClock;
 use audit_shared::domain::{AuditEvent, Outcome, Timestamp};
 use audit_shared::store::DynamoStore;

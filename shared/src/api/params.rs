@@ -20,7 +20,7 @@ use utoipa::openapi::Required;
 use utoipa::IntoParams;
 
 use super::problem::{InvalidParameters, ParameterError};
-use crate::catalog::{Category, EventType, CATEGORIES};
+use crate::catalog::{CatalogEntry, Category, EventType, CATEGORIES};
 use crate::domain::{Identifier, Outcome, TargetRef, Timestamp};
 use crate::limits::{
     MAX_PAGE_OFFSET, MAX_SHORT_TEXT_CHARS, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, PAGE_SIZE_MIN,

@@ -9,7 +9,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::{EventId, FieldError, Identifier, TenantId, Timestamp};
-use crate::catalog::{CategoryCode, EventType, EventTypeCode};
+use crate::catalog::{CatalogEntry, CategoryCode, EventType, EventTypeCode};
 
 /// Who performed the action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -11,7 +11,7 @@ use super::{
     Actor, ActorType, AuditEvent, Change, EventId, FieldError, Identifier, Outcome, Target,
     TenantId, Timestamp, ValidationErrors,
 };
-use crate::catalog::EventType;
+use crate::catalog::{CatalogEntry, EventType};
 use crate::limits::*;
 
 /// The fields a sender may set; anything else is rejected rather than silently dropped.

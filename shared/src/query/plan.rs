@@ -15,7 +15,7 @@
 //! filter what the chosen partitions yield, so they reduce what is returned, not what is
 //! read. Each partition is read as one stream per shard.
 
-use crate::catalog::{Category, EventTypeCode, CATEGORIES};
+use crate::catalog::{CatalogEntry, Category, EventTypeCode, CATEGORIES};
 use crate::domain::TenantId;
 use crate::keys::{self, Partition, SortKey};
 use crate::store::{Condition, Order, PageRequest, Visibility};
