@@ -13,6 +13,7 @@ free_port() {
 }
 
 cargo build --locked -q -p audit-local --bin gateway
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
 endpoint="$(bash infra/scripts/engine.sh start e2e)"
 gateway_pid=""
 cleanup() {
@@ -28,7 +29,7 @@ http_port="$(free_port)"; invoke_port="$(free_port)"
 log="$root/target/engine/e2e-gateway.log"
 AUDIT_DYNAMODB_ENDPOINT="$endpoint" AWS_REGION=us-east-1 AUDIT_TABLE_NAME=audit-e2e \
   LOCAL_HTTP_PORT="$http_port" LOCAL_INVOKE_PORT="$invoke_port" SEED="${E2E_SEED:-200}" \
-  target/debug/gateway > "$log" 2>&1 &
+  "$target_dir/debug/gateway" > "$log" 2>&1 &
 gateway_pid=$!
 for _ in $(seq 1 240); do
   grep -q '^  Ready.' "$log" 2>/dev/null && break
