@@ -16,9 +16,8 @@
 //! [`claims`]).
 //!
 //! It serves the routes of [`audit_shared::api::routes::ROUTES`] whose function is the query
-//! function, dispatching on their [`Operation`] (the event's route key when it names one of
-//! them, else the path, matched case-insensitively after an exact match fails; a named
-//! stage prefix is ignored):
+//! function, dispatching on their [`Operation`] (the raw path, matched case-insensitively
+//! after an exact match fails; a named stage prefix is ignored):
 //! - `GET /api/Audit`: a page of events ([`audit_shared::api::params`] lists parameters);
 //! - `GET /api/Audit/{eventId}`: one event, 404 when absent, expired or out of scope;
 //! - `GET /api/Audit/eventTypes`, `GET /api/Audit/categories`: the catalog.
@@ -137,7 +136,7 @@ pub async fn handle(ctx: &QueryContext, request: Request) -> Response<Body> {
     let started = Instant::now();
     let request_id = request_id_of(&request);
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    let path = raw_path_of(&request).to_owned();
     let lambda_deadline = request.lambda_context_ref().map_or(0, |c| c.deadline);
     let budget = request_budget(ctx.deadline, lambda_deadline, SystemTime::now());
     // Dropping the future on time-out drops the store reads it awaits.
@@ -276,27 +275,19 @@ fn query_pairs(request: &Request) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The route API Gateway matched, from the event's route key (`GET /api/Audit/{eventId}`),
-/// when it is one of this function's. It is the only witness of a path with dot segments:
-/// parsing the event resolves them in the request's URI (`/api/Audit/..` becomes `/api/`).
-fn route_of_key(request: &Request) -> Option<RouteMatch> {
-    let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref() else {
-        return None;
-    };
-    let key = context.route_key.as_deref()?;
-    routes::ROUTES
-        .iter()
-        .find(|route| route.function == Function::Query && route.route_key() == key)
-        .map(|route| RouteMatch {
-            route,
-            parameters: Vec::new(),
-        })
+/// The request's path as API Gateway received it (`rawPath`). Parsing the event resolves
+/// dot segments in the request's URI (`/api/Audit/..` becomes `/api/`), which would route
+/// `GET /api/Audit/..` somewhere else than API Gateway did.
+fn raw_path_of(request: &Request) -> &str {
+    Some(request.raw_http_path())
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| request.uri().path())
 }
 
 async fn serve(ctx: &QueryContext, request: &Request) -> Result<Reply, ApiError> {
-    let found = route_of_key(request)
-        .or_else(|| route_of(request.uri().path(), stage_of(request).as_deref()))
-        .ok_or_else(|| ApiError::NotFound(format!("No route {}.", request.uri().path())))?;
+    let path = raw_path_of(request);
+    let found = route_of(path, stage_of(request).as_deref())
+        .ok_or_else(|| ApiError::NotFound(format!("No route {path}.")))?;
     if !found.route.method.accepts(request.method().as_str()) {
         return Err(ApiError::MethodNotAllowed(request.method().to_string()));
     }

@@ -336,8 +336,8 @@ async fn event_ids_a_path_cannot_carry_are_a_400_naming_the_path_parameter() {
         ("/api/Audit/a%20b", "a b"),
     ] {
         // As API Gateway sends it: the route it matched and the decoded path parameter.
-        // (Parsing the event resolves the dot segments of the request's URI: only the
-        // route key still says which route matched.)
+        // (Parsing the event resolves the dot segments of the request's URI: only the raw
+        // path keeps them.)
         let r = apigw::HttpApiEvent::new("GET", path)
             .route_key("GET /api/Audit/{eventId}")
             .path_parameter("eventId", id)
