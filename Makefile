@@ -33,8 +33,11 @@ test: deps lint openapi-validate lint-template ## THE test command: lint, then e
 	bash infra/scripts/with-engine.sh test -- cargo test --workspace --locked
 	$(MAKE) --no-print-directory e2e
 
-e2e: venv ## end-to-end (boto3 + HTTP) and browser (headless Chromium) tests against the local gateway
+e2e: venv ## end-to-end (boto3 + HTTP + schemathesis fuzzing) and browser (headless Chromium) tests against the local gateway
 	bash infra/scripts/venv.sh infra/python/requirements.txt infra/python/e2e-requirements.txt >/dev/null
+	@# schemathesis (tests/e2e/test_fuzz.py) in its own environment, pinned with everything
+	@# it pulls in, so that its dependencies never move the SAM CLI's.
+	bash infra/scripts/venv.sh --env fuzz infra/python/fuzz-requirements.txt >/dev/null
 	bash tests/e2e/run.sh
 
 openapi: ## regenerate docs/openapi.json from the code (then commit it)

@@ -257,7 +257,9 @@ fn metadata_schema() -> impl Into<RefOr<Schema>> {
     "source": "portal"
 }))]
 pub struct EventInput {
-    /// Client-chosen idempotency id: letters, digits and `. _ : -`. Sending the same id
+    /// Client-chosen idempotency id: 1 to 128 letters, digits and `. _ : -`, other than
+    /// `.`, `..`, `eventTypes` and `categories` (`GET /api/Audit/{eventId}` could not read
+    /// them back). Sending the same id
     /// twice stores the event once. Generated (a ULID) when absent; inside an SQS message it
     /// is derived from the message id, so a redelivered message is stored once too.
     #[serde(default, skip_serializing_if = "Option::is_none")]

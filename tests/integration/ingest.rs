@@ -564,3 +564,40 @@ async fn ten_thousand_events_in_concurrent_invokes_some_sent_twice_land_exactly_
     }
     table.delete().await;
 }
+
+#[tokio::test]
+async fn event_ids_a_url_cannot_read_back_and_metadata_keys_with_control_characters_are_rejected() {
+    let table = TestTable::new().await;
+    let store = table.store(1);
+    let ctx = context(Arc::new(store.clone()));
+    let at = "2024-03-01T11:00:00.000Z";
+    let mut events: Vec<Value> = [".", "..", "eventTypes", "categories"]
+        .iter()
+        .map(|id| event_json("acme", id, 202, at))
+        .collect();
+    let mut bad_key = event_json("acme", "meta-1", 202, at);
+    bad_key["metadata"] = json!({ "ok": "fine", "bell\u{7}": "v" });
+    events.push(bad_key);
+    events.push(event_json("acme", "...", 202, at));
+
+    let response = direct(
+        handle(&ctx, json!({ "events": events }), deadline())
+            .await
+            .unwrap(),
+    );
+
+    assert_eq!(response.totals.rejected, 5, "{:?}", response.results);
+    assert_eq!(response.totals.stored, 1, "'...' is an ordinary id");
+    for result in &response.results[..4] {
+        assert_eq!(result.status, EventStatus::Rejected);
+        assert_eq!(result.errors[0].field, "eventId");
+        assert!(result.errors[0].message.contains("must not be"));
+    }
+    let key = &response.results[4];
+    assert_eq!(key.status, EventStatus::Rejected);
+    assert_eq!(key.errors[0].field, "metadata.bell\\u{7}");
+    assert!(key.errors[0].message.contains("control characters"));
+    assert_eq!(table.count_items().await, 1);
+    assert!(read(&store, "acme", "...").await.is_some());
+    table.delete().await;
+}

@@ -1,6 +1,8 @@
 //! Configuration of the query function, beyond the shared [`audit_shared::config::Config`]:
-//! which authorizer claims carry the tenant and the organizations, and the key that signs
-//! continuation tokens.
+//! which authorizer claims carry the tenant and the organizations, the key that signs
+//! continuation tokens, and how long a request may take.
+
+use std::time::Duration;
 
 use audit_shared::query::TokenKey;
 
@@ -11,6 +13,18 @@ pub const ENV_ORGANIZATIONS_CLAIM: &str = "AUDIT_ORGANIZATIONS_CLAIM";
 /// Keys that sign continuation tokens, comma-separated, the current one first, each at
 /// least 16 bytes. Unset: the documented local default, which is only fit for local use.
 pub const ENV_TOKEN_KEY: &str = "AUDIT_TOKEN_KEY";
+
+/// Longest a request may take, in milliseconds, before it answers 503 (default
+/// [`DEFAULT_QUERY_DEADLINE`]); the Lambda invocation's own deadline, less
+/// [`crate::QUERY_DEADLINE_MARGIN`], caps it.
+pub const ENV_QUERY_DEADLINE_MS: &str = "AUDIT_QUERY_DEADLINE_MS";
+
+/// A request's deadline when [`ENV_QUERY_DEADLINE_MS`] is unset: well inside the function's
+/// 15 s timeout (`template.yaml`), so that a stalled read ends as the service's own 503
+/// rather than as API Gateway's generic error.
+pub const DEFAULT_QUERY_DEADLINE: Duration = Duration::from_secs(10);
+/// Largest [`ENV_QUERY_DEADLINE_MS`]: API Gateway's integration timeout, 30 s.
+pub const MAX_QUERY_DEADLINE_MS: u64 = 30_000;
 
 /// Default claim names.
 pub const DEFAULT_TENANT_CLAIM: &str = "tenantId";
@@ -44,6 +58,8 @@ pub struct QueryConfig {
     pub token_key: TokenKey,
     /// Whether `token_key` is the local default (worth a warning outside a laptop).
     pub token_key_is_default: bool,
+    /// Longest a request may take before it answers 503.
+    pub deadline: Duration,
 }
 
 /// A setting that is malformed.
@@ -84,10 +100,25 @@ impl QueryConfig {
                 false,
             ),
         };
+        let deadline = match get(ENV_QUERY_DEADLINE_MS) {
+            None => DEFAULT_QUERY_DEADLINE,
+            Some(value) => value
+                .parse::<u64>()
+                .ok()
+                .filter(|ms| (1..=MAX_QUERY_DEADLINE_MS).contains(ms))
+                .map(Duration::from_millis)
+                .ok_or_else(|| QueryConfigError {
+                    name: ENV_QUERY_DEADLINE_MS,
+                    reason: format!(
+                        "must be a whole number of milliseconds from 1 to {MAX_QUERY_DEADLINE_MS} (was {value:?})"
+                    ),
+                })?,
+        };
         Ok(Self {
             claims,
             token_key,
             token_key_is_default,
+            deadline,
         })
     }
 }
@@ -98,6 +129,7 @@ impl Default for QueryConfig {
             claims: ClaimNames::default(),
             token_key: TokenKey::local_default(),
             token_key_is_default: true,
+            deadline: DEFAULT_QUERY_DEADLINE,
         }
     }
 }
@@ -121,6 +153,24 @@ mod tests {
         let c = config(&[]).unwrap();
         assert_eq!(c.claims, ClaimNames::default());
         assert!(c.token_key_is_default);
+        assert_eq!(c.deadline, DEFAULT_QUERY_DEADLINE);
+    }
+
+    #[test]
+    fn the_deadline_is_read_in_milliseconds_and_bounded() {
+        let c = config(&[("AUDIT_QUERY_DEADLINE_MS", "2500")]).unwrap();
+        assert_eq!(c.deadline, Duration::from_millis(2500));
+        assert_eq!(
+            config(&[("AUDIT_QUERY_DEADLINE_MS", "30000")])
+                .unwrap()
+                .deadline,
+            Duration::from_secs(30)
+        );
+        for bad in ["0", "30001", "ten", "-1", "1.5"] {
+            let err = config(&[("AUDIT_QUERY_DEADLINE_MS", bad)]).unwrap_err();
+            assert_eq!(err.name, "AUDIT_QUERY_DEADLINE_MS", "{bad}");
+            assert!(err.reason.contains("1 to 30000"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! 4xx explain what to fix; 5xx carry only the request id, while the full cause goes to
 //! the logs under that id.
 
-use audit_shared::api::{ParameterError, Problem};
+use std::time::Duration;
+
+use audit_shared::api::{ParameterError, ParameterLocation, Problem};
 use audit_shared::query::QueryError;
 use audit_shared::store::StoreError;
 use lambda_http::http::StatusCode;
@@ -13,9 +15,12 @@ use crate::claims::ClaimError;
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// Bad query or path parameters.
-    #[error("invalid parameters: {0:?}")]
+    /// Bad query parameters.
+    #[error("invalid query parameters: {0:?}")]
     BadRequest(Vec<ParameterError>),
+    /// A bad path parameter.
+    #[error("invalid path parameter: {0}")]
+    BadPathParameter(ParameterError),
     /// No usable identity in the authorizer claims.
     #[error(transparent)]
     Unauthorized(#[from] ClaimError),
@@ -31,6 +36,9 @@ pub enum ApiError {
     /// A response could not be built.
     #[error("cannot build the response: {0}")]
     Internal(String),
+    /// The request's deadline passed before it was served; its reads were abandoned.
+    #[error("the request's deadline of {0:?} passed before it was served")]
+    DeadlineExceeded(Duration),
 }
 
 impl From<QueryError> for ApiError {
@@ -46,15 +54,31 @@ impl From<QueryError> for ApiError {
 }
 
 impl ApiError {
+    /// Whether retrying the same request later may succeed (a 503 with `Retry-After`).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ApiError::Store(e) => e.is_retryable(),
+            ApiError::DeadlineExceeded(_) => true,
+            _ => false,
+        }
+    }
+
     /// The status and the problem body; `request_id` goes into server errors only.
     pub fn problem(&self, request_id: &str) -> (StatusCode, Problem) {
         let problem = match self {
             ApiError::BadRequest(errors) => Problem::invalid_parameters(errors.clone()),
+            ApiError::BadPathParameter(error) => {
+                Problem::invalid_parameters_in(ParameterLocation::Path, vec![error.clone()])
+            }
             ApiError::Unauthorized(e) => Problem::unauthorized(e.to_string()),
             ApiError::NotFound(detail) => Problem::not_found(detail.clone()),
             ApiError::MethodNotAllowed(method) => Problem::method_not_allowed(method),
-            ApiError::Store(e) if e.is_retryable() => Problem::unavailable(request_id),
-            ApiError::Store(_) | ApiError::Internal(_) => Problem::internal(request_id),
+            ApiError::Store(_) | ApiError::DeadlineExceeded(_) if self.is_retryable() => {
+                Problem::unavailable(request_id)
+            }
+            ApiError::Store(_) | ApiError::Internal(_) | ApiError::DeadlineExceeded(_) => {
+                Problem::internal(request_id)
+            }
         };
         let status =
             StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

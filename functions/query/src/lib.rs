@@ -16,8 +16,8 @@
 //! [`claims`]).
 //!
 //! It serves the routes of [`audit_shared::api::routes::ROUTES`] whose function is the query
-//! function, dispatching on their [`Operation`] (matched case-insensitively after an exact
-//! match fails; a named stage prefix is ignored):
+//! function, dispatching on their [`Operation`] (the raw path, matched case-insensitively
+//! after an exact match fails; a named stage prefix is ignored):
 //! - `GET /api/Audit`: a page of events ([`audit_shared::api::params`] lists parameters);
 //! - `GET /api/Audit/{eventId}`: one event, 404 when absent, expired or out of scope;
 //! - `GET /api/Audit/eventTypes`, `GET /api/Audit/categories`: the catalog.
@@ -25,6 +25,12 @@
 //! Every response carries `Server-Timing: db;dur=<ms>, read;desc="items=<n> rcu=<units>"`,
 //! the same figures are logged with the request id, and errors are
 //! `application/problem+json` ([`error`]).
+//!
+//! Every request has a deadline: [`QueryConfig::deadline`] (`AUDIT_QUERY_DEADLINE_MS`,
+//! 10 s by default), capped by the Lambda invocation's deadline less
+//! [`QUERY_DEADLINE_MARGIN`]. Past it the request answers 503 with `Retry-After`, and the
+//! store reads still in flight are dropped, so a stalled store never holds the function
+//! until its timeout, which API Gateway would turn into its own generic error.
 
 pub mod apigw;
 pub mod claims;
@@ -32,14 +38,13 @@ pub mod config;
 pub mod error;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
-use audit_shared::api::params::{NEXT_TOKEN, PAGE_NUMBER};
+use audit_shared::api::params::{parse_event_id, NEXT_TOKEN, PAGE_NUMBER};
 use audit_shared::api::routes::{self, Case, Function, Operation, RouteMatch, EVENT_ID};
-use audit_shared::api::{parse_list_query, EventPage, ParameterError, PROBLEM_JSON};
+use audit_shared::api::{parse_list_query, EventPage, PROBLEM_JSON};
 use audit_shared::catalog::{CATEGORIES, EVENT_TYPES};
 use audit_shared::clock::{self, Clock, SharedClock};
-use audit_shared::domain::EventId;
 use audit_shared::query::{run_query, Caller, QueryEnv, TokenKey};
 use audit_shared::store::{EventReader, PartitionReader, ReadStats, Visibility};
 use lambda_http::http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, LINK, RETRY_AFTER};
@@ -66,6 +71,8 @@ pub struct QueryContext {
     pub token_key: TokenKey,
     /// The current time, injected so tests can pin "now" (it decides what has expired).
     pub clock: SharedClock,
+    /// Longest a request may take before it answers 503 ([`QueryConfig::deadline`]).
+    pub deadline: Duration,
 }
 
 impl QueryContext {
@@ -76,6 +83,7 @@ impl QueryContext {
             claims: config.claims.clone(),
             token_key: config.token_key.clone(),
             clock: clock::system(),
+            deadline: config.deadline,
         }
     }
 
@@ -91,8 +99,27 @@ const JSON: &str = "application/json";
 const NO_STORE: &str = "no-store";
 /// The catalog changes only with a deployment.
 const CATALOG_CACHE: &str = "private, max-age=3600";
-/// Seconds a throttled caller should wait.
+/// Seconds a throttled caller, or one whose request ran out of time, should wait.
 const RETRY_AFTER_SECONDS: &str = "1";
+
+/// Time kept back from the Lambda invocation's deadline, so that the 503 and the logs still
+/// go out before the runtime ends the invocation.
+pub const QUERY_DEADLINE_MARGIN: Duration = Duration::from_secs(1);
+
+/// How long a request may run: `configured`, or less when the Lambda invocation's deadline
+/// (`lambda_deadline_ms`, epoch milliseconds, 0 when unknown) less [`QUERY_DEADLINE_MARGIN`]
+/// comes sooner; zero when that deadline has passed.
+pub fn request_budget(configured: Duration, lambda_deadline_ms: u64, now: SystemTime) -> Duration {
+    if lambda_deadline_ms == 0 {
+        return configured;
+    }
+    let deadline = SystemTime::UNIX_EPOCH + Duration::from_millis(lambda_deadline_ms);
+    let remaining = deadline
+        .duration_since(now)
+        .unwrap_or(Duration::ZERO)
+        .saturating_sub(QUERY_DEADLINE_MARGIN);
+    configured.min(remaining)
+}
 
 /// A successful answer, before it becomes a response.
 struct Reply {
@@ -109,8 +136,13 @@ pub async fn handle(ctx: &QueryContext, request: Request) -> Response<Body> {
     let started = Instant::now();
     let request_id = request_id_of(&request);
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let outcome = serve(ctx, &request).await;
+    let path = raw_path_of(&request).to_owned();
+    let lambda_deadline = request.lambda_context_ref().map_or(0, |c| c.deadline);
+    let budget = request_budget(ctx.deadline, lambda_deadline, SystemTime::now());
+    // Dropping the future on time-out drops the store reads it awaits.
+    let outcome = tokio::time::timeout(budget, serve(ctx, &request))
+        .await
+        .unwrap_or(Err(ApiError::DeadlineExceeded(budget)));
     let (mut response, stats, items, plan) = match outcome {
         Ok(reply) => {
             let mut response = build(StatusCode::OK, JSON, reply.cache, reply.body, &method);
@@ -133,7 +165,7 @@ pub async fn handle(ctx: &QueryContext, request: Request) -> Response<Body> {
                         .headers_mut()
                         .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
                 }
-                ApiError::Store(e) if e.is_retryable() => {
+                ApiError::Store(_) | ApiError::DeadlineExceeded(_) if error.is_retryable() => {
                     response
                         .headers_mut()
                         .insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
@@ -243,9 +275,19 @@ fn query_pairs(request: &Request) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The request's path as API Gateway received it (`rawPath`). Parsing the event resolves
+/// dot segments in the request's URI (`/api/Audit/..` becomes `/api/`), which would route
+/// `GET /api/Audit/..` somewhere else than API Gateway did.
+fn raw_path_of(request: &Request) -> &str {
+    Some(request.raw_http_path())
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| request.uri().path())
+}
+
 async fn serve(ctx: &QueryContext, request: &Request) -> Result<Reply, ApiError> {
-    let found = route_of(request.uri().path(), stage_of(request).as_deref())
-        .ok_or_else(|| ApiError::NotFound(format!("No route {}.", request.uri().path())))?;
+    let path = raw_path_of(request);
+    let found = route_of(path, stage_of(request).as_deref())
+        .ok_or_else(|| ApiError::NotFound(format!("No route {path}.")))?;
     if !found.route.method.accepts(request.method().as_str()) {
         return Err(ApiError::MethodNotAllowed(request.method().to_string()));
     }
@@ -292,8 +334,7 @@ fn now_seconds(ctx: &QueryContext) -> i64 {
 }
 
 async fn event(ctx: &QueryContext, caller: &Caller, id: &str) -> Result<Reply, ApiError> {
-    let id = EventId::parse(id)
-        .map_err(|e| ApiError::BadRequest(vec![ParameterError::new("eventId", e.message)]))?;
+    let id = parse_event_id(id).map_err(ApiError::BadPathParameter)?;
     let visibility = Visibility::new(caller.scope.clone(), now_seconds(ctx));
     let (found, stats) = ctx
         .store

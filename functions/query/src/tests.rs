@@ -159,7 +159,7 @@ fn the_caller_comes_from_jwt_or_lambda_authorizer_claims_only() {
     );
     assert!(matches!(
         claims::caller_of(&r, &names),
-        Err(claims::ClaimError::InvalidTenant(_))
+        Err(claims::ClaimError::InvalidTenant { .. })
     ));
     let custom = ClaimNames {
         tenant: "custom:tenant".into(),
@@ -244,4 +244,221 @@ async fn bad_requests_and_missing_tenants_are_refused_before_any_read() {
     let response = handle(&ctx, r).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()[CACHE_CONTROL], CATALOG_CACHE);
+}
+
+/// A store whose every read waits forever, counting the reads begun and those dropped.
+#[derive(Default)]
+struct Stalled {
+    begun: std::sync::atomic::AtomicUsize,
+    dropped: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Counts its drop: a read future dropped before it finished was abandoned.
+struct DropCount(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for DropCount {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Stalled {
+    async fn stall<T>(&self) -> T {
+        self.begun.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let _guard = DropCount(Arc::clone(&self.dropped));
+        std::future::pending::<T>().await
+    }
+}
+
+#[async_trait]
+impl PartitionReader for Stalled {
+    fn shards(&self) -> u16 {
+        4
+    }
+
+    async fn read_page(&self, _: &PageRequest) -> Result<Page, StoreError> {
+        self.stall().await
+    }
+}
+
+#[async_trait]
+impl EventReader for Stalled {
+    async fn get_event(&self, _: &TenantId, _: &EventId) -> Result<Option<AuditEvent>, StoreError> {
+        self.stall().await
+    }
+}
+
+#[tokio::test]
+async fn a_request_past_its_deadline_answers_503_with_retry_after_and_abandons_its_reads() {
+    let config =
+        QueryConfig::from_lookup(|name| (name == "AUDIT_QUERY_DEADLINE_MS").then(|| "50".into()))
+            .unwrap();
+    let store = Arc::new(Stalled::default());
+    let ctx = QueryContext {
+        store: Arc::clone(&store) as Arc<dyn AuditStore>,
+        ..QueryContext::new(Failing { transient: false }, &config)
+    };
+    for path in ["/api/Audit", "/api/Audit/evt-1"] {
+        let r = request(path, "", "$default", jwt(json!({ "tenantId": "acme" })));
+        let started = std::time::Instant::now();
+        // Without a deadline the handler would wait for the store forever.
+        let response = tokio::time::timeout(std::time::Duration::from_secs(5), handle(&ctx, r))
+            .await
+            .expect("the handler must answer by its deadline");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{path}"
+        );
+        assert_eq!(response.status(), 503, "{path}");
+        assert_eq!(response.headers()[RETRY_AFTER], "1");
+        assert_eq!(response.headers()[CONTENT_TYPE], PROBLEM_JSON);
+        let problem = body(&response);
+        assert_eq!(problem["title"], "Service Unavailable");
+        assert_eq!(problem["requestId"], "req-123");
+        assert_eq!(problem.as_object().unwrap().len(), 5, "{problem}");
+    }
+    let begun = store.begun.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(begun >= 2, "the store was read {begun} times");
+    assert_eq!(
+        store.dropped.load(std::sync::atomic::Ordering::SeqCst),
+        begun,
+        "every read in flight is abandoned at the deadline"
+    );
+}
+
+#[tokio::test]
+async fn event_ids_a_path_cannot_carry_are_a_400_naming_the_path_parameter() {
+    // The failing store proves no read happens: a read would answer 500.
+    let ctx = QueryContext::new(Failing { transient: false }, &QueryConfig::default());
+    for (path, id) in [
+        ("/api/Audit/..", ".."),
+        ("/api/Audit/.", "."),
+        ("/api/Audit/a%20b", "a b"),
+    ] {
+        // As API Gateway sends it: the route it matched and the decoded path parameter.
+        // (Parsing the event resolves the dot segments of the request's URI: only the raw
+        // path keeps them.)
+        let r = apigw::HttpApiEvent::new("GET", path)
+            .route_key("GET /api/Audit/{eventId}")
+            .path_parameter("eventId", id)
+            .authorizer(jwt(json!({ "tenantId": "acme" })))
+            .into_request()
+            .unwrap();
+        let response = handle(&ctx, r).await;
+        assert_eq!(response.status(), 400, "{path}");
+        let problem = body(&response);
+        assert_eq!(problem["detail"], "1 path parameter is invalid.", "{path}");
+        assert_eq!(problem["errors"][0]["parameter"], "eventId", "{path}");
+    }
+}
+
+/// A request whose JWT authorizer passed `rendered` (as API Gateway renders claims, all
+/// strings) for the bearer token whose payload is `payload`.
+fn with_token(rendered: Value, payload: &Value) -> Request {
+    let encode = |v: &Value| {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let token = format!(
+        "{}.{}.sig",
+        encode(&json!({ "alg": "none" })),
+        encode(payload)
+    );
+    apigw::HttpApiEvent::new("GET", "/api/Audit")
+        .header("authorization", &format!("Bearer {token}"))
+        .request_id("req-123")
+        .authorizer(jwt(rendered))
+        .into_request()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn tenant_claims_that_are_not_string_tenant_ids_are_refused_naming_the_claim() {
+    // The failing store proves no read happens: a read would answer 500.
+    let ctx = QueryContext::new(Failing { transient: false }, &QueryConfig::default());
+    let mut requests = Vec::new();
+    for value in [json!(null), json!(true), json!(5), json!(" local ")] {
+        let rule = if value.is_string() {
+            "must contain only letters"
+        } else {
+            "must be a string"
+        };
+        // A Lambda authorizer's context keeps the JSON type.
+        let lambda = json!({ "lambda": { "tenantId": value.clone() } });
+        requests.push((
+            request("/api/Audit", "", "$default", lambda),
+            rule,
+            value.clone(),
+        ));
+        // API Gateway's JWT authorizer renders the claim as text; the token keeps its type.
+        let rendered = value
+            .as_str()
+            .map_or_else(|| value.to_string(), str::to_owned);
+        requests.push((
+            with_token(
+                json!({ "tenantId": rendered }),
+                &json!({ "tenantId": value }),
+            ),
+            rule,
+            value,
+        ));
+    }
+    for (r, rule, value) in requests {
+        let response = handle(&ctx, r).await;
+        assert_eq!(response.status(), 401, "{value}");
+        assert_eq!(response.headers()[CONTENT_TYPE], PROBLEM_JSON);
+        let detail = body(&response)["detail"].as_str().unwrap().to_owned();
+        assert!(
+            detail.contains("tenantId claim") && detail.contains(rule),
+            "{value}: {detail}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn organization_claims_must_be_strings_that_are_organization_ids() {
+    let ctx = QueryContext::new(Failing { transient: false }, &QueryConfig::default());
+    let refused = [
+        request(
+            "/api/Audit",
+            "",
+            "$default",
+            json!({ "lambda": { "tenantId": "acme", "organizationIds": ["org-1", 5] } }),
+        ),
+        request(
+            "/api/Audit",
+            "",
+            "$default",
+            json!({ "lambda": { "tenantId": "acme", "organizationIds": true } }),
+        ),
+        with_token(
+            json!({ "tenantId": "acme", "organizationIds": "[org-1 null]" }),
+            &json!({ "tenantId": "acme", "organizationIds": ["org-1", null] }),
+        ),
+        with_token(
+            json!({ "tenantId": "acme", "organizationIds": "7" }),
+            &json!({ "tenantId": "acme", "organizationIds": 7 }),
+        ),
+        request(
+            "/api/Audit",
+            "",
+            "$default",
+            jwt(json!({ "tenantId": "acme", "organizationIds": "[org#1]" })),
+        ),
+    ];
+    for r in refused {
+        let response = handle(&ctx, r).await;
+        assert_eq!(response.status(), 401);
+        let detail = body(&response)["detail"].as_str().unwrap().to_owned();
+        assert!(detail.contains("organizationIds claim"), "{detail}");
+    }
+    let names = ClaimNames::default();
+    let r = with_token(
+        json!({ "tenantId": "acme", "organizationIds": "[org-1 org-2]" }),
+        &json!({ "tenantId": "acme", "organizationIds": ["org-1", "org-2"] }),
+    );
+    assert_eq!(
+        claims::caller_of(&r, &names).unwrap().scope,
+        OrganizationScope::Only(vec!["org-1".into(), "org-2".into()])
+    );
 }

@@ -2,9 +2,10 @@
 //! route descriptions for the OpenAPI document. Plain types, no HTTP or Lambda crates.
 //!
 //! - [`params`]: parameter names, [`parse_list_query`] into a validated [`AuditQuery`], and
-//!   [`ListEventsParams`] for the OpenAPI document.
+//!   [`ListEventsParams`] and [`GetEventParams`] for the OpenAPI document.
 //! - [`EventPage`]: the body of `GET /api/Audit`.
-//! - [`Problem`]: RFC 9457 problem details with `errors: [{parameter, message}]`.
+//! - [`Problem`]: RFC 9457 problem details with `errors: [{parameter, message}]`, and
+//!   [`GatewayMessage`], the `{"message": ...}` body API Gateway sends on its own.
 //! - [`routes`]: `list_events`, `get_event`, `list_event_types`, `list_categories`,
 //!   annotated with `#[utoipa::path]`.
 
@@ -14,5 +15,7 @@ mod problem;
 pub mod routes;
 
 pub use page::EventPage;
-pub use params::{parse_list_query, AuditQuery, ListEventsParams};
-pub use problem::{InvalidParameters, ParameterError, Problem, PROBLEM_JSON};
+pub use params::{parse_list_query, AuditQuery, GetEventParams, ListEventsParams};
+pub use problem::{
+    GatewayMessage, InvalidParameters, ParameterError, ParameterLocation, Problem, PROBLEM_JSON,
+};

@@ -21,10 +21,8 @@ pub struct EventPage {
     #[schema(example = true)]
     pub has_more: bool,
     /// Pass as `nextToken` (with the same filters) to get the next page at constant cost.
-    /// Absent on the last page.
+    /// Absent on the last page. (No example here: a token is only valid for the caller and
+    /// the filters it was issued to; the listing's response example carries a genuine one.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(
-        example = "AQAAAAKx7x3m0Qh9Yw0m9bqFJ2zXMjAyNC0wMy0wMVQwNTowMDowMC4wMDBaI2V2dC0x3q1ztWvZ7bB2N8y1Hk6b0g"
-    )]
     pub next_token: Option<String>,
 }

@@ -41,6 +41,35 @@ impl std::fmt::Display for ParameterError {
 #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
 pub struct InvalidParameters(pub Vec<ParameterError>);
 
+/// Where a request carries a parameter, as a problem's `detail` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParameterLocation {
+    /// In the query string (`?pageSize=0`).
+    Query,
+    /// In the path (`/api/Audit/{eventId}`).
+    Path,
+}
+
+impl ParameterLocation {
+    /// The word a problem's `detail` uses: `query` or `path`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ParameterLocation::Query => "query",
+            ParameterLocation::Path => "path",
+        }
+    }
+}
+
+/// The body API Gateway itself sends, before any function runs: `{"message": "Unauthorized"}`
+/// for a missing, expired or invalid token, `{"message": "Not Found"}` for a method or path
+/// no route serves. Its media type is `application/json`, not problem+json.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({ "message": "Unauthorized" }))]
+pub struct GatewayMessage {
+    /// The reason phrase.
+    pub message: String,
+}
+
 /// An RFC 9457 problem: what went wrong, for people and programs.
 ///
 /// `type` is `about:blank` (the status says it all) and `title` the status phrase. A 400
@@ -90,11 +119,17 @@ impl Problem {
         }
     }
 
-    /// 400: the request's parameters broke these rules.
+    /// 400: the request's query parameters broke these rules.
     pub fn invalid_parameters(errors: Vec<ParameterError>) -> Self {
+        Self::invalid_parameters_in(ParameterLocation::Query, errors)
+    }
+
+    /// 400: the request's parameters, all sent in `location`, broke these rules.
+    pub fn invalid_parameters_in(location: ParameterLocation, errors: Vec<ParameterError>) -> Self {
+        let kind = location.as_str();
         let detail = match errors.len() {
-            1 => "1 query parameter is invalid.".to_owned(),
-            n => format!("{n} query parameters are invalid."),
+            1 => format!("1 {kind} parameter is invalid."),
+            n => format!("{n} {kind} parameters are invalid."),
         };
         Self {
             errors,
@@ -163,6 +198,17 @@ mod tests {
         assert_eq!(json["detail"], "2 query parameters are invalid.");
         assert_eq!(json["errors"][1]["parameter"], "order");
         assert!(json.get("requestId").is_none());
+    }
+
+    #[test]
+    fn a_bad_path_parameter_is_called_a_path_parameter() {
+        let one = Problem::invalid_parameters_in(
+            ParameterLocation::Path,
+            vec![ParameterError::new("eventId", "must not be '.'")],
+        );
+        assert_eq!(one.detail, "1 path parameter is invalid.");
+        assert_eq!(one.status, 400);
+        assert_eq!(one.errors[0].parameter, "eventId");
     }
 
     #[test]

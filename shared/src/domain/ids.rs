@@ -61,8 +61,36 @@ impl std::fmt::Display for Identifier {
     }
 }
 
+/// Event ids that `GET /api/Audit/{eventId}` cannot carry: the dot segments and the literal
+/// segments of the routes beside it (`shared/src/api/routes` checks the list against its
+/// table).
+pub const RESERVED_EVENT_IDS: &[&str] = &[".", "..", "eventTypes", "categories"];
+
+/// The rule [`RESERVED_EVENT_IDS`] adds to event ids.
+fn reserved_event_id(value: &str) -> Result<(), String> {
+    if RESERVED_EVENT_IDS.contains(&value) {
+        return Err(format!(
+            "must not be {} (GET /api/Audit/{{eventId}} could not read it back)",
+            RESERVED_EVENT_IDS
+                .iter()
+                .map(|r| format!("'{r}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// No rule beyond the identifier's.
+fn no_extra_rule(_: &str) -> Result<(), String> {
+    Ok(())
+}
+
 macro_rules! identifier_newtype {
     ($(#[$doc:meta])* $name:ident, $field:literal) => {
+        identifier_newtype!($(#[$doc])* $name, $field, no_extra_rule);
+    };
+    ($(#[$doc:meta])* $name:ident, $field:literal, $extra:path) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
@@ -71,7 +99,9 @@ macro_rules! identifier_newtype {
         impl $name {
             /// Parses the value, naming the field in the error.
             pub fn parse(value: &str) -> Result<Self, FieldError> {
-                Identifier::parse($field, value).map(Self)
+                let id = Identifier::parse($field, value)?;
+                $extra(value).map_err(|rule| FieldError::new($field, rule))?;
+                Ok(Self(id))
             }
 
             /// The id as text.
@@ -90,8 +120,14 @@ macro_rules! identifier_newtype {
 
 identifier_newtype!(
     /// The id of one event, unique within its tenant; the idempotency key of ingestion.
+    ///
+    /// Besides the identifier rule, an event id must be readable back as the last segment
+    /// of `GET /api/Audit/{eventId}`: `.` and `..` are dot segments that clients and
+    /// gateways resolve away, and the catalog routes' names ([`RESERVED_EVENT_IDS`]) are
+    /// other routes.
     EventId,
-    "eventId"
+    "eventId",
+    reserved_event_id
 );
 identifier_newtype!(
     /// The tenant an event belongs to: the isolation boundary.
@@ -129,6 +165,28 @@ mod tests {
         for bad in ["a b", "a/b", "é", "a~"] {
             assert!(TenantId::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn event_ids_that_a_url_path_cannot_carry_back_are_refused_naming_the_field() {
+        // `GET /api/Audit/..` is another path, and `/api/Audit/eventTypes` another route: an
+        // event stored under such an id could never be read back.
+        for bad in [".", "..", "eventTypes", "categories"] {
+            let err = EventId::parse(bad).unwrap_err();
+            assert_eq!(err.field, "eventId", "{bad}");
+            assert!(
+                err.message.contains("must not be"),
+                "{bad}: {}",
+                err.message
+            );
+        }
+        for ok in ["...", ".a", "a.", "..b", "eventtypes", "categories2"] {
+            assert!(EventId::parse(ok).is_ok(), "{ok}");
+        }
+        assert!(
+            TenantId::parse(".").is_ok(),
+            "the rule is the event id's only"
+        );
     }
 
     #[test]

@@ -12,6 +12,6 @@ mod time;
 mod validation;
 
 pub use event::{Actor, ActorType, AuditEvent, Change, Outcome, Target, TargetRef};
-pub use ids::{EventId, Identifier, TenantId};
+pub use ids::{EventId, Identifier, TenantId, MAX_IDENTIFIER_LEN, RESERVED_EVENT_IDS};
 pub use time::Timestamp;
 pub use validation::{FieldError, ValidationErrors};

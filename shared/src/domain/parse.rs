@@ -301,6 +301,19 @@ fn parse_changes(value: &Value, errors: &mut ValidationErrors) -> Vec<Change> {
         .collect()
 }
 
+/// `text` with each control character written as a Rust escape (`\u{7}`), others as is.
+fn escape_controls(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 fn parse_metadata(value: &Value, errors: &mut ValidationErrors) -> BTreeMap<String, String> {
     let Value::Object(map) = value else {
         errors.push("metadata", "must be an object of string values");
@@ -318,11 +331,20 @@ fn parse_metadata(value: &Value, errors: &mut ValidationErrors) -> BTreeMap<Stri
     }
     let mut out = BTreeMap::new();
     for (key, value) in map {
-        let field = format!("metadata.{key}");
+        // Escaped, so that the field's name carries no control character itself.
+        let field = format!("metadata.{}", escape_controls(key));
         if key.is_empty() || key.chars().count() > MAX_METADATA_KEY_CHARS {
             errors.push(
                 field,
                 format!("key must be 1 to {MAX_METADATA_KEY_CHARS} characters long"),
+            );
+            continue;
+        }
+        // Values may hold line breaks and tabs; a key, a name, may not.
+        if let Some(bad) = key.chars().find(|c| c.is_control()) {
+            errors.push(
+                field,
+                format!("key must not contain control characters (found {bad:?})"),
             );
             continue;
         }
@@ -640,6 +662,32 @@ mod tests {
             "metadata",
             "object of string values",
         );
+    }
+
+    #[test]
+    fn metadata_keys_with_control_characters_are_rejected_naming_the_key() {
+        for key in [
+            "bell\u{7}",
+            "line\nbreak",
+            "tab\there",
+            "\u{0}",
+            "del\u{7f}",
+        ] {
+            let input = with("metadata", json!({ key: "v" }));
+            let errors = AuditEvent::parse(&input, now()).unwrap_err();
+            let error = &errors.errors()[0];
+            assert!(error.field.starts_with("metadata."), "{key:?}: {error}");
+            assert!(
+                !error.field.chars().any(char::is_control),
+                "{key:?}: {error}"
+            );
+            assert!(
+                error
+                    .message
+                    .contains("key must not contain control characters"),
+                "{key:?}: {error}"
+            );
+        }
     }
 
     #[test]

@@ -15,17 +15,21 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{OpenApi as Document, RefOr};
+use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::api::routes::{self, RouteDocs, LIST_EVENTS_PATH, ROUTES};
+use crate::api::{GatewayMessage, Problem};
 use crate::catalog::{CATEGORIES, EVENT_TYPES};
-use crate::domain::{Actor, ActorType, AuditEvent, Change, FieldError, Outcome, Target};
+use crate::domain::{
+    Actor, ActorType, AuditEvent, Change, EventId, FieldError, Outcome, Target, TenantId, Timestamp,
+};
 use crate::ingest::{
     ActorInput, EventBatch, EventInput, EventResult, EventStatus, EventTypeRef, IngestRequest,
     IngestResponse, IngestTotals,
 };
 use crate::limits::{MAX_BATCH_EVENTS, MAX_EVENT_BYTES};
+use crate::query::{Filters, PageToken, TokenKey};
 
 /// Name of the JWT bearer security scheme that every API route requires.
 pub const BEARER_AUTH: &str = "bearerAuth";
@@ -68,6 +72,7 @@ pub const EXAMPLE_REQUESTS: [(&str, &str); 4] = [
         Change,
         Outcome,
         FieldError,
+        GatewayMessage,
         IngestRequest,
         EventBatch,
         EventInput,
@@ -95,7 +100,9 @@ pub fn document() -> Document {
     doc.merge(RouteDocs::openapi());
     for modifier in [
         &RouteTable as &dyn Modify,
+        &Unauthorized,
         &ExampleRequests,
+        &GenuineNextToken,
         &ProblemExamples,
     ] {
         modifier.modify(&mut doc);
@@ -155,7 +162,19 @@ impl Modify for Overview {
              by the API Gateway JWT authorizer. The caller's tenant comes from the token's \
              claims, never from a query parameter. A missing, expired or invalid token is \
              refused by API Gateway itself, before the service: `401` with \
-             `{ \"message\": \"Unauthorized\" }`.\n\n\
+             `{ \"message\": \"Unauthorized\" }` (`application/json`). A verified token whose \
+             tenant claim is missing, not a string or not a tenant id (or whose organizations \
+             claim is not a list of organization ids) is refused by the service: `401` \
+             problem+json naming the claim and the rule.\n\n\
+             ## Methods and unknown paths\n\
+             Only the `GET` (and `HEAD`) routes below exist. API Gateway answers any other \
+             method, and any path no route serves, itself: `404` with \
+             `{ \"message\": \"Not Found\" }` (`application/json`). (The query function answers \
+             `405` with `Allow: GET, HEAD` only when invoked directly with another method.)\n\n\
+             ## Deadline\n\
+             Every request has a deadline, `AUDIT_QUERY_DEADLINE_MS` (10 s by default) and \
+             never later than the function's own timeout allows: past it the request answers \
+             `503` with `Retry-After` and its reads are abandoned.\n\n\
              ## Errors\n\
              Errors are `application/problem+json` (RFC 9457) with `type`, `title`, `status` and \
              `detail`; a 400 also lists every offending parameter in `errors`. A 5xx never \
@@ -196,6 +215,107 @@ impl Modify for Overview {
             CATEGORIES.len()
         );
         openapi.info.description = Some(text);
+    }
+}
+
+/// The tenant of the listing's example page, which [`example_next_token`] is signed for.
+pub const EXAMPLE_TENANT: &str = "acme";
+
+/// A genuine `nextToken`: the one the listing's example page would carry, signed with the
+/// local default key ([`TokenKey::local_default`]) for tenant [`EXAMPLE_TENANT`] and no
+/// filters, after the example's event. A local stack (`make dev`) accepts it from a caller of
+/// that tenant on `GET /api/Audit?nextToken=...`; a deployment, with its own key, answers 400.
+pub fn example_next_token() -> String {
+    let (Ok(tenant), Ok(event_id), Ok(occurred_at)) = (
+        TenantId::parse(EXAMPLE_TENANT),
+        EventId::parse("01HQZX3J8Y6K2M4N5P7R9S0T1V"),
+        Timestamp::parse_rfc3339("occurredAt", "2024-03-01T05:00:00.000Z"),
+    ) else {
+        return String::new();
+    };
+    let token = PageToken {
+        page_number: 2,
+        after: crate::keys::sort_key(occurred_at, &event_id),
+    };
+    token.encode(
+        &TokenKey::local_default(),
+        &tenant,
+        &Filters::default().digest(),
+    )
+}
+
+/// Puts [`example_next_token`] into the listing's example page, so that the document's own
+/// example is a token the service accepts.
+struct GenuineNextToken;
+
+impl Modify for GenuineNextToken {
+    fn modify(&self, openapi: &mut Document) {
+        let example = openapi
+            .paths
+            .paths
+            .get_mut(LIST_EVENTS_PATH)
+            .and_then(|item| item.get.as_mut())
+            .and_then(|operation| operation.responses.responses.get_mut("200"))
+            .and_then(|response| match response {
+                RefOr::T(response) => response.content.get_mut("application/json"),
+                RefOr::Ref(_) => None,
+            })
+            .and_then(|content| match content {
+                RefOr::T(content) => content.example.as_mut(),
+                RefOr::Ref(_) => None,
+            });
+        if let Some(Value::Object(page)) = example {
+            page.insert("nextToken".to_owned(), Value::String(example_next_token()));
+        }
+    }
+}
+
+/// Gives every operation behind the bearer scheme its `401`, as it is really sent: API
+/// Gateway's own `{"message": "Unauthorized"}` (application/json) for a missing or invalid
+/// token, and the service's problem+json for a verified token without a usable tenant
+/// claim. One declaration for every route, so that none can drift.
+struct Unauthorized;
+
+impl Modify for Unauthorized {
+    fn modify(&self, openapi: &mut Document) {
+        let response = ResponseBuilder::new()
+            .description(
+                "No usable identity. API Gateway's JWT authorizer refuses a missing, expired or \
+                 invalid token itself, before the service runs, with `{\"message\": \"Unauthorized\"}` \
+                 (`application/json`). The service refuses a verified token whose tenant claim is \
+                 missing, not a string or not a tenant id, or whose organizations claim is not a \
+                 list of organization ids, with a problem naming the claim and the rule.",
+            )
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name(GatewayMessage::name())))
+                    .example(Some(json!({ "message": "Unauthorized" })))
+                    .build(),
+            )
+            .content(
+                PROBLEM_JSON,
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name(Problem::name())))
+                    .example(Some(json!({
+                        "type": "about:blank", "title": "Unauthorized", "status": 401,
+                        "detail": "The access token's tenantId claim is not a valid tenant id: it must be a string (was null)."
+                    })))
+                    .build(),
+            )
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            let Some(operation) = item.get.as_mut() else {
+                continue;
+            };
+            let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+            if secured {
+                operation
+                    .responses
+                    .responses
+                    .insert("401".to_owned(), RefOr::T(response.clone()));
+            }
+        }
     }
 }
 
@@ -478,6 +598,85 @@ mod tests {
         assert!(get["responses"]["404"].is_object());
         assert!(doc["paths"]["/api/Audit/eventTypes"]["get"].is_object());
         assert!(doc["paths"]["/api/Audit/categories"]["get"].is_object());
+    }
+
+    #[test]
+    fn the_event_path_parameter_and_its_400_follow_the_rule_of_ingestion() {
+        let doc = value();
+        let get = &doc["paths"]["/api/Audit/{eventId}"]["get"];
+        let parameter = &get["parameters"][0];
+        assert_eq!(parameter["name"], "eventId");
+        assert_eq!(parameter["in"], "path");
+        assert_eq!(parameter["required"], true);
+        let schema = &parameter["schema"];
+        assert_eq!(schema["pattern"], crate::api::params::EVENT_ID_PATTERN);
+        assert_eq!(schema["minLength"], 1);
+        assert_eq!(schema["maxLength"], crate::domain::MAX_IDENTIFIER_LEN);
+        let bad = &get["responses"]["400"]["content"]["application/problem+json"]["example"];
+        assert_eq!(bad["detail"], "1 path parameter is invalid.");
+        assert_eq!(bad["errors"][0]["parameter"], "eventId");
+        for status in ["200", "400", "401", "404", "500", "503"] {
+            assert!(get["responses"][status].is_object(), "{status}");
+        }
+    }
+
+    #[test]
+    fn every_401_is_documented_as_api_gateway_and_the_service_send_it() {
+        let doc = value();
+        let mut seen = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for operation in item.as_object().unwrap().values() {
+                let content = &operation["responses"]["401"]["content"];
+                assert_eq!(
+                    content["application/json"]["example"],
+                    json!({ "message": "Unauthorized" }),
+                    "{path}"
+                );
+                assert_eq!(
+                    content["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/GatewayMessage",
+                    "{path}"
+                );
+                let problem = &content["application/problem+json"];
+                assert_eq!(problem["example"]["status"], 401, "{path}");
+                assert!(
+                    problem["example"]["detail"]
+                        .as_str()
+                        .unwrap()
+                        .contains("tenantId claim"),
+                    "{path}"
+                );
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 4);
+        let overview = doc["info"]["description"].as_str().unwrap();
+        assert!(
+            overview.contains("`{ \"message\": \"Not Found\" }`"),
+            "{overview}"
+        );
+    }
+
+    #[test]
+    fn the_example_next_token_is_accepted_for_its_tenant_and_no_filters() {
+        let doc = value();
+        let page = &doc["paths"][LIST_EVENTS_PATH]["get"]["responses"]["200"]["content"]
+            ["application/json"]["example"];
+        let token = page["nextToken"].as_str().unwrap();
+        assert_eq!(token, example_next_token());
+        let no_filters = crate::api::parse_list_query(&[]).unwrap().filters;
+        let decoded = PageToken::decode(
+            token,
+            &TokenKey::local_default(),
+            &TenantId::parse(EXAMPLE_TENANT).unwrap(),
+            &no_filters.digest(),
+        )
+        .unwrap();
+        assert_eq!(decoded.page_number, 2);
+        assert_eq!(page["items"][0]["tenantId"], EXAMPLE_TENANT);
+        // No other example of a token exists to go stale.
+        let schema = &doc["components"]["schemas"]["EventPage"]["properties"]["nextToken"];
+        assert!(schema.get("example").is_none(), "{schema}");
     }
 
     #[test]

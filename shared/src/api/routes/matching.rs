@@ -170,6 +170,32 @@ mod tests {
     }
 
     #[test]
+    fn the_reserved_event_ids_are_the_dot_segments_and_the_routes_beside_the_event() {
+        let parent = crate::api::routes::GET_EVENT_PATH
+            .rsplit_once('/')
+            .map(|(parent, _)| parent)
+            .unwrap();
+        let mut beside: Vec<&str> = ROUTES
+            .iter()
+            .filter_map(|r| r.path.rsplit_once('/'))
+            .filter(|(p, last)| *p == parent && !last.starts_with('{'))
+            .map(|(_, last)| last)
+            .collect();
+        beside.extend([".", ".."]);
+        beside.sort_unstable();
+        let mut reserved = crate::domain::RESERVED_EVENT_IDS.to_vec();
+        reserved.sort_unstable();
+        assert_eq!(reserved, beside);
+        for id in crate::domain::RESERVED_EVENT_IDS
+            .iter()
+            .filter(|i| !i.starts_with('.'))
+        {
+            let found = find(&format!("{parent}/{id}"), Case::Sensitive).unwrap();
+            assert_ne!(found.route.operation, Operation::GetEvent, "{id}");
+        }
+    }
+
+    #[test]
     fn route_keys_are_method_and_path_and_ids_are_unique() {
         assert_eq!(ROUTES[1].route_key(), "GET /api/Audit/{eventId}");
         let mut ids: Vec<_> = ROUTES.iter().filter_map(|r| r.operation_id).collect();

@@ -14,7 +14,7 @@
 
 use utoipa::OpenApi;
 
-use crate::api::params::ListEventsParams;
+use crate::api::params::{GetEventParams, ListEventsParams};
 use crate::api::{EventPage, Problem};
 use crate::catalog::{Category, EventType};
 use crate::domain::AuditEvent;
@@ -270,17 +270,14 @@ pub struct RouteDocs;
                 })))
             )
         ),
-        (status = 401, description = "The access token names no tenant.", body = Problem,
-            content_type = "application/problem+json",
-            example = json!({ "type": "about:blank", "title": "Unauthorized", "status": 401,
-                "detail": "The access token has no tenantId claim." })),
         (status = 500, description = "The request could not be served; the cause is logged under the request id.",
             body = Problem, content_type = "application/problem+json",
             example = json!({ "type": "about:blank", "title": "Internal Server Error", "status": 500,
                 "detail": "The request could not be served. Quote the request id when reporting it.",
                 "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef" })),
-        (status = 503, description = "DynamoDB throttled the request; retry after the `Retry-After` delay.",
+        (status = 503, description = "DynamoDB throttled the request, or the request's deadline passed (`AUDIT_QUERY_DEADLINE_MS`, 10 s by default; its reads are abandoned); retry after the `Retry-After` delay.",
             body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = String, description = "Seconds to wait before retrying: `1`.")),
             example = json!({ "type": "about:blank", "title": "Service Unavailable", "status": 503,
                 "detail": "The service is briefly overloaded. Retry the request in a moment.",
                 "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef" }))
@@ -292,28 +289,39 @@ pub fn list_events() {}
 /// Get one audit event by id.
 ///
 /// 404 when the caller's tenant has no such event, when the event belongs to an
-/// organization the caller may not see, or when its retention has expired.
+/// organization the caller may not see, or when its retention has expired. An `eventId`
+/// that ingestion would refuse is a 400 naming the path parameter.
 #[utoipa::path(
     get,
     path = GET_EVENT_PATH,
     tag = "Audit",
-    params(("eventId" = String, Path, description = "The event's id (1-128 characters of `[A-Za-z0-9._:-]`).",
-        example = "01HQZX3J8Y6K2M4N5P7R9S0T1V")),
+    params(GetEventParams),
     responses(
         (status = 200, description = "The event.", body = AuditEvent,
             headers(("Server-Timing" = String, description = "DynamoDB time, items read and read capacity."))),
+        (status = 400, description = "The `eventId` path parameter is not an event id; `errors` names it and its rule.",
+            body = Problem, content_type = "application/problem+json",
+            example = json!({
+                "type": "about:blank", "title": "Bad Request", "status": 400,
+                "detail": "1 path parameter is invalid.",
+                "errors": [
+                    { "parameter": "eventId", "message": "must contain only letters, digits and . _ : - (found ' ')" }
+                ]
+            })),
         (status = 404, description = "No such event for this caller.", body = Problem,
             content_type = "application/problem+json",
             example = json!({ "type": "about:blank", "title": "Not Found", "status": 404,
                 "detail": "No audit event with id 01HQZX3J8Y6K2M4N5P7R9S0T1V." })),
-        (status = 401, description = "The access token names no tenant.", body = Problem,
-            content_type = "application/problem+json",
-            example = json!({ "type": "about:blank", "title": "Unauthorized", "status": 401,
-                "detail": "The access token has no tenantId claim." })),
         (status = 500, description = "The request could not be served.", body = Problem,
             content_type = "application/problem+json",
             example = json!({ "type": "about:blank", "title": "Internal Server Error", "status": 500,
                 "detail": "The request could not be served. Quote the request id when reporting it.",
+                "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef" })),
+        (status = 503, description = "DynamoDB throttled the request, or the request's deadline passed (`AUDIT_QUERY_DEADLINE_MS`, 10 s by default; its read is abandoned); retry after the `Retry-After` delay.",
+            body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = String, description = "Seconds to wait before retrying: `1`.")),
+            example = json!({ "type": "about:blank", "title": "Service Unavailable", "status": 503,
+                "detail": "The service is briefly overloaded. Retry the request in a moment.",
                 "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef" }))
     ),
     security(("bearerAuth" = []))
@@ -332,9 +340,7 @@ pub fn get_event() {}
             example = json!([
                 { "code": 201, "name": "LoginSuccess", "category": 200, "description": "When a user logs in successfully." },
                 { "code": 202, "name": "LoginFailed", "category": 200, "description": "When a login attempt fails." }
-            ])),
-        (status = 401, description = "The access token names no tenant.", body = Problem,
-            content_type = "application/problem+json")
+            ]))
     ),
     security(("bearerAuth" = []))
 )]
@@ -350,9 +356,7 @@ pub fn list_event_types() {}
             example = json!([
                 { "code": 100, "name": "Configuration", "description": "Changes made to the platform's configuration in the UI." },
                 { "code": 200, "name": "UserAction", "description": "Sign-in and sign-out activity of users." }
-            ])),
-        (status = 401, description = "The access token names no tenant.", body = Problem,
-            content_type = "application/problem+json")
+            ]))
     ),
     security(("bearerAuth" = []))
 )]
