@@ -22,6 +22,7 @@ INGEST = "/2015-03-31/functions/IngestFunction/invocations"
 BATCHES = 4
 EVENTS_PER_BATCH = 400
 MAX_BATCH = 1000  # events per invocation
+READABLE_BEFORE_STALL = 50  # of 1,600: the engine stalls in the middle of the batches
 
 
 def events(tenant, batch):
@@ -76,7 +77,8 @@ def test_a_stalled_engine_loses_no_event_and_stores_none_twice(stack):
     def stall_engine():
         # Stall once the first events are readable: some writes are done, most are not.
         deadline = time.monotonic() + 30
-        while not all_ids(stack, token, page_size=1) and time.monotonic() < deadline:
+        while len(all_ids(stack, token, page_size=READABLE_BEFORE_STALL)) < READABLE_BEFORE_STALL:
+            assert time.monotonic() < deadline, "no event became readable within 30 s"
             time.sleep(0.02)
         os.kill(stack.engine_pid, signal.SIGSTOP)
         stopped.set()
