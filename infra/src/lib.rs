@@ -1,5 +1,6 @@
 //! Local tooling of the audit log service: realistic seed data, and (in `gateway`) a local
-//! gateway that serves the very handlers the Lambda functions run.
+//! gateway in front of the functions: their own binaries under AWS's Lambda Runtime
+//! Interface Emulator, or their handlers in process.
 
 pub mod gateway;
 pub mod seed;

@@ -1,6 +1,7 @@
-//! The local run: serves the query, swagger and ingest handlers through the local gateway
+//! The local run: serves the query, swagger and ingest functions through the local gateway
 //! on DynamoDB Local, after creating the table and seeding sample events through the real
-//! ingest handler. Stops on Ctrl-C. `make dev` starts the engine and then this binary.
+//! ingest handler. Stops on Ctrl-C or SIGTERM. `make dev` starts the engine and then this
+//! binary.
 //!
 //! With `--prepare-only` it creates the table and seeds it, then exits without serving:
 //! that readies a local engine for other runners of the functions (`sam local`).
@@ -10,15 +11,30 @@
 //! - `LOCAL_HTTP_PORT` (3000): the HTTP API, like `sam local start-api`;
 //! - `LOCAL_INVOKE_PORT` (3001): the Lambda Invoke API, like `sam local start-lambda`;
 //! - `LOCAL_DEFAULT_TENANT` (`local`): the tenant of requests without a bearer token;
-//! - `SEED` (5000): sample events to ingest for the default tenant at start, 0 for none.
+//! - `SEED` (5000): sample events to ingest for the default tenant at start, 0 for none;
+//! - `LOCAL_RUNTIME` (`emulator`): `emulator` runs each function's own binary under AWS's
+//!   Lambda Runtime Interface Emulator, `inprocess` calls the handlers in this process;
+//! - `LOCAL_RIE`: the emulator program (`infra/scripts/rie.sh` prints the pinned SAM CLI's),
+//!   required in `emulator` mode;
+//! - `LOCAL_BOOTSTRAP_DIR` (this program's directory): where the `ingest`, `query` and
+//!   `swagger` binaries are;
+//! - `LOCAL_EMULATORS` (4): emulators (execution environments) per function;
+//! - `LOCAL_INGEST_TIMEOUT` (the template's 60): the ingest function's timeout in seconds;
+//! - `LOCAL_CORS_ALLOWED_ORIGINS` (empty: off): the template's `CorsAllowedOrigins`.
 
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use audit_local::gateway::{serve, Gateway, InvokeError};
+use audit_local::gateway::emulator::{EmulatorConfig, FunctionPool};
+use audit_local::gateway::functions::{self, FunctionSpec};
+use audit_local::gateway::runtime::{
+    emulated_http, emulated_invoke, in_process_http, in_process_invoke,
+};
+use audit_local::gateway::{serve, Cors, Gateway, RuntimeMode};
 use audit_local::seed;
 use audit_shared::config::Config;
 use audit_shared::store::{create_table, dynamo_client, DynamoStore};
@@ -27,8 +43,8 @@ use ingest::{IngestAnswer, IngestContext};
 use query::{QueryConfig, QueryContext};
 use serde_json::{json, Value};
 
-/// How long one local invoke may take, standing in for the Lambda timeout.
-const INVOKE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long seeding one batch may take.
+const SEED_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
     match std::env::var(name) {
@@ -48,6 +64,10 @@ struct Settings {
     invoke_port: u16,
     default_tenant: String,
     seed: usize,
+    runtime: RuntimeMode,
+    emulators: usize,
+    ingest_timeout: Duration,
+    cors: Cors,
 }
 
 fn settings() -> Result<Settings, String> {
@@ -64,7 +84,79 @@ fn settings() -> Result<Settings, String> {
         invoke_port: env_or("LOCAL_INVOKE_PORT", 3001)?,
         default_tenant: env_or("LOCAL_DEFAULT_TENANT", seed::LOCAL_TENANT.to_owned())?,
         seed: env_or("SEED", 5000)?,
+        runtime: env_or("LOCAL_RUNTIME", "emulator".to_owned())?
+            .parse()
+            .map_err(|e| format!("environment variable LOCAL_RUNTIME: {e}"))?,
+        emulators: env_or("LOCAL_EMULATORS", 4usize)?.max(1),
+        ingest_timeout: Duration::from_secs(
+            env_or("LOCAL_INGEST_TIMEOUT", functions::INGEST.timeout.as_secs())?.max(1),
+        ),
+        cors: Cors::parse(&std::env::var("LOCAL_CORS_ALLOWED_ORIGINS").unwrap_or_default())
+            .map_err(|e| format!("environment variable LOCAL_CORS_ALLOWED_ORIGINS: {e}"))?,
     })
+}
+
+/// Where the emulator and the functions' binaries are (emulator mode).
+fn emulator_config(per_function: usize) -> Result<EmulatorConfig, String> {
+    let rie = std::env::var("LOCAL_RIE")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .map(PathBuf::from)
+        .ok_or("LOCAL_RUNTIME=emulator needs LOCAL_RIE, the Lambda Runtime Interface Emulator of the pinned SAM CLI (infra/scripts/rie.sh prints its path), or use LOCAL_RUNTIME=inprocess")?;
+    if !rie.is_file() {
+        return Err(format!("LOCAL_RIE: {} is not a file", rie.display()));
+    }
+    let bootstrap_dir = match std::env::var("LOCAL_BOOTSTRAP_DIR") {
+        Ok(dir) if !dir.trim().is_empty() => PathBuf::from(dir),
+        _ => std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(PathBuf::from))
+            .ok_or("cannot tell this program's directory; set LOCAL_BOOTSTRAP_DIR")?,
+    };
+    for spec in functions::FUNCTIONS {
+        let binary = bootstrap_dir.join(spec.binary);
+        if !binary.is_file() {
+            return Err(format!(
+                "the {} binary {} is missing: cargo build -p {} (or set LOCAL_BOOTSTRAP_DIR)",
+                spec.name,
+                binary.display(),
+                spec.binary
+            ));
+        }
+    }
+    Ok(EmulatorConfig {
+        rie,
+        bootstrap_dir,
+        per_function,
+    })
+}
+
+/// Starts the emulators of one function, with the environment the template gives it.
+async fn start_pool(
+    spec: FunctionSpec,
+    config: &EmulatorConfig,
+    timeout: Duration,
+) -> Result<Arc<FunctionPool>, String> {
+    let environment = spec.environment(|name| std::env::var(name).ok(), timeout);
+    FunctionPool::start(spec, config, environment, timeout)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what `kill` and the test scripts send).
+async fn stop_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
 }
 
 async fn ensure_table(config: &Config, client: &aws_sdk_dynamodb::Client) -> Result<(), String> {
@@ -89,7 +181,7 @@ async fn seed_events(ctx: &IngestContext, tenant: &str, count: usize) -> Result<
     let (mut stored, mut duplicates) = (0usize, 0usize);
     for (i, chunk) in events.chunks(250).enumerate() {
         let payload = json!({ "events": chunk });
-        let answer = ingest::handle(ctx, payload, Instant::now() + INVOKE_TIMEOUT)
+        let answer = ingest::handle(ctx, payload, Instant::now() + SEED_TIMEOUT)
             .await
             .map_err(|e| format!("seeding failed: {e}"))?;
         let IngestAnswer::Direct(response) = answer else {
@@ -142,41 +234,32 @@ async fn run() -> Result<(), String> {
         println!("table {} is ready", config.table_name);
         return Ok(());
     }
-    let query_ctx = Arc::new(QueryContext::new(store, &query_config));
-    let site = Arc::new(swagger::Site::new().map_err(|e| e.to_string())?);
-
-    let gateway = Gateway {
-        query: Arc::new(move |request| {
-            let ctx = Arc::clone(&query_ctx);
-            Box::pin(async move { query::handle(&ctx, request).await })
-        }),
-        swagger: Arc::new(move |request| {
-            let site = Arc::clone(&site);
-            Box::pin(async move { swagger::handle(&site, request).await })
-        }),
-        ingest: {
-            let ctx = Arc::clone(&ingest_ctx);
-            Arc::new(move |payload| {
-                let ctx = Arc::clone(&ctx);
-                Box::pin(async move {
-                    match ingest::handle(&ctx, payload, Instant::now() + INVOKE_TIMEOUT).await {
-                        Ok(answer) => Ok(serde_json::to_value(answer).unwrap_or(Value::Null)),
-                        Err(e) => Err(InvokeError {
-                            error_type: e.error_type().to_owned(),
-                            error_message: e.to_string(),
-                        }),
-                    }
-                })
-            })
-        },
-        default_tenant: settings.default_tenant.clone(),
+    let (gateway, pools) = match settings.runtime {
+        RuntimeMode::InProcess => (
+            in_process_gateway(&settings, store, &query_config, &ingest_ctx)?,
+            Vec::new(),
+        ),
+        RuntimeMode::Emulator => {
+            let config = emulator_config(settings.emulators)?;
+            let (ingest, query, swagger) = tokio::try_join!(
+                start_pool(functions::INGEST, &config, settings.ingest_timeout),
+                start_pool(functions::QUERY, &config, functions::QUERY.timeout),
+                start_pool(functions::SWAGGER, &config, functions::SWAGGER.timeout),
+            )?;
+            let gateway = Gateway {
+                query: emulated_http(Arc::clone(&query)),
+                swagger: emulated_http(Arc::clone(&swagger)),
+                ingest: emulated_invoke(Arc::clone(&ingest)),
+                default_tenant: settings.default_tenant.clone(),
+                cors: settings.cors.clone(),
+            };
+            (gateway, vec![ingest, query, swagger])
+        }
     };
 
     let http = SocketAddr::from((Ipv4Addr::LOCALHOST, settings.http_port));
     let invoke = SocketAddr::from((Ipv4Addr::LOCALHOST, settings.invoke_port));
-    let server = tokio::spawn(serve(gateway, http, invoke, async {
-        let _ = tokio::signal::ctrl_c().await;
-    }));
+    let server = tokio::spawn(serve(gateway, http, invoke, stop_signal()));
     // Let a bind failure surface before seeding.
     tokio::time::sleep(Duration::from_millis(100)).await;
     if server.is_finished() {
@@ -201,12 +284,66 @@ async fn run() -> Result<(), String> {
         config.endpoint_url.as_deref().unwrap_or(""),
         config.table_name
     );
+    match settings.runtime {
+        RuntimeMode::Emulator => println!(
+            "  Functions      their binaries under the Lambda Runtime Interface Emulator, {} per function",
+            settings.emulators
+        ),
+        RuntimeMode::InProcess => println!("  Functions      their handlers in this process"),
+    }
+    if settings.cors.enabled() {
+        println!(
+            "  CORS           origins {}",
+            std::env::var("LOCAL_CORS_ALLOWED_ORIGINS").unwrap_or_default()
+        );
+    }
     println!("  Ready.");
-    match server.await {
+    let served = server.await;
+    for pool in &pools {
+        pool.stop().await;
+    }
+    match served {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(format!("gateway failed: {e}")),
         Err(e) => Err(format!("gateway task failed: {e}")),
     }
+}
+
+/// The gateway with the handlers called in this process.
+fn in_process_gateway(
+    settings: &Settings,
+    store: DynamoStore,
+    query_config: &QueryConfig,
+    ingest_ctx: &Arc<IngestContext>,
+) -> Result<Gateway, String> {
+    let query_ctx = Arc::new(QueryContext::new(store, query_config));
+    let site = Arc::new(swagger::Site::new().map_err(|e| e.to_string())?);
+    let ingest_ctx = Arc::clone(ingest_ctx);
+    // As the Lambda adapter does: the function's timeout less the margin kept to answer.
+    let ingest_budget = settings
+        .ingest_timeout
+        .saturating_sub(ingest::DEADLINE_MARGIN);
+    Ok(Gateway {
+        query: in_process_http(move |request| {
+            let ctx = Arc::clone(&query_ctx);
+            async move { query::handle(&ctx, request).await }
+        }),
+        swagger: in_process_http(move |request| {
+            let site = Arc::clone(&site);
+            async move { swagger::handle(&site, request).await }
+        }),
+        ingest: in_process_invoke(move |payload| {
+            let ctx = Arc::clone(&ingest_ctx);
+            async move {
+                match ingest::handle(&ctx, payload, Instant::now() + ingest_budget).await {
+                    Ok(answer) => Ok(serde_json::to_value(answer).unwrap_or(Value::Null)),
+                    Err(e) => Err((e.error_type().to_owned(), e.to_string())),
+                }
+            }
+        }),
+        default_tenant: settings.default_tenant.clone(),
+        cors: settings.cors.clone(),
+    })
 }
 
 #[tokio::main]

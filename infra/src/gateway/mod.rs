@@ -1,63 +1,51 @@
 //! The local gateway: API Gateway (HTTP API, payload 2.0) and the Lambda Invoke API, on
-//! loopback, in front of the very handler functions the Lambdas run.
+//! loopback, in front of the functions, as `sam local start-api` and `start-lambda` are.
 //!
-//! A request is routed ([`routing`]) and its caller's claims read from a bearer token
-//! ([`claims`]); it becomes the API Gateway v2 event of the function ([`event`]), which
-//! `lambda_http` parses exactly as in a Lambda, and is served by [`http`]. Direct invokes
-//! of the ingest function are served by [`invoke`].
+//! A request is checked and routed ([`routing`]), answered by CORS when it is a preflight
+//! ([`cors`]), and its caller's claims read from a bearer token ([`claims`]); it becomes
+//! the API Gateway v2 event of the function ([`event`]) and is served by [`http`]. Direct
+//! invokes of the ingest function are served by [`invoke`]. The functions run as
+//! [`runtime`] says: their own binaries under AWS's Lambda Runtime Interface Emulator
+//! ([`emulator`], with the configuration of [`functions`]), or their handlers in process.
 
 pub mod claims;
+pub mod cors;
+pub mod emulator;
 pub mod event;
+pub mod functions;
 pub mod http;
 pub mod invoke;
 pub mod routing;
+pub mod runtime;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
-
-use serde_json::Value;
 
 pub use claims::{claims_of, TokenError};
+pub use cors::Cors;
 pub use event::api_gateway_event;
 pub use http::http_router;
 pub use invoke::invoke_router;
 pub use routing::{route, Route};
+pub use runtime::{HttpFunction, Invocation, InvokeFunction, RuntimeMode};
 
-/// A boxed future, as handlers of different functions have different future types.
+/// A boxed future, as functions of different runtimes have different future types.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-
-/// Serves one HTTP function: an API Gateway v2 request in, a response out.
-pub type HttpFunction = Arc<
-    dyn Fn(lambda_http::Request) -> BoxFuture<lambda_http::Response<lambda_http::Body>>
-        + Send
-        + Sync,
->;
-
-/// A failed invocation, as the Lambda Invoke API reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvokeError {
-    /// Stable error type, e.g. `BatchTooLarge`.
-    pub error_type: String,
-    /// Human-readable message.
-    pub error_message: String,
-}
-
-/// Serves one directly invoked function: a JSON payload in, a JSON answer out.
-pub type InvokeFunction = Arc<dyn Fn(Value) -> BoxFuture<Result<Value, InvokeError>> + Send + Sync>;
 
 /// The functions and settings the gateway serves.
 #[derive(Clone)]
 pub struct Gateway {
-    /// The query function's handler.
+    /// The query function.
     pub query: HttpFunction,
-    /// The swagger function's handler.
+    /// The swagger function.
     pub swagger: HttpFunction,
-    /// The ingest function's handler.
+    /// The ingest function.
     pub ingest: InvokeFunction,
     /// Tenant of requests without a bearer token.
     pub default_tenant: String,
+    /// The HTTP API's CORS configuration.
+    pub cors: Cors,
 }
 
 /// Serves both APIs until the future `shutdown` completes.
