@@ -37,17 +37,7 @@ fn request_line_bytes(method: &Method, uri: &Uri) -> usize {
 
 /// 414: the request line is over [`MAX_REQUEST_LINE_BYTES`], as a problem document.
 fn uri_too_long(bytes: usize) -> Response {
-    let problem = Problem {
-        problem_type: "about:blank".to_owned(),
-        title: "URI Too Long".to_owned(),
-        status: 414,
-        detail: format!(
-            "The request line (method, URI and protocol) is {bytes} bytes; at most \
-             {MAX_REQUEST_LINE_BYTES} are accepted. Shorten the query."
-        ),
-        request_id: None,
-        errors: Vec::new(),
-    };
+    let problem = Problem::uri_too_long(bytes, MAX_REQUEST_LINE_BYTES);
     let body = serde_json::to_string(&problem).unwrap_or_default();
     (
         StatusCode::URI_TOO_LONG,

@@ -147,6 +147,18 @@ impl Problem {
         Self::new(404, "Not Found", detail)
     }
 
+    /// 414: the request line (method, URI and protocol) is `bytes` long, over `limit`.
+    pub fn uri_too_long(bytes: usize, limit: usize) -> Self {
+        Self::new(
+            414,
+            "URI Too Long",
+            format!(
+                "The request line (method, URI and protocol) is {bytes} bytes; at most \
+                 {limit} are accepted. Shorten the query."
+            ),
+        )
+    }
+
     /// 405: the route exists, the method does not.
     pub fn method_not_allowed(method: &str) -> Self {
         Self::new(
