@@ -15,7 +15,7 @@ export LOCAL_RUNTIME="${LOCAL_RUNTIME:-emulator}"
 
 if [ "$LOCAL_RUNTIME" = emulator ]; then
   echo "Building the local gateway and the functions..." >&2
-  cargo build --locked -q -p audit-local --bin gateway -p ingest -p query -p swagger
+  cargo build --locked -q -p audit-local -p ingest -p query -p swagger --bins
   LOCAL_RIE="$(bash infra/scripts/rie.sh)"
   export LOCAL_RIE LOCAL_BOOTSTRAP_DIR="$target_dir/debug"
 else

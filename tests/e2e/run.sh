@@ -17,7 +17,7 @@ free_port() {
 }
 
 # The function binaries are built beside the gateway: LOCAL_BOOTSTRAP_DIR is its directory.
-cargo build --locked -q -p audit-local --bin gateway -p ingest -p query -p swagger
+cargo build --locked -q -p audit-local -p ingest -p query -p swagger --bins
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 rie="$(bash infra/scripts/rie.sh)"
 endpoint="$(bash infra/scripts/engine.sh start e2e)"
