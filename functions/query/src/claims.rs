@@ -11,10 +11,12 @@
 //!
 //! The tenant claim must be a JSON string that is a tenant id by the rule of ingestion
 //! ([`TenantId::parse`], untrimmed); the organizations claim, when present, a string or a
-//! list of strings, each an organization id by the same rule. Anything else is a 401 that
-//! names the claim and the rule, never a tenant made up from the value's text.
+//! list of strings, each an organization id by the same rule, at most
+//! [`MAX_SCOPE_ORGANIZATIONS`] distinct ones (repeats are dropped). Anything else is a 401
+//! that names the claim and the rule, never a tenant made up from the value's text.
 
 use audit_shared::domain::{Identifier, TenantId};
+use audit_shared::limits::MAX_SCOPE_ORGANIZATIONS;
 use audit_shared::query::Caller;
 use audit_shared::store::OrganizationScope;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -158,6 +160,15 @@ fn scope_of(value: Option<Value>, claim: &str) -> Result<OrganizationScope, Clai
     for item in &items {
         Identifier::parse("organizationId", item)
             .map_err(|e| invalid(format!("{item:?} {}", e.message)))?;
+    }
+    let mut items = items;
+    items.sort();
+    items.dedup();
+    if items.len() > MAX_SCOPE_ORGANIZATIONS {
+        return Err(invalid(format!(
+            "it holds {} distinct organizations, more than the {MAX_SCOPE_ORGANIZATIONS} a caller may be scoped to",
+            items.len()
+        )));
     }
     Ok(OrganizationScope::Only(items))
 }
