@@ -193,4 +193,35 @@ mod tests {
         assert_eq!(parse_list_claim("org-1"), vec!["org-1".to_owned()]);
         assert!(parse_list_claim("[]").is_empty());
     }
+
+    #[test]
+    fn organizations_are_deduplicated_and_at_most_the_limit_distinct() {
+        let scope = scope_of(Some(serde_json::json!(["org-b", "org-a", "org-b"])), "orgs");
+        assert_eq!(
+            scope,
+            Ok(OrganizationScope::Only(vec![
+                "org-a".into(),
+                "org-b".into()
+            ]))
+        );
+        // Many repeats of few organizations are fine.
+        let repeated: Vec<String> = (0..1000).map(|i| format!("org-{}", i % 3)).collect();
+        assert!(scope_of(Some(serde_json::json!(repeated)), "orgs").is_ok());
+        let distinct = |n: usize| -> Vec<String> { (0..n).map(|i| format!("org-{i}")).collect() };
+        assert!(scope_of(
+            Some(serde_json::json!(distinct(MAX_SCOPE_ORGANIZATIONS))),
+            "orgs"
+        )
+        .is_ok());
+        let err = scope_of(
+            Some(serde_json::json!(distinct(MAX_SCOPE_ORGANIZATIONS + 1))),
+            "orgs",
+        )
+        .unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("orgs claim") && message.contains("301 distinct"),
+            "{message}"
+        );
+    }
 }
