@@ -31,6 +31,19 @@ pub const PAGE_SIZE_MAX: u32 = 1000;
 pub const PAGE_SIZE_DEFAULT: u32 = 50;
 /// Most shards per index partition key (a stack parameter fixed at table creation).
 pub const MAX_SHARDS: u16 = 64;
+/// Most items one list request reads from DynamoDB when the query function's setting
+/// (`AUDIT_QUERY_READ_BUDGET`) names none. Items are counted as DynamoDB counts them,
+/// before its FilterExpression: a request whose filters drop most items stops here and
+/// answers the matches found so far with a `nextToken` that resumes where reading stopped.
+pub const READ_BUDGET_DEFAULT: u64 = 2_000;
+/// Smallest read budget the setting accepts.
+pub const READ_BUDGET_MIN: u64 = 10;
+/// Largest read budget the setting accepts (about 100 MB read by one request at 1 KB an item).
+pub const READ_BUDGET_MAX: u64 = 100_000;
 /// Most events a `pageNumber` may skip (`(pageNumber - 1) * pageSize`): skipping reads every
-/// skipped event, so deeper pages must follow `nextToken`, which costs the same for any page.
-pub const MAX_PAGE_OFFSET: u64 = 100_000;
+/// skipped event, so the deepest page of the largest size, unfiltered, fits in the default
+/// read budget; deeper pages must follow `nextToken`, which costs the same for any page.
+pub const MAX_PAGE_OFFSET: u64 = READ_BUDGET_DEFAULT - PAGE_SIZE_MAX as u64;
+/// Most distinct organizations a caller's organizations claim may hold: each is a value of
+/// the FilterExpression that scopes every read, and DynamoDB caps an expression at 4 KB.
+pub const MAX_SCOPE_ORGANIZATIONS: usize = 300;

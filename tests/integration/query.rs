@@ -359,7 +359,13 @@ async fn walk_by_token(
         match reply.body["nextToken"].as_str() {
             Some(token) => {
                 assert_eq!(reply.body["hasMore"], true);
-                assert_eq!(page.len(), page_size, "only the last page is short");
+                // Only the last page is short, and a page whose reading the budget stopped.
+                assert!(
+                    page.len() == page_size || reply.items_read() >= ctx.read_budget,
+                    "{q}: {} items of {page_size}, {} read",
+                    page.len(),
+                    reply.items_read()
+                );
                 let link = reply.header("link").expect("Link header with nextToken");
                 assert!(
                     link.contains(token) && link.ends_with("rel=\"next\""),
@@ -377,19 +383,49 @@ async fn walk_by_token(
     ids
 }
 
-async fn walk_by_page_number(ctx: &QueryContext, base: &Value, query: &str) -> Vec<String> {
+/// Walks pages by number while their skip is allowed, completing a page the read budget
+/// cut short by its `nextToken` (as a client does); past the deepest page number, checks
+/// the 400 that names `pageNumber`. Returns the ids and whether the walk reached the end.
+async fn walk_by_page_number(
+    ctx: &QueryContext,
+    base: &Value,
+    query: &str,
+    page_size: usize,
+) -> (Vec<String>, bool) {
     let mut ids = Vec::new();
     for n in 1u64.. {
         let q = format!("{query}&pageNumber={n}");
         let reply = call(ctx, &with_query(base.clone(), &q)).await;
+        if (n - 1) * page_size as u64 > audit_shared::limits::MAX_PAGE_OFFSET {
+            assert_eq!(reply.status, 400, "{q}: {}", reply.body);
+            assert_eq!(reply.error_parameters(), ["pageNumber"]);
+            return (ids, false);
+        }
         assert_eq!(reply.status, 200, "{q}: {}", reply.body);
         assert_eq!(reply.body["pageNumber"], n);
-        ids.extend(reply.ids());
-        if reply.body["hasMore"] == false {
-            break;
+        let mut page = reply.ids();
+        let mut more = reply.body["hasMore"] == true;
+        let mut token = reply.body["nextToken"].as_str().map(str::to_owned);
+        while page.len() < page_size && more {
+            let t = token.take().expect("hasMore comes with nextToken");
+            let reply = call(
+                ctx,
+                &with_query(base.clone(), &format!("{query}&nextToken={t}")),
+            )
+            .await;
+            assert_eq!(reply.status, 200, "{q}: {}", reply.body);
+            page.extend(reply.ids());
+            more = reply.body["hasMore"] == true;
+            token = reply.body["nextToken"].as_str().map(str::to_owned);
+        }
+        let cut = page.len() > page_size;
+        page.truncate(page_size);
+        ids.extend(page);
+        if !more && !cut {
+            return (ids, true);
         }
     }
-    ids
+    unreachable!()
 }
 
 /// The real time: DynamoDB Local deletes items whose TTL has passed by its own clock, so
@@ -958,8 +994,17 @@ fn walking_every_page_by_token_and_by_page_number_yields_exactly_the_reference()
             let query = format!("{query}&pageSize={page_size}");
             let by_token = walk_by_token(ctx, &request, &query, page_size).await;
             prop_assert_eq!(&by_token, &expected, "by token: {}", query);
-            let by_number = walk_by_page_number(ctx, &request, &query).await;
-            prop_assert_eq!(&by_number, &expected, "by page number: {}", query);
+            let (by_number, complete) = walk_by_page_number(ctx, &request, &query, page_size).await;
+            if complete {
+                prop_assert_eq!(&by_number, &expected, "by page number: {}", query);
+            } else {
+                prop_assert_eq!(
+                    &by_number[..],
+                    &expected[..by_number.len()],
+                    "by page number: {}",
+                    query
+                );
+            }
             let unique: HashSet<&String> = by_token.iter().collect();
             prop_assert_eq!(unique.len(), by_token.len(), "no duplicate");
             Ok::<(), TestCaseError>(())
@@ -1028,5 +1073,351 @@ async fn a_first_page_reads_about_its_size_among_20000_events() {
         }
     }
     println!("{}", figures.join("\n"));
+    table.delete().await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Every request bounded: the read budget, partial pages, many organizations
+
+const SKEW_TENANT: &str = "skew";
+const RARE_ORG: &str = "org-rare";
+const BUSY_ACTOR: &str = "svc-busy";
+
+/// A skewed corpus: a busy system actor behind 40% of the events (never in category 100),
+/// an organization holding about 1% of them, failures at about 0.5%, and event type 601
+/// at about 15%.
+fn skewed(n: usize, now: Timestamp) -> Vec<AuditEvent> {
+    let mut rng = Rng(2024);
+    let start = DateTime::parse_from_rfc3339("2025-03-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let mut events = Vec::with_capacity(n);
+    let mut last = start;
+    for i in 0..n {
+        let busy = rng.below(100) < 40;
+        let mut event_type = if rng.below(100) < 15 {
+            601
+        } else {
+            EVENT_TYPES[rng.below(EVENT_TYPES.len() as u64) as usize]
+                .code
+                .0
+        };
+        if busy && event_type / 100 == 1 {
+            event_type = 601;
+        }
+        let at = if i > 0 && rng.below(6) == 0 {
+            last
+        } else {
+            start + Duration::milliseconds((rng.next() % (60 * 86_400_000)) as i64)
+        };
+        last = at;
+        let org = if rng.below(100) == 0 {
+            Some(RARE_ORG)
+        } else {
+            [Some("org-a"), Some("org-b"), None][rng.below(3) as usize]
+        };
+        let mut input = json!({
+            "eventId": format!("skew-e{i:05}"),
+            "tenantId": SKEW_TENANT,
+            "eventType": event_type,
+            "occurredAt": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "actor": { "id": if busy { BUSY_ACTOR } else { ACTORS[rng.below(4) as usize] } },
+            "outcome": if rng.below(200) == 0 { "failure" } else { "success" },
+        });
+        if let Some(org) = org {
+            input["organizationId"] = json!(org);
+        }
+        events.push(AuditEvent::parse(&input, now).unwrap());
+    }
+    events
+}
+
+/// A context whose list requests read at most `budget` items.
+fn budget_context(store: DynamoStore, now: Timestamp, budget: u64) -> QueryContext {
+    let config = QueryConfig::from_lookup(|name| {
+        (name == "AUDIT_QUERY_READ_BUDGET").then(|| budget.to_string())
+    })
+    .unwrap();
+    QueryContext::new(store, &config).with_clock(FixedClock(now))
+}
+
+/// Walks by `nextToken`; returns the ids, the most items one answer read, how many answers
+/// were short while more followed, and how many answers there were.
+async fn walk_within_budget(
+    ctx: &QueryContext,
+    base: &Value,
+    query: &str,
+    page_size: usize,
+) -> (Vec<String>, u64, usize, usize) {
+    let mut ids = Vec::new();
+    let mut next: Option<String> = None;
+    let (mut worst, mut partial, mut answers) = (0, 0, 0);
+    loop {
+        answers += 1;
+        assert!(answers < 2_000, "{query}: the walk makes no progress");
+        let q = match &next {
+            None => query.to_owned(),
+            Some(token) => format!("{query}&nextToken={token}"),
+        };
+        let reply = call(ctx, &with_query(base.clone(), &q)).await;
+        assert_eq!(reply.status, 200, "{q}: {}", reply.body);
+        worst = worst.max(reply.items_read());
+        let page = reply.ids();
+        assert!(page.len() <= page_size);
+        ids.extend(page.iter().cloned());
+        match reply.body["nextToken"].as_str() {
+            Some(token) => {
+                assert_eq!(reply.body["hasMore"], true);
+                partial += usize::from(page.len() < page_size);
+                next = Some(token.to_owned());
+            }
+            None => {
+                assert_eq!(reply.body["hasMore"], false);
+                break;
+            }
+        }
+    }
+    (ids, worst, partial, answers)
+}
+
+#[tokio::test]
+async fn within_a_small_read_budget_every_walk_equals_the_reference_and_no_answer_reads_more() {
+    const BUDGET: u64 = 50;
+    let now = now();
+    let events = skewed(3_000, now);
+    let rare = events
+        .iter()
+        .filter(|e| {
+            e.organization_id
+                .as_ref()
+                .is_some_and(|o| o.as_str() == RARE_ORG)
+        })
+        .count();
+    let failures = events
+        .iter()
+        .filter(|e| e.outcome == Outcome::Failure)
+        .count();
+    assert!(
+        (15..=50).contains(&rare),
+        "{rare} events of the rare organization"
+    );
+    assert!((5..=30).contains(&failures), "{failures} failures");
+    let reference = |f: &dyn Fn(&mut Reference)| {
+        let mut r = Reference {
+            tenant: SKEW_TENANT.to_owned(),
+            ..Reference::default()
+        };
+        f(&mut r);
+        r
+    };
+    // The requests of the table, and a caller scoped to the rare organization.
+    let cases: Vec<(&str, Option<&str>, Reference)> = vec![
+        (
+            "organizationId=org-rare",
+            None,
+            reference(&|r| r.organization = Some(RARE_ORG.into())),
+        ),
+        (
+            "outcome=failure",
+            None,
+            reference(&|r| r.outcome = Some(Outcome::Failure)),
+        ),
+        (
+            "category=600&outcome=failure",
+            None,
+            reference(&|r| {
+                r.categories = vec![600];
+                r.outcome = Some(Outcome::Failure);
+            }),
+        ),
+        (
+            "actorId=svc-busy&category=100",
+            None,
+            reference(&|r| {
+                r.actor = Some(BUSY_ACTOR.into());
+                r.categories = vec![100];
+            }),
+        ),
+        (
+            "eventType=601&organizationId=org-rare",
+            None,
+            reference(&|r| {
+                r.event_types = vec![601];
+                r.organization = Some(RARE_ORG.into());
+            }),
+        ),
+        ("", None, reference(&|_| {})),
+        (
+            "",
+            Some("[org-rare]"),
+            reference(&|r| r.scope = Some(vec![RARE_ORG.into()])),
+        ),
+    ];
+    let base = fixture("list.json");
+    let mut figures = Vec::new();
+    let mut partial_pages = 0;
+    for shards in [1u16, 4] {
+        let table = TestTable::new().await;
+        let store = table.store(shards);
+        insert(&store, &events).await;
+        let ctx = budget_context(store, now, BUDGET);
+        for (query, scope, reference) in &cases {
+            for asc in [false, true] {
+                let mut reference = reference.clone();
+                reference.asc = asc;
+                let expected = reference.ids(&events, now);
+                let order = if asc { "order=asc" } else { "order=desc" };
+                let q = if query.is_empty() {
+                    format!("{order}&pageSize=20")
+                } else {
+                    format!("{query}&{order}&pageSize=20")
+                };
+                let request = with_claims(base.clone(), SKEW_TENANT, *scope);
+                let (ids, worst, partial, answers) =
+                    walk_within_budget(&ctx, &request, &q, 20).await;
+                assert_eq!(ids, expected, "{q} scope={scope:?} shards={shards}");
+                assert!(
+                    worst <= BUDGET,
+                    "{q} scope={scope:?} shards={shards}: an answer read {worst} items"
+                );
+                partial_pages += partial;
+                figures.push(format!(
+                    "{q} scope={scope:?} shards={shards}: {} matches in {answers} answers ({partial} partial), worst {worst} items read",
+                    expected.len()
+                ));
+            }
+        }
+        table.delete().await;
+    }
+    println!("{}", figures.join("\n"));
+    assert!(
+        partial_pages > 100,
+        "the budget must cut pages short: {partial_pages}"
+    );
+}
+
+#[tokio::test]
+async fn a_page_number_whose_skip_exceeds_the_budget_goes_on_by_token_to_that_page() {
+    let now = now();
+    let events = skewed(1_500, now);
+    let table = TestTable::new().await;
+    let store = table.store(4);
+    insert(&store, &events).await;
+    let ctx = budget_context(store, now, 50);
+    let base = with_claims(fixture("list.json"), SKEW_TENANT, None);
+    let expected = Reference {
+        tenant: SKEW_TENANT.to_owned(),
+        event_types: vec![601],
+        ..Reference::default()
+    }
+    .ids(&events, now);
+    // Page 4 of 30 skips 90 matches of type 601 (about one item in five): far more than 50
+    // items read.
+    let (page, _) = {
+        let mut page = Vec::new();
+        let mut q = "eventType=601&pageSize=30&pageNumber=4".to_owned();
+        let mut first = true;
+        let mut empty_answers = 0;
+        loop {
+            let reply = call(&ctx, &with_query(base.clone(), &q)).await;
+            assert_eq!(reply.status, 200, "{q}: {}", reply.body);
+            assert!(reply.items_read() <= 50);
+            if first {
+                assert!(
+                    reply.ids().is_empty(),
+                    "the skip is not done within the budget"
+                );
+                assert_eq!(reply.body["pageNumber"], 4);
+                first = false;
+            }
+            empty_answers += usize::from(reply.ids().is_empty());
+            page.extend(reply.ids());
+            match reply.body["nextToken"].as_str() {
+                Some(token) if page.len() < 30 => {
+                    q = format!("eventType=601&pageSize=30&nextToken={token}");
+                }
+                _ => break,
+            }
+        }
+        assert!(empty_answers > 1);
+        (page, ())
+    };
+    assert_eq!(page[..30], expected[90..120]);
+    // Beyond the deepest page number: a 400 naming pageNumber that points to nextToken.
+    let reply = call(
+        &ctx,
+        &with_query(base.clone(), "pageSize=1000&pageNumber=3"),
+    )
+    .await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.error_parameters(), ["pageNumber"]);
+    assert!(
+        reply.body.to_string().contains("nextToken"),
+        "{}",
+        reply.body
+    );
+    table.delete().await;
+}
+
+#[tokio::test]
+async fn a_token_with_150_organizations_answers_200_with_exactly_their_events() {
+    let now = now();
+    let mut rng = Rng(150);
+    let events: Vec<AuditEvent> = (0..600)
+        .map(|i| {
+            let mut input = json!({
+                "eventId": format!("orgs-e{i:04}"),
+                "tenantId": "orgs",
+                "eventType": 202,
+                "occurredAt": format!("2025-06-01T00:{:02}:{:02}.{:03}Z", i / 60 % 60, i % 60, rng.below(1000)),
+                "actor": { "id": "u-1" },
+            });
+            if i % 7 != 0 {
+                input["organizationId"] = json!(format!("org-{}", rng.below(200)));
+            }
+            AuditEvent::parse(&input, now).unwrap()
+        })
+        .collect();
+    let table = TestTable::new().await;
+    for shards in [1u16, 4] {
+        let tenant = format!("orgs{shards}");
+        let events: Vec<AuditEvent> = events
+            .iter()
+            .map(|e| {
+                let mut v = serde_json::to_value(e).unwrap();
+                v["tenantId"] = json!(tenant);
+                serde_json::from_value(v).unwrap()
+            })
+            .collect();
+        let store = table.store(shards);
+        insert(&store, &events).await;
+        let ctx = context(store, now);
+        // 150 distinct organizations, some repeated, as a JSON list in the token.
+        let mut orgs: Vec<String> = (0..150).map(|i| format!("org-{i}")).collect();
+        orgs.extend((0..20).map(|i| format!("org-{i}")));
+        let claim = format!("[{}]", orgs.join(" "));
+        let request = with_claims(fixture("list.json"), &tenant, Some(&claim));
+        let expected = Reference {
+            tenant: tenant.clone(),
+            scope: Some(orgs.clone()),
+            ..Reference::default()
+        }
+        .ids(&events, now);
+        assert!(expected.len() > 300, "{}", expected.len());
+        let ids = walk_by_token(&ctx, &request, "pageSize=100", 100).await;
+        assert_eq!(ids, expected, "shards={shards}");
+        // Too many distinct organizations: a 401 naming the claim, never a 5xx.
+        let many: Vec<String> = (0..=audit_shared::limits::MAX_SCOPE_ORGANIZATIONS)
+            .map(|i| format!("org-{i}"))
+            .collect();
+        let claim = format!("[{}]", many.join(" "));
+        let request = with_claims(fixture("list.json"), &tenant, Some(&claim));
+        let reply = call(&ctx, &with_query(request, "pageSize=10")).await;
+        assert_eq!(reply.status, 401, "{}", reply.body);
+        assert!(reply.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("organizationIds"));
+    }
     table.delete().await;
 }

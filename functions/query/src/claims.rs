@@ -11,10 +11,12 @@
 //!
 //! The tenant claim must be a JSON string that is a tenant id by the rule of ingestion
 //! ([`TenantId::parse`], untrimmed); the organizations claim, when present, a string or a
-//! list of strings, each an organization id by the same rule. Anything else is a 401 that
-//! names the claim and the rule, never a tenant made up from the value's text.
+//! list of strings, each an organization id by the same rule, at most
+//! [`MAX_SCOPE_ORGANIZATIONS`] distinct ones (repeats are dropped). Anything else is a 401
+//! that names the claim and the rule, never a tenant made up from the value's text.
 
 use audit_shared::domain::{Identifier, TenantId};
+use audit_shared::limits::MAX_SCOPE_ORGANIZATIONS;
 use audit_shared::query::Caller;
 use audit_shared::store::OrganizationScope;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -159,6 +161,15 @@ fn scope_of(value: Option<Value>, claim: &str) -> Result<OrganizationScope, Clai
         Identifier::parse("organizationId", item)
             .map_err(|e| invalid(format!("{item:?} {}", e.message)))?;
     }
+    let mut items = items;
+    items.sort();
+    items.dedup();
+    if items.len() > MAX_SCOPE_ORGANIZATIONS {
+        return Err(invalid(format!(
+            "it holds {} distinct organizations, more than the {MAX_SCOPE_ORGANIZATIONS} a caller may be scoped to",
+            items.len()
+        )));
+    }
     Ok(OrganizationScope::Only(items))
 }
 
@@ -181,5 +192,36 @@ mod tests {
         assert_eq!(parse_list_claim("org-1, org-2"), expected);
         assert_eq!(parse_list_claim("org-1"), vec!["org-1".to_owned()]);
         assert!(parse_list_claim("[]").is_empty());
+    }
+
+    #[test]
+    fn organizations_are_deduplicated_and_at_most_the_limit_distinct() {
+        let scope = scope_of(Some(serde_json::json!(["org-b", "org-a", "org-b"])), "orgs");
+        assert_eq!(
+            scope,
+            Ok(OrganizationScope::Only(vec![
+                "org-a".into(),
+                "org-b".into()
+            ]))
+        );
+        // Many repeats of few organizations are fine.
+        let repeated: Vec<String> = (0..1000).map(|i| format!("org-{}", i % 3)).collect();
+        assert!(scope_of(Some(serde_json::json!(repeated)), "orgs").is_ok());
+        let distinct = |n: usize| -> Vec<String> { (0..n).map(|i| format!("org-{i}")).collect() };
+        assert!(scope_of(
+            Some(serde_json::json!(distinct(MAX_SCOPE_ORGANIZATIONS))),
+            "orgs"
+        )
+        .is_ok());
+        let err = scope_of(
+            Some(serde_json::json!(distinct(MAX_SCOPE_ORGANIZATIONS + 1))),
+            "orgs",
+        )
+        .unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("orgs claim") && message.contains("301 distinct"),
+            "{message}"
+        );
     }
 }

@@ -1,9 +1,10 @@
 //! Configuration of the query function, beyond the shared [`audit_shared::config::Config`]:
 //! which authorizer claims carry the tenant and the organizations, the key that signs
-//! continuation tokens, and how long a request may take.
+//! continuation tokens, how long a request may take and how much a list request may read.
 
 use std::time::Duration;
 
+use audit_shared::limits::{READ_BUDGET_DEFAULT, READ_BUDGET_MAX, READ_BUDGET_MIN};
 use audit_shared::query::TokenKey;
 
 /// Claim holding the caller's tenant (default `tenantId`).
@@ -13,6 +14,11 @@ pub const ENV_ORGANIZATIONS_CLAIM: &str = "AUDIT_ORGANIZATIONS_CLAIM";
 /// Keys that sign continuation tokens, comma-separated, the current one first, each at
 /// least 16 bytes. Unset: the documented local default, which is only fit for local use.
 pub const ENV_TOKEN_KEY: &str = "AUDIT_TOKEN_KEY";
+
+/// Most items one list request reads from DynamoDB, counted before filtering (default
+/// [`READ_BUDGET_DEFAULT`], from [`READ_BUDGET_MIN`] to [`READ_BUDGET_MAX`]): past it the
+/// answer is the matches found so far with a `nextToken` that resumes where reading stopped.
+pub const ENV_QUERY_READ_BUDGET: &str = "AUDIT_QUERY_READ_BUDGET";
 
 /// Longest a request may take, in milliseconds, before it answers 503 (default
 /// [`DEFAULT_QUERY_DEADLINE`]); the Lambda invocation's own deadline, less
@@ -58,8 +64,11 @@ pub struct QueryConfig {
     pub token_key: TokenKey,
     /// Whether `token_key` is the local default (worth a warning outside a laptop).
     pub token_key_is_default: bool,
-    /// Longest a request may take before it answers 503.
+    /// Longest a request may take: list requests stop reading before it and answer a
+    /// partial page; a read still running at it makes the answer a 503.
     pub deadline: Duration,
+    /// Most items one list request reads ([`ENV_QUERY_READ_BUDGET`]).
+    pub read_budget: u64,
 }
 
 /// A setting that is malformed.
@@ -114,11 +123,25 @@ impl QueryConfig {
                     ),
                 })?,
         };
+        let read_budget = match get(ENV_QUERY_READ_BUDGET) {
+            None => READ_BUDGET_DEFAULT,
+            Some(value) => value
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (READ_BUDGET_MIN..=READ_BUDGET_MAX).contains(n))
+                .ok_or_else(|| QueryConfigError {
+                    name: ENV_QUERY_READ_BUDGET,
+                    reason: format!(
+                        "must be a whole number of items from {READ_BUDGET_MIN} to {READ_BUDGET_MAX} (was {value:?})"
+                    ),
+                })?,
+        };
         Ok(Self {
             claims,
             token_key,
             token_key_is_default,
             deadline,
+            read_budget,
         })
     }
 }
@@ -130,6 +153,7 @@ impl Default for QueryConfig {
             token_key: TokenKey::local_default(),
             token_key_is_default: true,
             deadline: DEFAULT_QUERY_DEADLINE,
+            read_budget: READ_BUDGET_DEFAULT,
         }
     }
 }
@@ -154,6 +178,18 @@ mod tests {
         assert_eq!(c.claims, ClaimNames::default());
         assert!(c.token_key_is_default);
         assert_eq!(c.deadline, DEFAULT_QUERY_DEADLINE);
+        assert_eq!(c.read_budget, 2_000);
+    }
+
+    #[test]
+    fn the_read_budget_is_read_in_items_and_bounded() {
+        let c = config(&[("AUDIT_QUERY_READ_BUDGET", "50")]).unwrap();
+        assert_eq!(c.read_budget, 50);
+        for bad in ["9", "100001", "many", "-5", "2.5"] {
+            let err = config(&[("AUDIT_QUERY_READ_BUDGET", bad)]).unwrap_err();
+            assert_eq!(err.name, "AUDIT_QUERY_READ_BUDGET", "{bad}");
+            assert!(err.reason.contains("10 to 100000"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -49,6 +49,11 @@ impl From<QueryError> for ApiError {
                 e.to_string(),
             )]),
             QueryError::Store(e) => ApiError::Store(e),
+            // Nothing to resume from: the caller may only try again.
+            QueryError::NothingRead => ApiError::Store(StoreError::Transient {
+                operation: "Query",
+                message: error.to_string(),
+            }),
         }
     }
 }

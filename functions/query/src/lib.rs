@@ -28,9 +28,13 @@
 //!
 //! Every request has a deadline: [`QueryConfig::deadline`] (`AUDIT_QUERY_DEADLINE_MS`,
 //! 10 s by default), capped by the Lambda invocation's deadline less
-//! [`QUERY_DEADLINE_MARGIN`]. Past it the request answers 503 with `Retry-After`, and the
-//! store reads still in flight are dropped, so a stalled store never holds the function
-//! until its timeout, which API Gateway would turn into its own generic error.
+//! [`QUERY_DEADLINE_MARGIN`]. A list request starts no read after
+//! [`READ_STOP_FRACTION`] of it and answers the matches found so far with a `nextToken`
+//! (a partial page), as it does when its read budget (`AUDIT_QUERY_READ_BUDGET`, 2,000
+//! items by default) is spent. A request still waiting for the store at the deadline
+//! answers 503 with `Retry-After`, and the reads in flight are dropped, so a stalled store
+//! never holds the function until its timeout, which API Gateway would turn into its own
+//! generic error.
 
 pub mod apigw;
 pub mod claims;
@@ -73,6 +77,8 @@ pub struct QueryContext {
     pub clock: SharedClock,
     /// Longest a request may take before it answers 503 ([`QueryConfig::deadline`]).
     pub deadline: Duration,
+    /// Most items one list request reads ([`QueryConfig::read_budget`]).
+    pub read_budget: u64,
 }
 
 impl QueryContext {
@@ -84,6 +90,7 @@ impl QueryContext {
             token_key: config.token_key.clone(),
             clock: clock::system(),
             deadline: config.deadline,
+            read_budget: config.read_budget,
         }
     }
 
@@ -105,6 +112,10 @@ const RETRY_AFTER_SECONDS: &str = "1";
 /// Time kept back from the Lambda invocation's deadline, so that the 503 and the logs still
 /// go out before the runtime ends the invocation.
 pub const QUERY_DEADLINE_MARGIN: Duration = Duration::from_secs(1);
+
+/// The share of a request's deadline after which a list request starts no read (3/4): the
+/// rest is for reads in flight and the answer.
+pub const READ_STOP_FRACTION: (u32, u32) = (3, 4);
 
 /// How long a request may run: `configured`, or less when the Lambda invocation's deadline
 /// (`lambda_deadline_ms`, epoch milliseconds, 0 when unknown) less [`QUERY_DEADLINE_MARGIN`]
@@ -139,8 +150,9 @@ pub async fn handle(ctx: &QueryContext, request: Request) -> Response<Body> {
     let path = raw_path_of(&request).to_owned();
     let lambda_deadline = request.lambda_context_ref().map_or(0, |c| c.deadline);
     let budget = request_budget(ctx.deadline, lambda_deadline, SystemTime::now());
+    let stop_reading_at = started + budget * READ_STOP_FRACTION.0 / READ_STOP_FRACTION.1;
     // Dropping the future on time-out drops the store reads it awaits.
-    let outcome = tokio::time::timeout(budget, serve(ctx, &request))
+    let outcome = tokio::time::timeout(budget, serve(ctx, &request, stop_reading_at))
         .await
         .unwrap_or(Err(ApiError::DeadlineExceeded(budget)));
     let (mut response, stats, items, plan) = match outcome {
@@ -284,7 +296,11 @@ fn raw_path_of(request: &Request) -> &str {
         .unwrap_or_else(|| request.uri().path())
 }
 
-async fn serve(ctx: &QueryContext, request: &Request) -> Result<Reply, ApiError> {
+async fn serve(
+    ctx: &QueryContext,
+    request: &Request,
+    stop_reading_at: Instant,
+) -> Result<Reply, ApiError> {
     let path = raw_path_of(request);
     let found = route_of(path, stage_of(request).as_deref())
         .ok_or_else(|| ApiError::NotFound(format!("No route {path}.")))?;
@@ -293,7 +309,7 @@ async fn serve(ctx: &QueryContext, request: &Request) -> Result<Reply, ApiError>
     }
     let caller = claims::caller_of(request, &ctx.claims)?;
     match found.route.operation {
-        Operation::ListEvents => list(ctx, request, &caller).await,
+        Operation::ListEvents => list(ctx, request, &caller, stop_reading_at).await,
         Operation::GetEvent => {
             // API Gateway decodes path parameters; the raw segment is the fallback.
             let id = request
@@ -352,13 +368,20 @@ async fn event(ctx: &QueryContext, caller: &Caller, id: &str) -> Result<Reply, A
     })
 }
 
-async fn list(ctx: &QueryContext, request: &Request, caller: &Caller) -> Result<Reply, ApiError> {
+async fn list(
+    ctx: &QueryContext,
+    request: &Request,
+    caller: &Caller,
+    stop_reading_at: Instant,
+) -> Result<Reply, ApiError> {
     let pairs = query_pairs(request);
     let query = parse_list_query(&pairs).map_err(|e| ApiError::BadRequest(e.0))?;
     let env = QueryEnv {
         reader: ctx.store.as_ref(),
         token_key: &ctx.token_key,
         now_epoch_seconds: now_seconds(ctx),
+        read_budget: ctx.read_budget,
+        stop_reading_at: Some(stop_reading_at),
     };
     let page = run_query(&env, caller, &query.filters, &query.paging).await?;
     let link = page

@@ -14,14 +14,18 @@ pub struct EventPage {
     /// This page's number, 1-based (also when it was reached by `nextToken`).
     #[schema(example = 1, minimum = 1)]
     pub page_number: u32,
-    /// The page size asked for; only the last page holds fewer items.
+    /// The page size asked for. A page holds fewer items when it is the last, or when the
+    /// request's read budget or time ran out first (then `hasMore` is true: follow
+    /// `nextToken`).
     #[schema(example = 50)]
     pub page_size: u32,
-    /// Whether another page follows.
+    /// Whether more matches may follow: true whenever `nextToken` is present (the next page
+    /// may turn out empty when reading stopped right before the end).
     #[schema(example = true)]
     pub has_more: bool,
-    /// Pass as `nextToken` (with the same filters) to get the next page at constant cost.
-    /// Absent on the last page. (No example here: a token is only valid for the caller and
+    /// Pass as `nextToken` (with the same filters) to get the next page at constant cost; it
+    /// resumes right after the last item returned, or where reading stopped when the read
+    /// budget or time ran out. Absent on the last page. (No example here: a token is only valid for the caller and
     /// the filters it was issued to; the listing's response example carries a genuine one.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,

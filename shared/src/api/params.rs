@@ -25,6 +25,7 @@ use crate::catalog::{CatalogEntry, Category, EventType, CATEGORIES};
 use crate::domain::{EventId, Identifier, Outcome, TargetRef, Timestamp, MAX_IDENTIFIER_LEN};
 use crate::limits::{
     MAX_PAGE_OFFSET, MAX_SHORT_TEXT_CHARS, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, PAGE_SIZE_MIN,
+    READ_BUDGET_DEFAULT,
 };
 use crate::query::{Filters, PageStart, Paging};
 use crate::store::Order;
@@ -314,7 +315,7 @@ fn finish(
             errors.push(ParameterError::new(
                 PAGE_NUMBER,
                 format!(
-                    "would skip {skipped} events, more than the {MAX_PAGE_OFFSET} a page number may skip; follow nextToken from page to page instead"
+                    "would skip {skipped} events, more than the {MAX_PAGE_OFFSET} a page number may skip (skipping reads every skipped event); follow nextToken from page to page instead"
                 ),
             ));
         }
@@ -434,7 +435,11 @@ fn parse_range_bound(
 
 fn doc_page_size() -> ParamDoc {
     ParamDoc {
-        description: format!("Events per page, {PAGE_SIZE_MIN} to {PAGE_SIZE_MAX}."),
+        description: format!(
+            "Events per page, {PAGE_SIZE_MIN} to {PAGE_SIZE_MAX}. A page holds fewer while `hasMore` is true \
+             when the request's read budget ({READ_BUDGET_DEFAULT} stored items by default, counted before \
+             filtering) or time ran out first: follow `nextToken`."
+        ),
         schema: ObjectBuilder::new()
             .schema_type(Type::Integer)
             .minimum(Some(PAGE_SIZE_MIN))
@@ -456,9 +461,11 @@ fn parse_page_size(values: &[&str], draft: &mut Draft, errors: &mut Vec<Paramete
 fn doc_page_number() -> ParamDoc {
     ParamDoc {
         description: format!(
-            "1-based page number. Page `n` reads and skips the `(n - 1) * pageSize` events before it \
-             (at most {MAX_PAGE_OFFSET}), so deep pages cost more: follow `nextToken` instead, which costs \
-             the same for every page. Ignored when `nextToken` is given."
+            "1-based page number. Page `n` reads and skips the `(n - 1) * pageSize` events before it, \
+             at most {MAX_PAGE_OFFSET} (a deeper page is a 400: follow `nextToken` instead, which costs \
+             the same for every page). Skipped events count against the read budget: when it runs out \
+             before the page starts, the answer holds no items and a `nextToken` that goes on toward the \
+             page. Ignored when `nextToken` is given."
         ),
         schema: ObjectBuilder::new()
             .schema_type(Type::Integer)
@@ -477,7 +484,9 @@ fn parse_page_number(values: &[&str], draft: &mut Draft, errors: &mut Vec<Parame
 fn doc_next_token() -> ParamDoc {
     ParamDoc {
         description: "Opaque continuation token from the previous page's `nextToken` (or its `Link: rel=\"next\"` header). \
-             Replaces `pageNumber`. Valid only with the same filters and for the same caller; otherwise 400."
+             Replaces `pageNumber`. Valid only with the same filters and for the same caller; otherwise 400. \
+             It resumes exactly where the previous answer stopped, also when that answer was cut short by \
+             the read budget or time (a page with fewer than `pageSize` items and `hasMore: true`)."
             .to_owned(),
         schema: string().pattern(Some("^[A-Za-z0-9_-]+$")),
         example: None,

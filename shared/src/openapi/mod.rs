@@ -171,10 +171,15 @@ impl Modify for Overview {
              method, and any path no route serves, itself: `404` with \
              `{ \"message\": \"Not Found\" }` (`application/json`). (The query function answers \
              `405` with `Allow: GET, HEAD` only when invoked directly with another method.)\n\n\
-             ## Deadline\n\
+             ## Deadline and read budget\n\
              Every request has a deadline, `AUDIT_QUERY_DEADLINE_MS` (10 s by default) and \
-             never later than the function's own timeout allows: past it the request answers \
-             `503` with `Retry-After` and its reads are abandoned.\n\n\
+             never later than the function's own timeout allows. A listing reads at most a \
+             fixed number of stored items (`AUDIT_QUERY_READ_BUDGET`, 2,000 by default, \
+             counted before filtering) and starts no read after three quarters of its \
+             deadline: when either runs out it answers the matches found so far (possibly \
+             none) with `hasMore: true` and a `nextToken` that resumes where reading stopped. \
+             A request still waiting for DynamoDB at the deadline answers `503` with \
+             `Retry-After` and its reads are abandoned.\n\n\
              ## Errors\n\
              Errors are `application/problem+json` (RFC 9457) with `type`, `title`, `status` and \
              `detail`; a 400 also lists every offending parameter in `errors`. A 5xx never \
@@ -182,7 +187,9 @@ impl Modify for Overview {
              ## Pagination\n\
              Pages are numbered from 1 (`pageNumber`), or continued with the opaque \
              `nextToken` of the previous page, which is faster for deep pages. A `Link` header \
-             with `rel=\"next\"` points to the next page.\n\n\
+             with `rel=\"next\"` points to the next page. A page may hold fewer than \
+             `pageSize` items while `hasMore` is true (the read budget or time ran out): keep \
+             following `nextToken` until `hasMore` is false.\n\n\
              ## Recording events\n\
              Events are not sent over HTTP. The platform's cloud apps invoke the ingest Lambda \
              function directly (Lambda Invoke API) with one event or a batch \
@@ -236,6 +243,7 @@ pub fn example_next_token() -> String {
     let token = PageToken {
         page_number: 2,
         after: crate::keys::sort_key(occurred_at, &event_id),
+        skip: 0,
     };
     token.encode(
         &TokenKey::local_default(),

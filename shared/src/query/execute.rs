@@ -1,10 +1,12 @@
-//! Running a query: plan, resume from the token or skip to the page number, merge, and sign
-//! the token of the next page.
+//! Running a query: plan, resume from the token or skip to the page number, merge within
+//! the read budget, and sign the token of the next page (or of where reading stopped).
+
+use std::time::Instant;
 
 use crate::domain::{AuditEvent, TenantId};
-use crate::store::{OrganizationScope, PartitionReader, ReadStats, Visibility};
+use crate::store::{OrganizationScope, PartitionReader, ReadBudget, ReadStats, Visibility};
 
-use super::merge::read_merged;
+use super::merge::read_merged_within;
 use super::plan::Plan;
 use super::token::{PageToken, TokenError, TokenKey};
 use super::{Filters, PageStart, Paging, QueryError};
@@ -27,6 +29,12 @@ pub struct QueryEnv<'a, R: PartitionReader + ?Sized> {
     pub token_key: &'a TokenKey,
     /// The current time (Unix seconds), which hides expired events.
     pub now_epoch_seconds: i64,
+    /// Most items the query may read ([`crate::limits::READ_BUDGET_DEFAULT`] unless
+    /// configured); at least one per stream is always allowed, so that every answer makes
+    /// progress.
+    pub read_budget: u64,
+    /// When to stop starting reads (the request's deadline, less time for reads in flight).
+    pub stop_reading_at: Option<Instant>,
 }
 
 /// One page of a query, with what it cost.
@@ -53,7 +61,11 @@ pub struct QueryPage {
 /// Runs `filters` for `caller` and returns the page `paging` asks for.
 ///
 /// With a token, the cost is that of the page whatever its number; with a page number `n`,
-/// the `(n - 1) * page_size` items before the page are read and skipped.
+/// the `(n - 1) * page_size` items before the page are read and skipped. No query reads
+/// more than [`QueryEnv::read_budget`] items nor starts a read after
+/// [`QueryEnv::stop_reading_at`]: when either is spent, the page holds the matches found so
+/// far (possibly none), `has_more` is true and the token resumes exactly where reading
+/// stopped.
 pub async fn run_query<R: PartitionReader + ?Sized>(
     env: &QueryEnv<'_, R>,
     caller: &Caller,
@@ -74,7 +86,7 @@ pub async fn run_query<R: PartitionReader + ?Sized>(
             if token.after < plan.lower || token.after > plan.upper {
                 return Err(QueryError::Token(TokenError::OtherFilters));
             }
-            (token.page_number, 0, Some(token.after))
+            (token.page_number, u64::from(token.skip), Some(token.after))
         }
     };
     if plan.lower > plan.upper {
@@ -97,17 +109,35 @@ pub async fn run_query<R: PartitionReader + ?Sized>(
         after.as_ref(),
         &visibility,
     );
-    let outcome = read_merged(env.reader, requests, skip, paging.page_size).await?;
-    let next_token = match outcome.items.last() {
-        Some((sk, _)) if outcome.has_more => Some(
-            PageToken {
-                page_number: page_number.saturating_add(1),
-                after: sk.clone(),
-            }
-            .encode(env.token_key, &caller.tenant, &digest),
-        ),
+    let budget = ReadBudget::new(
+        env.read_budget.max(requests.len() as u64),
+        env.stop_reading_at,
+    );
+    let outcome = read_merged_within(env.reader, requests, skip, paging.page_size, &budget).await?;
+    let next = match (&outcome.stop, outcome.items.last()) {
+        // Stopped with the page not full: resume where every stream has been examined, and
+        // when the page's first item was not reached, on toward the same page.
+        (Some(stop), _) => {
+            let after = stop.after.clone().ok_or(QueryError::NothingRead)?;
+            let skip = u32::try_from(stop.skip).unwrap_or(u32::MAX);
+            Some(PageToken {
+                page_number: if skip == 0 {
+                    page_number.saturating_add(1)
+                } else {
+                    page_number
+                },
+                after,
+                skip,
+            })
+        }
+        (None, Some((sk, _))) if outcome.has_more => Some(PageToken {
+            page_number: page_number.saturating_add(1),
+            after: sk.clone(),
+            skip: 0,
+        }),
         _ => None,
     };
+    let next_token = next.map(|t| t.encode(env.token_key, &caller.tenant, &digest));
     Ok(QueryPage {
         has_more: next_token.is_some(),
         events: outcome.items.into_iter().map(|(_, e)| e).collect(),

@@ -28,7 +28,9 @@ use futures::{StreamExt, TryStreamExt};
 
 use crate::domain::AuditEvent;
 use crate::keys::SortKey;
-use crate::store::{Order, PageRequest, PartitionReader, PartitionStream, ReadStats, StoreError};
+use crate::store::{
+    Order, PageRequest, PartitionReader, PartitionStream, ReadBudget, ReadStats, StoreError,
+};
 
 /// How many streams are read at once when a query starts.
 const INITIAL_READ_CONCURRENCY: usize = 16;
@@ -44,6 +46,19 @@ pub struct MergeOutcome {
     pub stats: ReadStats,
     /// How many streams were merged.
     pub streams: usize,
+    /// Set when the budget stopped the merge before the page was full.
+    pub stop: Option<Stop>,
+}
+
+/// Where a merge the budget stopped resumes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stop {
+    /// Every item up to this key (in order) was returned or skipped: the next read resumes
+    /// strictly after it. `None` when a stream examined nothing (not with a budget of at
+    /// least one item per stream).
+    pub after: Option<SortKey>,
+    /// Matches still to skip after it, when the stop came before the page's first item.
+    pub skip: u64,
 }
 
 /// The next item of one stream, ordered so that the heap's top is the next to emit.
@@ -134,12 +149,26 @@ fn rth_best_elsewhere<R: PartitionReader + ?Sized>(
 }
 
 /// Merges the streams of `requests` (one per partition shard, same order and range), skips
-/// `skip` items and returns the next `take`, reading as little as it can.
+/// `skip` items and returns the next `take`, reading as little as it can, without bound.
 pub async fn read_merged<R: PartitionReader + ?Sized>(
     reader: &R,
     requests: Vec<PageRequest>,
     skip: u64,
     take: u32,
+) -> Result<MergeOutcome, StoreError> {
+    read_merged_within(reader, requests, skip, take, &ReadBudget::unlimited()).await
+}
+
+/// As [`read_merged`], within `budget`. Every stream reads once whatever the budget's
+/// time (an even share of its items each, at least one: `budget` must allow one item per
+/// stream), so that every answer makes progress; after that, a read the budget refuses
+/// stops the merge ([`MergeOutcome::stop`]).
+pub async fn read_merged_within<R: PartitionReader + ?Sized>(
+    reader: &R,
+    requests: Vec<PageRequest>,
+    skip: u64,
+    take: u32,
+    budget: &ReadBudget,
 ) -> Result<MergeOutcome, StoreError> {
     let k = requests.len();
     let Some(order) = requests.first().map(|r| r.order) else {
@@ -148,6 +177,7 @@ pub async fn read_merged<R: PartitionReader + ?Sized>(
             has_more: false,
             stats: ReadStats::default(),
             streams: 0,
+            stop: None,
         });
     };
     let mut streams: Vec<PartitionStream<'_, R>> = requests
@@ -158,20 +188,38 @@ pub async fn read_merged<R: PartitionReader + ?Sized>(
     let mut earlier = vec![ReadStats::default(); k];
     // Streams that cannot contribute to this page any more.
     let mut finished = vec![false; k];
+    // The bound a narrowed stream's range now ends at.
+    let mut narrowed_to: Vec<Option<SortKey>> = vec![None; k];
     let target = skip + u64::from(take);
     let wanted = target + 1;
     let mut db_time = Duration::ZERO;
 
-    let limit = first_limit(wanted, k as u64);
+    let share = (budget.remaining() / k as u64).max(1);
+    let limit = to_limit(u64::from(first_limit(wanted, k as u64)).min(share));
     let started = Instant::now();
     // Collected first: a closure inside the stream would make the future's type depend on
     // it, which the compiler cannot prove `Send` for every lifetime.
-    let fills: Vec<_> = streams.iter_mut().map(|s| s.fill(limit)).collect();
+    let firsts: Vec<_> = streams
+        .iter_mut()
+        .map(|s| s.read_once(limit, budget, true))
+        .collect();
+    futures::stream::iter(firsts)
+        .buffer_unordered(INITIAL_READ_CONCURRENCY)
+        .try_collect::<Vec<bool>>()
+        .await?;
+    // Streams whose first page the filters emptied read on, within the budget, each page
+    // twice the previous one.
+    let fills: Vec<_> = streams
+        .iter_mut()
+        .filter(|s| s.is_starved())
+        .map(|s| s.fill_within(limit.saturating_mul(2), budget))
+        .collect();
     futures::stream::iter(fills)
         .buffer_unordered(INITIAL_READ_CONCURRENCY)
         .try_collect::<Vec<()>>()
         .await?;
     db_time += started.elapsed();
+    let mut stopped = streams.iter().any(|s| s.is_starved());
 
     let mut heap = BinaryHeap::with_capacity(k);
     for (stream, s) in streams.iter().enumerate() {
@@ -183,16 +231,19 @@ pub async fn read_merged<R: PartitionReader + ?Sized>(
             });
         }
     }
-    let mut taken = vec![0u64; k];
-    let mut emitted = 0u64;
-    let mut items = Vec::with_capacity(usize::try_from(take).unwrap_or(0));
-    let mut last_sk: Option<SortKey> = None;
+    let mut cursor = Cursor {
+        taken: vec![0u64; k],
+        emitted: 0,
+        skip,
+        items: Vec::with_capacity(usize::try_from(take).unwrap_or(0)),
+        last_sk: None,
+    };
     // A stream the last item emptied: it must be read before the next comparison.
     let mut dry: Option<usize> = None;
 
-    while emitted < target {
+    while !stopped && cursor.emitted < target {
         if let Some(i) = dry.take() {
-            let remaining = wanted.saturating_sub(emitted);
+            let remaining = wanted.saturating_sub(cursor.emitted);
             if let Some(bound) = rth_best_elsewhere(&streams, i, remaining, order) {
                 let frontier = streams[i].request().start_after.clone();
                 if frontier.is_some_and(|f| !beyond(&bound, &f, order)) {
@@ -204,16 +255,24 @@ pub async fn read_merged<R: PartitionReader + ?Sized>(
                         Order::Desc => narrowed.lower = narrowed.lower.max(bound),
                         Order::Asc => narrowed.upper = narrowed.upper.min(bound),
                     }
+                    narrowed_to[i] = Some(match order {
+                        Order::Desc => narrowed.lower.clone(),
+                        Order::Asc => narrowed.upper.clone(),
+                    });
                     earlier[i].add(streams[i].stats());
                     streams[i] = PartitionStream::new(reader, narrowed);
                 }
             }
             if !finished[i] {
                 let read = earlier[i].items_read + streams[i].stats().items_read;
-                let limit = refill_limit(read, taken[i], remaining, k as u64);
+                let limit = refill_limit(read, cursor.taken[i], remaining, k as u64);
                 let started = Instant::now();
-                streams[i].fill(limit).await?;
+                streams[i].fill_within(limit, budget).await?;
                 db_time += started.elapsed();
+                if streams[i].is_starved() {
+                    stopped = true;
+                    break;
+                }
                 if let Some((sk, _)) = streams[i].peek() {
                     heap.push(Head {
                         sk: sk.clone(),
@@ -223,41 +282,45 @@ pub async fn read_merged<R: PartitionReader + ?Sized>(
                 }
             }
         }
-        let Some(head) = heap.pop() else { break };
-        let i = head.stream;
-        let Some((sk, event)) = streams[i].pop() else {
-            continue;
+        let Some(emptied) = cursor.take_next(&mut heap, &mut streams, order, None) else {
+            break;
         };
-        taken[i] += 1;
-        match streams[i].peek() {
-            Some((next, _)) => heap.push(Head {
-                sk: next.clone(),
-                stream: i,
-                order,
-            }),
-            None if !streams[i].is_done() && !finished[i] => dry = Some(i),
-            None => {}
-        }
-        if last_sk.as_ref() == Some(&sk) {
-            // The same event from two partitions cannot happen with disjoint sources;
-            // skipping it keeps pages duplicate-free even so.
-            continue;
-        }
-        emitted += 1;
-        last_sk = Some(sk.clone());
-        if emitted > skip {
-            items.push((sk, event));
+        if let Some(i) = emptied.filter(|i| !finished[*i]) {
+            dry = Some(i);
         }
     }
 
-    let has_more = if !heap.is_empty() {
+    let mut stop = None;
+    let has_more = if stopped {
+        let resume = resume_position(&streams, &narrowed_to, order);
+        if let Some(r) = &resume {
+            // Every item up to the resume position is taken or buffered: hand out the
+            // buffered ones, or the next answer, resuming after it, would miss them.
+            while cursor.emitted < target {
+                if cursor
+                    .take_next(&mut heap, &mut streams, order, Some(r))
+                    .is_none()
+                {
+                    break;
+                }
+            }
+        }
+        if cursor.emitted < target {
+            stop = Some(Stop {
+                after: resume,
+                skip: skip.saturating_sub(cursor.emitted),
+            });
+        }
+        true
+    } else if !heap.is_empty() {
         true
     } else if let Some(i) = dry {
         // Everything else is exhausted: one small read tells whether this stream goes on.
         let started = Instant::now();
-        streams[i].fill(1).await?;
+        streams[i].fill_within(1, budget).await?;
         db_time += started.elapsed();
-        streams[i].peek().is_some()
+        // Unknown when the budget refused the read: say there may be more.
+        streams[i].peek().is_some() || streams[i].is_starved()
     } else {
         false
     };
@@ -269,11 +332,96 @@ pub async fn read_merged<R: PartitionReader + ?Sized>(
     }
     stats.db_time = db_time;
     Ok(MergeOutcome {
-        items,
+        items: cursor.items,
         has_more,
         stats,
         streams: k,
+        stop,
     })
+}
+
+/// Where a merge stopped by its budget resumes: the least advanced position up to which
+/// every stream has examined its range (the last examined key of a stream that goes on, the
+/// bound of a narrowed stream that reached it). `None` when a stream has examined nothing.
+/// A position past every stream's range cannot occur: a stopped merge has a starved stream.
+fn resume_position<R: PartitionReader + ?Sized>(
+    streams: &[PartitionStream<'_, R>],
+    narrowed_to: &[Option<SortKey>],
+    order: Order,
+) -> Option<SortKey> {
+    let mut least: Option<SortKey> = None;
+    for (s, narrowed) in streams.iter().zip(narrowed_to) {
+        let examined = if s.is_exhausted() {
+            match narrowed {
+                // Its whole range is examined.
+                None => continue,
+                Some(bound) => bound.clone(),
+            }
+        } else {
+            s.examined_until()?.clone()
+        };
+        least = match least {
+            Some(l) if !beyond(&l, &examined, order) => Some(l),
+            _ => Some(examined),
+        };
+    }
+    least
+}
+
+/// What the merge has emitted so far.
+struct Cursor {
+    taken: Vec<u64>,
+    emitted: u64,
+    skip: u64,
+    items: Vec<(SortKey, AuditEvent)>,
+    last_sk: Option<SortKey>,
+}
+
+impl Cursor {
+    /// Takes the best head, unless there is none or it lies beyond `up_to`. Returns
+    /// `Some(Some(i))` when taking it emptied stream `i`'s buffer while its range goes on.
+    fn take_next<R: PartitionReader + ?Sized>(
+        &mut self,
+        heap: &mut BinaryHeap<Head>,
+        streams: &mut [PartitionStream<'_, R>],
+        order: Order,
+        up_to: Option<&SortKey>,
+    ) -> Option<Option<usize>> {
+        if let (Some(bound), Some(head)) = (up_to, heap.peek()) {
+            if beyond(&head.sk, bound, order) {
+                return None;
+            }
+        }
+        let head = heap.pop()?;
+        let i = head.stream;
+        let Some((sk, event)) = streams[i].pop() else {
+            return Some(None);
+        };
+        self.taken[i] += 1;
+        let emptied = match streams[i].peek() {
+            Some((next, _)) => {
+                heap.push(Head {
+                    sk: next.clone(),
+                    stream: i,
+                    order,
+                });
+                None
+            }
+            None if !streams[i].is_done() => Some(i),
+            None => None,
+        };
+        if self.last_sk.as_ref() == Some(&sk) {
+            // The same event from two partitions cannot happen with disjoint sources;
+            // skipping it keeps pages duplicate-free even so.
+            return Some(emptied);
+        }
+        self.emitted += 1;
+        self.last_sk = Some(sk.clone());
+        if self.emitted > self.skip {
+            self.items.push((sk, event));
+        }
+        Some(emptied)
+    }
 }
 
 #[cfg(test)]
@@ -549,5 +697,159 @@ mod tests {
         );
         assert!(out.stats.requests <= 10, "{:?}", out.stats);
         assert_eq!(*fake.requests.lock().unwrap(), out.stats.requests);
+    }
+
+    /// Walks a listing as the query does: each answer within a fresh budget of `budget`
+    /// items, resuming after the stop position (with its skip) or after the last item.
+    /// Returns the items after `skip`, and the most items one answer read.
+    async fn walk_within(
+        fake: &FakeIndex,
+        k: usize,
+        order: Order,
+        skip: u64,
+        take: u32,
+        budget: u64,
+        stop_at: Option<Instant>,
+    ) -> (Vec<String>, u64, usize) {
+        let mut seen = Vec::new();
+        let mut after: Option<String> = None;
+        let mut skip = skip;
+        let mut worst = 0;
+        let mut answers = 0;
+        loop {
+            answers += 1;
+            assert!(answers < 10_000, "the walk makes no progress");
+            let out = read_merged_within(
+                fake,
+                requests(k, order, after.as_deref()),
+                skip,
+                take,
+                &ReadBudget::new(budget, stop_at),
+            )
+            .await
+            .unwrap();
+            worst = worst.max(out.stats.items_read);
+            assert!(out.items.len() <= take as usize);
+            seen.extend(out.items.iter().map(|(sk, _)| sk.to_string()));
+            if !out.has_more {
+                assert!(out.stop.is_none());
+                break;
+            }
+            match &out.stop {
+                Some(stop) => {
+                    assert!(
+                        out.items.len() < take as usize,
+                        "a stopped page is not full"
+                    );
+                    let resume = stop.after.as_ref().unwrap().to_string();
+                    if let (Some(last), Some(prev)) = (out.items.last(), after.as_ref()) {
+                        // The resume position is at or after the last item returned.
+                        let last = last.0.to_string();
+                        match order {
+                            Order::Desc => assert!(resume <= last && &resume < prev),
+                            Order::Asc => assert!(resume >= last && &resume > prev),
+                        }
+                    }
+                    after = Some(resume);
+                    skip = stop.skip;
+                }
+                None => {
+                    assert_eq!(
+                        out.items.len(),
+                        take as usize,
+                        "only stopped pages are short"
+                    );
+                    after = out.items.last().map(|(sk, _)| sk.to_string());
+                    skip = 0;
+                }
+            }
+        }
+        (seen, worst, answers)
+    }
+
+    #[tokio::test]
+    async fn walking_within_a_small_budget_yields_every_item_once_in_order() {
+        for (k, order, drop_every, budget, take) in [
+            (1, Order::Desc, 0, 20, 37),
+            (1, Order::Asc, 2, 20, 7),
+            (4, Order::Desc, 0, 25, 37),
+            (4, Order::Asc, 3, 16, 10),
+            // Most items filtered out: most answers are partial, many empty.
+            (4, Order::Desc, 1, 40, 5),
+            (3, Order::Asc, 1, 12, 50),
+            (7, Order::Desc, 2, 14, 9),
+        ] {
+            // `drop_every = 1` keeps nothing: use a sparse filter instead.
+            let (fake, mut expected) = if drop_every == 1 {
+                sparse_index(600, k, 77, 40)
+            } else {
+                index(500, k, 42 + k as u64, drop_every)
+            };
+            if order == Order::Desc {
+                expected.reverse();
+            }
+            let (seen, worst, answers) = walk_within(&fake, k, order, 0, take, budget, None).await;
+            assert_eq!(
+                seen, expected,
+                "k={k} {order:?} drop={drop_every} budget={budget}"
+            );
+            assert!(worst <= budget, "an answer read {worst} > {budget}");
+            assert!(answers > 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_skip_cut_short_by_the_budget_goes_on_from_where_it_stopped() {
+        let (fake, mut expected) = sparse_index(800, 4, 5, 10);
+        expected.reverse();
+        for skip in [0u64, 3, 17, 40] {
+            // One page after `skip` matches, reached within budgets too small for the skip.
+            let (seen, worst, _) = walk_within(&fake, 4, Order::Desc, skip, 6, 30, None).await;
+            let want: Vec<String> = expected.iter().skip(skip as usize).cloned().collect();
+            assert_eq!(seen, want, "skip={skip}");
+            assert!(worst <= 30);
+        }
+    }
+
+    #[tokio::test]
+    async fn past_its_time_a_merge_still_reads_each_stream_once_and_makes_progress() {
+        let (fake, mut expected) = index(300, 4, 3, 0);
+        expected.reverse();
+        let past = Instant::now();
+        let out = read_merged_within(
+            &fake,
+            requests(4, Order::Desc, None),
+            0,
+            50,
+            &ReadBudget::new(2000, Some(past)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out.stats.requests, 4, "one read per stream, none after");
+        let stop = out.stop.clone().expect("stopped by time");
+        assert!(stop.after.is_some());
+        // Everything returned is the head of the listing.
+        let got: Vec<String> = out.items.iter().map(|(sk, _)| sk.to_string()).collect();
+        assert_eq!(got, expected[..got.len()]);
+        // And walking on past the time still yields everything.
+        let (seen, _, _) = walk_within(&fake, 4, Order::Desc, 0, 50, 2000, Some(past)).await;
+        assert_eq!(seen, expected);
+    }
+
+    /// `n` events over `k` partitions, of which only every `keep_every`-th passes the filter.
+    fn sparse_index(n: usize, k: usize, seed: u64, keep_every: usize) -> (FakeIndex, Vec<String>) {
+        let (mut fake, _) = index(n, k, seed, 0);
+        let mut kept = Vec::new();
+        for items in fake.partitions.values_mut() {
+            for (sk, keep) in items.iter_mut() {
+                let i: usize = sk.rsplit('e').next().unwrap().parse().unwrap();
+                *keep = i.is_multiple_of(keep_every);
+                if *keep {
+                    kept.push(sk.clone());
+                }
+            }
+        }
+        kept.sort();
+        (fake, kept)
     }
 }

@@ -19,7 +19,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use execute::{run_query, Caller, QueryEnv, QueryPage};
-pub use merge::{read_merged, MergeOutcome};
+pub use merge::{read_merged, read_merged_within, MergeOutcome, Stop};
 pub use plan::Plan;
 pub use token::{PageToken, TokenError, TokenKey};
 
@@ -123,7 +123,8 @@ pub struct Paging {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PageStart {
     /// The n-th page (1-based): the first `(n - 1) * page_size` items are read and skipped,
-    /// so the cost grows with `n`; tokens are the constant-cost way on.
+    /// so the cost grows with `n` (capped by [`crate::limits::MAX_PAGE_OFFSET`]); tokens
+    /// are the constant-cost way on.
     PageNumber(u32),
     /// Right after the page a continuation token was issued with.
     Token(String),
@@ -138,6 +139,10 @@ pub enum QueryError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Reading stopped before any stream examined anything, so no token can resume it
+    /// (not with a budget of one item per stream, which the query always grants).
+    #[error("the read budget ran out before anything was read")]
+    NothingRead,
 }
 
 #[cfg(test)]

@@ -116,9 +116,17 @@ impl Visibility {
         }];
         if let OrganizationScope::Only(orgs) = &self.scope {
             // A caller restricted to no organization sees nothing: no values, no match.
+            // Deduplicated: a claim may repeat an organization, and every value costs
+            // expression space (the adapter splits long lists to fit DynamoDB's `IN`).
+            let mut orgs: Vec<&String> = orgs.iter().collect();
+            orgs.sort();
+            orgs.dedup();
             conditions.push(Condition::OneOf {
                 path: keys::ORGANIZATION_ID_PATH,
-                values: orgs.iter().map(|o| ItemValue::Text(o.clone())).collect(),
+                values: orgs
+                    .into_iter()
+                    .map(|o| ItemValue::Text(o.clone()))
+                    .collect(),
             });
         }
         conditions

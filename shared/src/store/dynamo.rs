@@ -318,6 +318,9 @@ impl EventReader for DynamoStore {
     }
 }
 
+/// Most operands of one `IN` in a DynamoDB condition expression.
+const MAX_IN_OPERANDS: usize = 100;
+
 /// Builds a FilterExpression from item conditions, all of which must hold.
 #[derive(Default)]
 struct FilterBuilder {
@@ -366,7 +369,17 @@ impl FilterBuilder {
                 let placeholders: Vec<String> = values.iter().map(|v| self.item_value(v)).collect();
                 match placeholders.as_slice() {
                     [one] => format!("{name} = {one}"),
-                    many => format!("{name} IN ({})", many.join(", ")),
+                    many if many.len() <= MAX_IN_OPERANDS => {
+                        format!("{name} IN ({})", many.join(", "))
+                    }
+                    // DynamoDB's IN takes at most 100 operands: several, OR-ed.
+                    many => {
+                        let parts: Vec<String> = many
+                            .chunks(MAX_IN_OPERANDS)
+                            .map(|chunk| format!("{name} IN ({})", chunk.join(", ")))
+                            .collect();
+                        format!("({})", parts.join(" OR "))
+                    }
                 }
             }
             Condition::AbsentOrAbove { path, value } => {
@@ -514,6 +527,23 @@ mod tests {
         }
         assert_eq!(none.clauses[1], "attribute_not_exists(#f1)");
         assert_eq!(none.names["#f1"], "pk");
+    }
+
+    #[test]
+    fn more_than_a_hundred_values_become_several_in_conditions() {
+        let orgs: Vec<String> = (0..250).map(|i| format!("org-{i}")).collect();
+        let mut b = FilterBuilder::default();
+        b.add(&Condition::OneOf {
+            path: keys::ORGANIZATION_ID_PATH,
+            values: orgs.iter().map(|o| ItemValue::Text(o.clone())).collect(),
+        });
+        let clause = &b.clauses[0];
+        assert_eq!(clause.matches(" IN (").count(), 3, "{clause}");
+        assert_eq!(clause.matches(" OR ").count(), 2);
+        assert!(clause.starts_with("(#f0 IN (:f0, ") && clause.ends_with(":f249))"));
+        assert!(clause.contains(":f99) OR #f0 IN (:f100, "), "{clause}");
+        assert_eq!(b.values.len(), 250);
+        assert_eq!(b.values[":f249"], AttributeValue::S("org-249".into()));
     }
 
     #[test]

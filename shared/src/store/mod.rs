@@ -5,7 +5,8 @@ mod condition;
 mod dynamo;
 mod stream;
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
@@ -201,5 +202,65 @@ impl ReadStats {
         self.items_read += other.items_read;
         self.read_capacity += other.read_capacity;
         self.db_time += other.db_time;
+    }
+}
+
+/// How much one request may still read: a number of items (counted as DynamoDB counts
+/// them, before filtering) and a time after which no read starts. Shared by every stream
+/// of a request, including reads running concurrently.
+#[derive(Debug)]
+pub struct ReadBudget {
+    remaining: AtomicU64,
+    stop_at: Option<Instant>,
+}
+
+impl ReadBudget {
+    /// At most `items` items, and no read started at or after `stop_at`.
+    pub fn new(items: u64, stop_at: Option<Instant>) -> Self {
+        Self {
+            remaining: AtomicU64::new(items),
+            stop_at,
+        }
+    }
+
+    /// No bound (tools and tests).
+    pub fn unlimited() -> Self {
+        Self::new(u64::MAX, None)
+    }
+
+    /// Items still allowed.
+    pub fn remaining(&self) -> u64 {
+        self.remaining.load(AtomicOrdering::SeqCst)
+    }
+
+    /// Whether the time to stop reading has come.
+    pub fn out_of_time(&self) -> bool {
+        self.stop_at.is_some_and(|t| Instant::now() >= t)
+    }
+
+    /// Takes up to `want` items for one read (its DynamoDB `Limit`): 0 when the budget is
+    /// spent or, unless `ignore_time`, the time is up.
+    pub fn reserve(&self, want: u32, ignore_time: bool) -> u32 {
+        if !ignore_time && self.out_of_time() {
+            return 0;
+        }
+        let mut taken = 0;
+        // A failed update means another read took items meanwhile: try again with its figure.
+        let _ =
+            self.remaining
+                .fetch_update(AtomicOrdering::SeqCst, AtomicOrdering::SeqCst, |left| {
+                    taken = u64::from(want).min(left);
+                    Some(left - taken)
+                });
+        u32::try_from(taken).unwrap_or(u32::MAX)
+    }
+
+    /// Gives back what a read reserved but did not read.
+    pub fn refund(&self, items: u32) {
+        let _ =
+            self.remaining
+                .fetch_update(AtomicOrdering::SeqCst, AtomicOrdering::SeqCst, |left| {
+                    Some(left.saturating_add(u64::from(items)))
+                });
     }
 }

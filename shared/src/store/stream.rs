@@ -1,12 +1,13 @@
 //! An ordered, lazy stream over one shard of one index partition.
 //!
 //! It asks DynamoDB for one page at a time, only when its buffer is empty and the caller
-//! wants more, so the items read stay close to the items used. It counts what it read.
+//! wants more, so the items read stay close to the items used. It counts what it read, and
+//! reads within a [`ReadBudget`]: each page's `Limit` is at most what the budget has left.
 
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use super::{PageRequest, PartitionReader, ReadStats, StoreError};
+use super::{PageRequest, PartitionReader, ReadBudget, ReadStats, StoreError};
 use crate::domain::AuditEvent;
 use crate::keys::SortKey;
 
@@ -36,23 +37,77 @@ impl<'r, R: PartitionReader + ?Sized> PartitionStream<'r, R> {
     /// each twice the size of the previous one, so a selective filter costs few requests
     /// (DynamoDB's 1 MB page cap still bounds every read).
     pub async fn fill(&mut self, limit: u32) -> Result<(), StoreError> {
+        self.fill_within(limit, &ReadBudget::unlimited()).await
+    }
+
+    /// As [`Self::fill`], within `budget`: when it is spent, the buffer may stay empty
+    /// while the range is not exhausted ([`Self::is_starved`]); the stream has then
+    /// examined its range up to [`Self::examined_until`].
+    pub async fn fill_within(&mut self, limit: u32, budget: &ReadBudget) -> Result<(), StoreError> {
         let mut limit = limit.max(1);
         while self.buffer.is_empty() && !self.exhausted {
-            self.request.limit = limit;
-            limit = limit.saturating_mul(2);
-            let started = Instant::now();
-            let page = self.reader.read_page(&self.request).await?;
-            self.stats.db_time += started.elapsed();
-            self.stats.requests += 1;
-            self.stats.items_read += u64::from(page.scanned);
-            self.stats.read_capacity += page.read_capacity;
-            match page.last_evaluated {
-                Some(sk) => self.request.start_after = Some(sk),
-                None => self.exhausted = true,
+            if !self.read_once(limit, budget, false).await? {
+                break;
             }
-            self.buffer.extend(page.items);
+            limit = limit.saturating_mul(2);
         }
         Ok(())
+    }
+
+    /// Reads one page of at most `limit` items within `budget` (`ignore_time`: even when
+    /// its time is up), unless the range is exhausted. Returns whether a read was made.
+    pub async fn read_once(
+        &mut self,
+        limit: u32,
+        budget: &ReadBudget,
+        ignore_time: bool,
+    ) -> Result<bool, StoreError> {
+        if self.exhausted {
+            return Ok(false);
+        }
+        let granted = budget.reserve(limit.max(1), ignore_time);
+        if granted == 0 {
+            return Ok(false);
+        }
+        self.request.limit = granted;
+        let started = Instant::now();
+        let page = self.reader.read_page(&self.request).await;
+        self.stats.db_time += started.elapsed();
+        let page = match page {
+            Ok(page) => page,
+            Err(e) => {
+                budget.refund(granted);
+                return Err(e);
+            }
+        };
+        budget.refund(granted.saturating_sub(page.scanned));
+        self.stats.requests += 1;
+        self.stats.items_read += u64::from(page.scanned);
+        self.stats.read_capacity += page.read_capacity;
+        match page.last_evaluated {
+            Some(sk) => self.request.start_after = Some(sk),
+            None => self.exhausted = true,
+        }
+        self.buffer.extend(page.items);
+        Ok(true)
+    }
+
+    /// Whether the stream holds no item although its range goes on: a read was refused
+    /// by the budget.
+    pub fn is_starved(&self) -> bool {
+        self.buffer.is_empty() && !self.exhausted
+    }
+
+    /// Whether DynamoDB has nothing more in the range (items may still be buffered).
+    pub fn is_exhausted(&self) -> bool {
+        self.exhausted
+    }
+
+    /// The position up to which the range has been examined, when it is not exhausted:
+    /// every item of the range up to it (in order) was read, and is taken or buffered.
+    /// `None` before the first read of a range without a start.
+    pub fn examined_until(&self) -> Option<&SortKey> {
+        self.request.start_after.as_ref()
     }
 
     /// The next item, if buffered.

@@ -192,6 +192,14 @@ pub struct RouteDocs;
 /// `pageNumber=n` reads and skips the events before page `n`. The cost of a page is about
 /// its size, whatever the date range or the number of stored events.
 ///
+/// Every request is bounded: it reads at most 2,000 stored items (counted before filtering;
+/// the deployment's `AUDIT_QUERY_READ_BUDGET`) and starts no read after three quarters of its
+/// deadline. When either is spent, the page holds the matches found so far, possibly none,
+/// with `hasMore: true` and a `nextToken` that resumes exactly where reading stopped, as
+/// DynamoDB's `Limit` and `LastEvaluatedKey` do: a page may hold fewer than `pageSize` items
+/// while `hasMore` is true. Follow `nextToken` until `hasMore` is false to get every match,
+/// in order, without gap or duplicate.
+///
 /// The reference platform's examples work verbatim:
 ///
 /// - `GET /api/Audit?category=100&rangeStart=2024-03-01T05:00:00.000Z`
@@ -275,7 +283,7 @@ pub struct RouteDocs;
             example = json!({ "type": "about:blank", "title": "Internal Server Error", "status": 500,
                 "detail": "The request could not be served. Quote the request id when reporting it.",
                 "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef" })),
-        (status = 503, description = "DynamoDB throttled the request, or the request's deadline passed (`AUDIT_QUERY_DEADLINE_MS`, 10 s by default; its reads are abandoned); retry after the `Retry-After` delay.",
+        (status = 503, description = "DynamoDB throttled the request, or a read was still running at the request's deadline (`AUDIT_QUERY_DEADLINE_MS`, 10 s by default; its reads are abandoned); retry after the `Retry-After` delay. A request that merely runs long answers a partial page instead.",
             body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = String, description = "Seconds to wait before retrying: `1`.")),
             example = json!({ "type": "about:blank", "title": "Service Unavailable", "status": 503,
