@@ -14,11 +14,14 @@ mod ordered;
 use std::fmt::Write as _;
 
 use serde_json::{json, Value};
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::api::routes::{self, RouteDocs, LIST_EVENTS_PATH, ROUTES};
+use crate::api::routes::{self, Route, RouteDocs, LIST_EVENTS_PATH, ROUTES};
 use crate::api::{GatewayMessage, Problem};
 use crate::catalog::{CATEGORIES, EVENT_TYPES};
 use crate::domain::{
@@ -101,6 +104,7 @@ pub fn document() -> Document {
     for modifier in [
         &RouteTable as &dyn Modify,
         &Unauthorized,
+        &ServerErrors,
         &ExampleRequests,
         &GenuineNextToken,
         &ProblemExamples,
@@ -122,15 +126,7 @@ impl Modify for RouteTable {
             let Some(id) = route.operation_id else {
                 continue;
             };
-            let operation =
-                openapi
-                    .paths
-                    .paths
-                    .get_mut(route.path)
-                    .and_then(|item| match route.method {
-                        routes::Method::Get => item.get.as_mut(),
-                    });
-            if let Some(operation) = operation {
+            if let Some(operation) = operation_of(openapi, route) {
                 operation.operation_id = Some(id.to_owned());
             }
         }
@@ -324,6 +320,83 @@ impl Modify for Unauthorized {
                     .insert("401".to_owned(), RefOr::T(response.clone()));
             }
         }
+    }
+}
+
+/// Gives the query function's operations their server errors, declared once: every one its
+/// `500` (a problem with only the request id, under which the cause is logged), and those
+/// that read the store their `503` (throttling, or a read still running at the deadline).
+struct ServerErrors;
+
+impl Modify for ServerErrors {
+    fn modify(&self, openapi: &mut Document) {
+        let problem = |example: Value| {
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name(Problem::name())))
+                .example(Some(example))
+                .build()
+        };
+        let internal = ResponseBuilder::new()
+            .description("The request could not be served; the cause is logged under the request id.")
+            .content(
+                PROBLEM_JSON,
+                problem(json!({
+                    "type": "about:blank", "title": "Internal Server Error", "status": 500,
+                    "detail": "The request could not be served. Quote the request id when reporting it.",
+                    "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+                })),
+            )
+            .build();
+        let unavailable = ResponseBuilder::new()
+            .description(
+                "DynamoDB throttled the request, or a read was still running at the request's \
+                 deadline (`AUDIT_QUERY_DEADLINE_MS`, 10 s by default; its reads are abandoned); \
+                 retry after the `Retry-After` delay. A listing that merely runs long answers a \
+                 partial page instead.",
+            )
+            .header(
+                "Retry-After",
+                HeaderBuilder::new()
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .description(Some("Seconds to wait before retrying: `1`."))
+                    .build(),
+            )
+            .content(
+                PROBLEM_JSON,
+                problem(json!({
+                    "type": "about:blank", "title": "Service Unavailable", "status": 503,
+                    "detail": "The service is briefly overloaded. Retry the request in a moment.",
+                    "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+                })),
+            )
+            .build();
+        let reads_the_store = |route: &Route| {
+            matches!(
+                route.operation,
+                routes::Operation::ListEvents | routes::Operation::GetEvent
+            )
+        };
+        for route in ROUTES
+            .iter()
+            .filter(|r| r.function == routes::Function::Query)
+        {
+            let Some(operation) = operation_of(openapi, route) else {
+                continue;
+            };
+            let responses = &mut operation.responses.responses;
+            responses.insert("500".to_owned(), RefOr::T(internal.clone()));
+            if reads_the_store(route) {
+                responses.insert("503".to_owned(), RefOr::T(unavailable.clone()));
+            }
+        }
+    }
+}
+
+/// The documented operation of a route, if the document has it.
+fn operation_of<'d>(openapi: &'d mut Document, route: &Route) -> Option<&'d mut Operation> {
+    let item = openapi.paths.paths.get_mut(route.path)?;
+    match route.method {
+        routes::Method::Get => item.get.as_mut(),
     }
 }
 
@@ -685,6 +758,30 @@ mod tests {
         // No other example of a token exists to go stale.
         let schema = &doc["components"]["schemas"]["EventPage"]["properties"]["nextToken"];
         assert!(schema.get("example").is_none(), "{schema}");
+    }
+
+    #[test]
+    fn the_query_functions_server_errors_are_documented_once_for_every_route() {
+        let doc = value();
+        for route in ROUTES
+            .iter()
+            .filter(|r| r.function == routes::Function::Query)
+        {
+            let response = &doc["paths"][route.path]["get"]["responses"]["500"];
+            let example = &response["content"]["application/problem+json"]["example"];
+            assert_eq!(example["status"], 500, "{}", route.path);
+            assert!(example["requestId"].is_string(), "{}", route.path);
+            // Only the routes that read the store can be throttled or run out of time.
+            let unavailable = &doc["paths"][route.path]["get"]["responses"]["503"];
+            let reads = matches!(
+                route.operation,
+                routes::Operation::ListEvents | routes::Operation::GetEvent
+            );
+            assert_eq!(unavailable.is_object(), reads, "{}", route.path);
+            if reads {
+                assert!(unavailable["headers"]["Retry-After"].is_object());
+            }
+        }
     }
 
     #[test]

@@ -278,17 +278,6 @@ pub struct RouteDocs;
                 })))
             )
         ),
-        (status = 500, description = "The request could not be served; the cause is logged under the request id.",
-            body = Problem, content_type = "application/problem+json",
-            example = json!({ "type": "about:blank", "title": "Internal Server Error", "status": 500,
-                "detail": "The request could not be served. Quote the request id when reporting it.",
-                "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef" })),
-        (status = 503, description = "DynamoDB throttled the request, or a read was still running at the request's deadline (`AUDIT_QUERY_DEADLINE_MS`, 10 s by default; its reads are abandoned); retry after the `Retry-After` delay. A request that merely runs long answers a partial page instead.",
-            body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = String, description = "Seconds to wait before retrying: `1`.")),
-            example = json!({ "type": "about:blank", "title": "Service Unavailable", "status": 503,
-                "detail": "The service is briefly overloaded. Retry the request in a moment.",
-                "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef" }))
     ),
     security(("bearerAuth" = []))
 )]
@@ -320,17 +309,6 @@ pub fn list_events() {}
             content_type = "application/problem+json",
             example = json!({ "type": "about:blank", "title": "Not Found", "status": 404,
                 "detail": "No audit event with id 01HQZX3J8Y6K2M4N5P7R9S0T1V." })),
-        (status = 500, description = "The request could not be served.", body = Problem,
-            content_type = "application/problem+json",
-            example = json!({ "type": "about:blank", "title": "Internal Server Error", "status": 500,
-                "detail": "The request could not be served. Quote the request id when reporting it.",
-                "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef" })),
-        (status = 503, description = "DynamoDB throttled the request, or the request's deadline passed (`AUDIT_QUERY_DEADLINE_MS`, 10 s by default; its read is abandoned); retry after the `Retry-After` delay.",
-            body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = String, description = "Seconds to wait before retrying: `1`.")),
-            example = json!({ "type": "about:blank", "title": "Service Unavailable", "status": 503,
-                "detail": "The service is briefly overloaded. Retry the request in a moment.",
-                "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef" }))
     ),
     security(("bearerAuth" = []))
 )]
