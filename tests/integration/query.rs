@@ -229,6 +229,19 @@ fn generate_with(
 }
 
 /// Writes `events` with concurrent BatchWriteItem calls of `DynamoStore::item_of` items.
+/// The same events under another tenant (shards are fixed when events are written, so each
+/// shard layout gets its own tenant).
+fn for_tenant(events: &[AuditEvent], tenant: &str) -> Vec<AuditEvent> {
+    events
+        .iter()
+        .map(|e| {
+            let mut v = serde_json::to_value(e).unwrap();
+            v["tenantId"] = json!(tenant);
+            serde_json::from_value(v).unwrap()
+        })
+        .collect()
+}
+
 async fn insert(store: &DynamoStore, events: &[AuditEvent]) {
     let batches: Vec<Vec<WriteRequest>> = events
         .chunks(25)
@@ -1033,14 +1046,7 @@ async fn a_first_page_reads_about_its_size_among_20000_events() {
     for shards in [1u16, 4] {
         // Same events, one tenant per layout: shards are fixed when events are written.
         let tenant = format!("acme{shards}");
-        let events: Vec<AuditEvent> = events
-            .iter()
-            .map(|e| {
-                let mut v = serde_json::to_value(e).unwrap();
-                v["tenantId"] = json!(tenant);
-                serde_json::from_value(v).unwrap()
-            })
-            .collect();
+        let events = for_tenant(&events, &tenant);
         let store = table.store(shards);
         insert(&store, &events).await;
         let ctx = context(store, now);
@@ -1381,14 +1387,7 @@ async fn a_token_with_150_organizations_answers_200_with_exactly_their_events() 
     let table = TestTable::new().await;
     for shards in [1u16, 4] {
         let tenant = format!("orgs{shards}");
-        let events: Vec<AuditEvent> = events
-            .iter()
-            .map(|e| {
-                let mut v = serde_json::to_value(e).unwrap();
-                v["tenantId"] = json!(tenant);
-                serde_json::from_value(v).unwrap()
-            })
-            .collect();
+        let events = for_tenant(&events, &tenant);
         let store = table.store(shards);
         insert(&store, &events).await;
         let ctx = context(store, now);
