@@ -149,17 +149,7 @@ fn rth_best_elsewhere<R: PartitionReader + ?Sized>(
 }
 
 /// Merges the streams of `requests` (one per partition shard, same order and range), skips
-/// `skip` items and returns the next `take`, reading as little as it can, without bound.
-pub async fn read_merged<R: PartitionReader + ?Sized>(
-    reader: &R,
-    requests: Vec<PageRequest>,
-    skip: u64,
-    take: u32,
-) -> Result<MergeOutcome, StoreError> {
-    read_merged_within(reader, requests, skip, take, &ReadBudget::unlimited()).await
-}
-
-/// As [`read_merged`], within `budget`. Every stream reads once whatever the budget's
+/// `skip` items and returns the next `take`, reading as little as it can within `budget`. Every stream reads once whatever the budget's
 /// time (an even share of its items each, at least one: `budget` must allow one item per
 /// stream), so that every answer makes progress; after that, a read the budget refuses
 /// stops the merge ([`MergeOutcome::stop`]).
@@ -436,6 +426,16 @@ mod tests {
     use crate::domain::{TenantId, Timestamp};
     use crate::keys::Partition;
     use crate::store::Page;
+
+    /// The merge without a budget: these tests are about order, gaps and cost per page.
+    async fn read_merged<R: PartitionReader + ?Sized>(
+        reader: &R,
+        requests: Vec<PageRequest>,
+        skip: u64,
+        take: u32,
+    ) -> Result<MergeOutcome, StoreError> {
+        read_merged_within(reader, requests, skip, take, &ReadBudget::unlimited()).await
+    }
 
     /// A fake index: each partition is a sorted list of sort keys, some of which a filter
     /// drops. It serves `Limit`-sized pages the way DynamoDB does and counts reads.

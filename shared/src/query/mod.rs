@@ -19,7 +19,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use execute::{run_query, Caller, QueryEnv, QueryPage};
-pub use merge::{read_merged, read_merged_within, MergeOutcome, Stop};
+pub use merge::{read_merged_within, MergeOutcome, Stop};
 pub use plan::Plan;
 pub use token::{PageToken, TokenError, TokenKey};
 
