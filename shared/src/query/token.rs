@@ -117,7 +117,7 @@ pub enum TokenError {
     )]
     Forged,
     /// A genuine token, but issued for other filters.
-    #[error("was issued for different filters; repeat the filters (category, eventType, rangeStart, rangeEnd, order, actorId, targetType, targetId, organizationId, outcome) of the request that returned it, or drop nextToken to start over")]
+    #[error("was issued for different filters; repeat every parameter of the request that returned it except pageSize, pageNumber and nextToken, or drop nextToken to start over")]
     OtherFilters,
 }
 

@@ -273,7 +273,7 @@ pub struct RouteDocs;
                     "type": "about:blank", "title": "Bad Request", "status": 400,
                     "detail": "1 query parameter is invalid.",
                     "errors": [
-                        { "parameter": "nextToken", "message": "was issued for different filters; repeat the filters (category, eventType, rangeStart, rangeEnd, order, actorId, targetType, targetId, organizationId, outcome) of the request that returned it, or drop nextToken to start over" }
+                        { "parameter": "nextToken", "message": "was issued for different filters; repeat every parameter of the request that returned it except pageSize, pageNumber and nextToken, or drop nextToken to start over" }
                     ]
                 })))
             )
