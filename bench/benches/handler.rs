@@ -98,7 +98,7 @@ fn benches(c: &mut Criterion) {
     let tenant = TenantId::parse(TENANT).unwrap();
     group.bench_function("plan", |b| {
         b.iter(|| {
-            let plan = Plan::new(black_box(&filters));
+            let plan = Plan::new(black_box(&filters), &OrganizationScope::Any, 4);
             let visibility = Visibility::new(OrganizationScope::Any, 1_700_000_000);
             plan.requests(&tenant, 4, None, &visibility)
         })

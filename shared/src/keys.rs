@@ -7,12 +7,16 @@
 //! order is total. Index partitions carry a shard, `hash(eventId) mod shards`, so that a
 //! burst on one key value spreads over several physical partitions.
 //!
+//! Three sparse indexes serve what a tenant-wide index can only filter: `byOrganization`
+//! and `byOrganizationCategory` (callers scoped to organizations, and the `organizationId`
+//! filter) and `byFailure` (`outcome=failure`); see docs/adr/0009-organization-scope.md.
+//!
 //! An index is declared once, as a [`Partition`] variant: its [`Index`] (name and
 //! partition attribute), its key format and the value an event puts in it all derive from
 //! that variant, and so do the table definition and the planner's streams.
 
 use crate::catalog::{CategoryCode, EventTypeCode};
-use crate::domain::{AuditEvent, EventId, TargetRef, TenantId, Timestamp};
+use crate::domain::{AuditEvent, EventId, Outcome, TargetRef, TenantId, Timestamp};
 
 /// Base table partition key attribute.
 pub const PK: &str = "pk";
@@ -28,6 +32,15 @@ pub const EVENT_TYPE_PK: &str = "eventTypePk";
 pub const ACTOR_PK: &str = "actorPk";
 /// Partition key attribute of the sparse `byTarget` index (events with a target).
 pub const TARGET_PK: &str = "targetPk";
+/// Partition key attribute of the sparse `byOrganization` index (events with an
+/// organization).
+pub const ORGANIZATION_PK: &str = "organizationPk";
+/// Partition key attribute of the sparse `byOrganizationCategory` index (events with an
+/// organization).
+pub const ORGANIZATION_CATEGORY_PK: &str = "organizationCategoryPk";
+/// Partition key attribute of the sparse `byFailure` index (events whose outcome is
+/// `failure`).
+pub const FAILURE_PK: &str = "failurePk";
 /// SHA-256 of the sender's content, which tells a retried event from a conflicting one.
 pub const CONTENT_HASH: &str = "contentHash";
 
@@ -128,6 +141,8 @@ const CATEGORY_TAG: &str = "#C";
 const EVENT_TYPE_TAG: &str = "#T";
 const ACTOR_TAG: &str = "#ACTOR#";
 const TARGET_TAG: &str = "#TARGET#";
+const ORGANIZATION_TAG: &str = "#ORG";
+const FAILURE_TAG: &str = "#FAILURE";
 /// Separates the time from the event id in a sort key, and values inside keys.
 const SEPARATOR: char = '#';
 /// Sorts after every character an event id may hold, so `<ts>#~` closes a millisecond.
@@ -171,8 +186,35 @@ pub const BY_TARGET: Index = Index {
     partition_attribute: TARGET_PK,
 };
 
+/// Events of one organization (sparse): what a caller scoped to organizations reads, and
+/// the `organizationId` filter.
+pub const BY_ORGANIZATION: Index = Index {
+    name: "byOrganization",
+    partition_attribute: ORGANIZATION_PK,
+};
+/// Events of one category in one organization (sparse): a scoped caller's category and
+/// event-type filters.
+pub const BY_ORGANIZATION_CATEGORY: Index = Index {
+    name: "byOrganizationCategory",
+    partition_attribute: ORGANIZATION_CATEGORY_PK,
+};
+/// Events whose outcome is `failure` (sparse, and small: failures are rare).
+pub const BY_FAILURE: Index = Index {
+    name: "byFailure",
+    partition_attribute: FAILURE_PK,
+};
+
 /// Every index, in table-definition order (which is also the order of an item's keys).
-pub const INDEXES: [Index; 5] = [BY_TIME, BY_CATEGORY, BY_EVENT_TYPE, BY_ACTOR, BY_TARGET];
+pub const INDEXES: [Index; 8] = [
+    BY_TIME,
+    BY_CATEGORY,
+    BY_EVENT_TYPE,
+    BY_ACTOR,
+    BY_TARGET,
+    BY_ORGANIZATION,
+    BY_ORGANIZATION_CATEGORY,
+    BY_FAILURE,
+];
 
 /// One index partition: the index and the typed value it is keyed on (besides tenant and
 /// shard). The index's name, partition attribute and key format all derive from it.
@@ -188,6 +230,12 @@ pub enum Partition {
     Actor(String),
     /// `byTarget`: one target.
     Target(TargetRef),
+    /// `byOrganization`: one organization.
+    Organization(String),
+    /// `byOrganizationCategory`: one category of one organization.
+    OrganizationCategory(String, CategoryCode),
+    /// `byFailure`: events whose outcome is `failure`.
+    Failure,
 }
 
 impl Partition {
@@ -199,6 +247,9 @@ impl Partition {
             Partition::EventType(_) => BY_EVENT_TYPE,
             Partition::Actor(_) => BY_ACTOR,
             Partition::Target(_) => BY_TARGET,
+            Partition::Organization(_) => BY_ORGANIZATION,
+            Partition::OrganizationCategory(..) => BY_ORGANIZATION_CATEGORY,
+            Partition::Failure => BY_FAILURE,
         }
     }
 
@@ -215,6 +266,16 @@ impl Partition {
         }
         if let Some(target) = &event.target {
             partitions.push(Partition::Target(target.reference()));
+        }
+        if let Some(org) = &event.organization_id {
+            partitions.push(Partition::Organization(org.as_str().to_owned()));
+            partitions.push(Partition::OrganizationCategory(
+                org.as_str().to_owned(),
+                event.category,
+            ));
+        }
+        if event.outcome == Outcome::Failure {
+            partitions.push(Partition::Failure);
         }
         partitions
     }
@@ -235,6 +296,13 @@ impl Partition {
                 "{TENANT}{tenant}{TARGET_TAG}{SHARD}{shard}#{}#{}",
                 target.target_type, target.id
             ),
+            Partition::Organization(org) => {
+                format!("{TENANT}{tenant}{ORGANIZATION_TAG}#{SHARD}{shard}#{org}")
+            }
+            Partition::OrganizationCategory(org, code) => {
+                format!("{TENANT}{tenant}{ORGANIZATION_TAG}#C{code}#{SHARD}{shard}#{org}")
+            }
+            Partition::Failure => format!("{TENANT}{tenant}{FAILURE_TAG}#{SHARD}{shard}"),
         }
     }
 }
@@ -347,7 +415,8 @@ mod tests {
     fn event(id: &str, with_target: bool) -> AuditEvent {
         let mut input = json!({
             "eventId": id, "tenantId": "acme", "eventType": 202,
-            "occurredAt": "2024-03-01T05:00:00Z", "actor": { "id": "u-1" }
+            "occurredAt": "2024-03-01T05:00:00Z", "actor": { "id": "u-1" },
+            "outcome": "success"
         });
         if with_target {
             input["target"] = json!({ "type": "User", "id": "u 1" });
@@ -371,6 +440,26 @@ mod tests {
                 ("eventTypePk", format!("TENANT#acme#T202#S{shard}")),
                 ("actorPk", format!("TENANT#acme#ACTOR#S{shard}#u-1")),
                 ("targetPk", format!("TENANT#acme#TARGET#S{shard}#User#u 1")),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_event_of_an_organization_and_a_failure_is_also_in_their_sparse_indexes() {
+        let mut e = event("evt-3", false);
+        e.organization_id = Some(crate::domain::Identifier::parse("o", "org-1").unwrap());
+        e.outcome = Outcome::Failure;
+        let shard = shard_of(&e.event_id, 4);
+        let keys = event_keys(&e, 4);
+        assert_eq!(
+            keys[6..],
+            [
+                ("organizationPk", format!("TENANT#acme#ORG#S{shard}#org-1")),
+                (
+                    "organizationCategoryPk",
+                    format!("TENANT#acme#ORG#C200#S{shard}#org-1")
+                ),
+                ("failurePk", format!("TENANT#acme#FAILURE#S{shard}")),
             ]
         );
     }
@@ -452,7 +541,7 @@ mod tests {
         names.dedup();
         attrs.sort();
         attrs.dedup();
-        assert_eq!((names.len(), attrs.len()), (5, 5));
+        assert_eq!((names.len(), attrs.len()), (8, 8));
         let target = TargetRef::parse("a", "b").unwrap();
         let kinds = [
             Partition::Time,
@@ -460,6 +549,9 @@ mod tests {
             Partition::EventType(EventTypeCode(101)),
             Partition::Actor("a".into()),
             Partition::Target(target),
+            Partition::Organization("o".into()),
+            Partition::OrganizationCategory("o".into(), CategoryCode(100)),
+            Partition::Failure,
         ];
         let indexes: Vec<Index> = kinds.iter().map(Partition::index).collect();
         assert_eq!(indexes, INDEXES);

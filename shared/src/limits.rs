@@ -47,3 +47,7 @@ pub const MAX_PAGE_OFFSET: u64 = READ_BUDGET_DEFAULT - PAGE_SIZE_MAX as u64;
 /// Most distinct organizations a caller's organizations claim may hold: each is a value of
 /// the FilterExpression that scopes every read, and DynamoDB caps an expression at 4 KB.
 pub const MAX_SCOPE_ORGANIZATIONS: usize = 300;
+/// Most streams (partition shards) a plan may merge to serve a caller's organizations from
+/// the organization indexes; a scope wider than that is read from the tenant-wide indexes
+/// with the organizations as a filter, within the read budget (docs/adr/0009-organization-scope.md).
+pub const MAX_ORGANIZATION_STREAMS: usize = 64;

@@ -82,13 +82,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_table_has_the_base_key_five_indexes_and_ttl() {
+    fn the_table_has_the_base_key_eight_indexes_and_ttl() {
         let t = TableDefinition::audit();
         assert_eq!(t.partition_key, "pk");
         let names: Vec<&str> = t.indexes.iter().map(|i| i.name).collect();
         assert_eq!(
             names,
-            ["byTime", "byCategory", "byEventType", "byActor", "byTarget"]
+            [
+                "byTime",
+                "byCategory",
+                "byEventType",
+                "byActor",
+                "byTarget",
+                "byOrganization",
+                "byOrganizationCategory",
+                "byFailure"
+            ]
         );
         assert!(t
             .indexes
@@ -104,7 +113,10 @@ mod tests {
                 "categoryPk",
                 "eventTypePk",
                 "actorPk",
-                "targetPk"
+                "targetPk",
+                "organizationPk",
+                "organizationCategoryPk",
+                "failurePk"
             ]
         );
     }

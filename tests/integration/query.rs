@@ -1420,3 +1420,83 @@ async fn a_token_with_150_organizations_answers_200_with_exactly_their_events() 
     }
     table.delete().await;
 }
+
+#[tokio::test]
+async fn a_caller_scoped_to_a_one_percent_organization_reads_about_a_page() {
+    // 1% of 20,000 events: about 200 in the rare organization, a first page of 50.
+    let now = now();
+    let events = skewed(20_000, now);
+    let table = TestTable::new().await;
+    let mut figures = Vec::new();
+    for shards in [1u16, 4] {
+        let tenant = format!("{SKEW_TENANT}{shards}");
+        let events = for_tenant(&events, &tenant);
+        let store = table.store(shards);
+        insert(&store, &events).await;
+        let ctx = context(store, now);
+        let scoped = with_claims(fixture("list.json"), &tenant, Some("[org-rare]"));
+        let wide = with_claims(fixture("list.json"), &tenant, None);
+        let reference = |f: &dyn Fn(&mut Reference)| {
+            let mut r = Reference {
+                tenant: tenant.clone(),
+                ..Reference::default()
+            };
+            f(&mut r);
+            r.ids(&events, now)
+        };
+        let rare_scope = |r: &mut Reference| r.scope = Some(vec![RARE_ORG.into()]);
+        let cases: Vec<(&str, &Value, Vec<String>)> = vec![
+            ("pageSize=50", &scoped, reference(&rare_scope)),
+            (
+                "category=100&pageSize=50",
+                &scoped,
+                reference(&|r| {
+                    rare_scope(r);
+                    r.categories = vec![100];
+                }),
+            ),
+            (
+                "eventType=601&pageSize=50",
+                &scoped,
+                reference(&|r| {
+                    rare_scope(r);
+                    r.event_types = vec![601];
+                }),
+            ),
+            (
+                "organizationId=org-rare&pageSize=50",
+                &wide,
+                reference(&|r| r.organization = Some(RARE_ORG.into())),
+            ),
+        ];
+        for (query, request, expected) in cases {
+            let reply = call(&ctx, &with_query(request.clone(), query)).await;
+            assert_eq!(reply.status, 200, "{query}: {}", reply.body);
+            let returned = reply.ids();
+            assert_eq!(returned[..], expected[..expected.len().min(50)], "{query}");
+            assert!(!returned.is_empty(), "{query}: the corpus has matches");
+            // One partition per shard: the organization's, or its category's (event type
+            // 601's category 600).
+            let streams = f64::from(shards);
+            let read = reply.items_read();
+            let bound = 1.3 * returned.len() as f64 + 2.0 * streams;
+            figures.push(format!(
+                "{query} shards={shards}: read {read} for {} returned (bound {bound:.0})",
+                returned.len()
+            ));
+            if query.starts_with("eventType") {
+                // The type is a condition on its category's partition: bounded by the
+                // category's share of the organization, not by the tenant.
+                assert!(read <= 400, "{query} shards={shards}: read {read}");
+            } else {
+                assert!(
+                    read as f64 <= bound,
+                    "{query} shards={shards}: read {read} for {} returned",
+                    returned.len()
+                );
+            }
+        }
+    }
+    println!("{}", figures.join("\n"));
+    table.delete().await;
+}

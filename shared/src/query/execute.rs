@@ -73,7 +73,7 @@ pub async fn run_query<R: PartitionReader + ?Sized>(
     paging: &Paging,
 ) -> Result<QueryPage, QueryError> {
     let digest = filters.digest();
-    let plan = Plan::new(filters);
+    let plan = Plan::new(filters, &caller.scope, env.reader.shards());
     let (page_number, skip, after) = match &paging.start {
         PageStart::PageNumber(n) => {
             let n = (*n).max(1);
@@ -89,8 +89,9 @@ pub async fn run_query<R: PartitionReader + ?Sized>(
             (token.page_number, u64::from(token.skip), Some(token.after))
         }
     };
-    if plan.lower > plan.upper {
-        // A range inside one millisecond that holds no whole millisecond: nothing to read.
+    if plan.lower > plan.upper || plan.sources.is_empty() {
+        // A range inside one millisecond that holds no whole millisecond, or an
+        // organization outside the caller's scope: nothing to read.
         return Ok(QueryPage {
             events: Vec::new(),
             page_number,

@@ -56,9 +56,11 @@ pub struct Filters {
     pub actor_id: Option<String>,
     /// Keep only events on this target.
     pub target: Option<TargetRef>,
-    /// Keep only events of this organization (not indexed: a filter on read items).
+    /// Keep only events of this organization (served by the organization indexes unless a
+    /// sparser one is chosen).
     pub organization_id: Option<Identifier>,
-    /// Keep only events with this outcome (not indexed: a filter on read items).
+    /// Keep only events with this outcome (`failure` is served by `byFailure` unless a
+    /// sparser index is chosen).
     pub outcome: Option<Outcome>,
 }
 
@@ -96,8 +98,9 @@ impl Filters {
         (lower, upper)
     }
 
-    /// The conditions of the filters no index serves, whatever the plan: they filter what
-    /// the chosen partitions yield. A new non-indexed filter is one line here.
+    /// The conditions of the filters that are not key values of every plan: they filter
+    /// what the chosen partitions yield (and cost nothing when the partition already
+    /// implies them). A new non-indexed filter is one line here.
     pub fn unindexed_conditions(&self) -> Vec<Condition> {
         let mut conditions = Vec::new();
         if let Some(outcome) = self.outcome {

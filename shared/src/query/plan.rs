@@ -3,29 +3,35 @@
 //!
 //! Rules, most selective first:
 //! 1. `targetType`+`targetId` read the sparse `byTarget` index; `actorId` the sparse
-//!    `byActor` index. Every other filter becomes an item condition.
-//! 2. Otherwise event types read `byEventType`, one partition per type; when the types
+//!    `byActor` index; `outcome=failure` the sparse `byFailure` index. Every other filter
+//!    becomes an item condition.
+//! 2. Otherwise, when the caller is scoped to organizations or filters on one, and the
+//!    organizations' partitions fit in [`MAX_ORGANIZATION_STREAMS`] streams: per
+//!    organization, its categories in `byOrganizationCategory` (the categories of the
+//!    wanted event types, the types as a condition), or all of it in `byOrganization`.
+//! 3. Otherwise event types read `byEventType`, one partition per type; when the types
 //!    cover every type of a category, that category's `byCategory` partition replaces
 //!    them (fewer streams, same items), and when they cover the whole catalog, `byTime`.
-//! 3. Otherwise categories read `byCategory`, one partition per category (all of them:
+//! 4. Otherwise categories read `byCategory`, one partition per category (all of them:
 //!    `byTime`).
-//! 4. Otherwise `byTime`.
+//! 5. Otherwise `byTime`.
 //!
-//! `organizationId`, `outcome` and the caller's organization scope are never indexed: they
-//! filter what the chosen partitions yield, so they reduce what is returned, not what is
-//! read. Each partition is read as one stream per shard.
+//! The caller's organization scope is also always a condition ([`Visibility`]), so a plan
+//! can never show more than the scope allows, whichever index it reads. Each partition is
+//! read as one stream per shard (docs/adr/0009-organization-scope.md).
 
-use crate::catalog::{CatalogEntry, Category, EventTypeCode, CATEGORIES};
-use crate::domain::TenantId;
+use crate::catalog::{CatalogEntry, Category, CategoryCode, EventTypeCode, CATEGORIES};
+use crate::domain::{Outcome, TenantId};
 use crate::keys::{self, Partition, SortKey};
-use crate::store::{Condition, Order, PageRequest, Visibility};
+use crate::limits::MAX_ORGANIZATION_STREAMS;
+use crate::store::{Condition, Order, OrganizationScope, PageRequest, Visibility};
 
 use super::Filters;
 
 /// What a query reads: partitions, a sort-key range, a direction and item conditions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
-    /// The partitions, each read over every shard.
+    /// The partitions, each read over every shard (none: nothing can match).
     pub sources: Vec<Partition>,
     /// Conditions on items that no chosen index serves.
     pub conditions: Vec<Condition>,
@@ -38,34 +44,27 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Plans `filters`: which partitions serve them, and what is left as conditions.
-    pub fn new(filters: &Filters) -> Self {
+    /// Plans `filters` for a caller who may see `scope`, on a table of `shards` shards:
+    /// which partitions serve them, and what is left as conditions.
+    pub fn new(filters: &Filters, scope: &OrganizationScope, shards: u16) -> Self {
         let mut conditions = filters.unindexed_conditions();
-        // With a sparse index chosen, the types or categories become conditions.
-        let types_as_conditions = |conditions: &mut Vec<Condition>| {
-            if filters.event_types.is_empty() {
-                if !filters.categories.is_empty() {
-                    conditions.push(Condition::numbers(
-                        keys::CATEGORY_PATH,
-                        filters.categories.iter().map(|c| c.0),
-                    ));
-                }
-            } else {
-                conditions.push(Condition::numbers(
-                    keys::EVENT_TYPE_PATH,
-                    filters.event_types.iter().map(|t| t.0),
-                ));
-            }
-        };
         let sources = if let Some(target) = &filters.target {
             if let Some(actor) = &filters.actor_id {
                 conditions.push(Condition::text(keys::ACTOR_ID_PATH, actor.as_str()));
             }
-            types_as_conditions(&mut conditions);
+            conditions.extend(type_conditions(filters));
             vec![Partition::Target(target.clone())]
         } else if let Some(actor) = &filters.actor_id {
-            types_as_conditions(&mut conditions);
+            conditions.extend(type_conditions(filters));
             vec![Partition::Actor(actor.clone())]
+        } else if filters.outcome == Some(Outcome::Failure) {
+            conditions.extend(type_conditions(filters));
+            vec![Partition::Failure]
+        } else if let Some(sources) = organization_sources(filters, scope, shards) {
+            if !filters.event_types.is_empty() {
+                conditions.extend(type_conditions(filters));
+            }
+            sources
         } else if !filters.event_types.is_empty() {
             cover_event_types(&filters.event_types)
         } else if !filters.categories.is_empty() {
@@ -139,6 +138,9 @@ impl Plan {
                 Partition::EventType(t) => Some(format!("T{t}")),
                 Partition::Actor(_) => Some("actor".to_owned()),
                 Partition::Target(..) => Some("target".to_owned()),
+                Partition::Organization(o) => Some(format!("O{o}")),
+                Partition::OrganizationCategory(o, c) => Some(format!("O{o}C{c}")),
+                Partition::Failure => None,
             })
             .collect();
         let index = if mixed {
@@ -152,6 +154,83 @@ impl Plan {
             format!("{index}[{}]", values.join(","))
         }
     }
+}
+
+/// With a sparse index chosen, the wanted types or categories as a condition (none when
+/// neither is filtered).
+fn type_conditions(filters: &Filters) -> Option<Condition> {
+    if !filters.event_types.is_empty() {
+        Some(Condition::numbers(
+            keys::EVENT_TYPE_PATH,
+            filters.event_types.iter().map(|t| t.0),
+        ))
+    } else if !filters.categories.is_empty() {
+        Some(Condition::numbers(
+            keys::CATEGORY_PATH,
+            filters.categories.iter().map(|c| c.0),
+        ))
+    } else {
+        None
+    }
+}
+
+/// The organizations a query is restricted to: the `organizationId` filter (none when the
+/// scope excludes it) or the caller's scope, deduplicated; `None` when unrestricted.
+fn organizations(filters: &Filters, scope: &OrganizationScope) -> Option<Vec<String>> {
+    match (&filters.organization_id, scope) {
+        (Some(org), OrganizationScope::Any) => Some(vec![org.as_str().to_owned()]),
+        (Some(org), OrganizationScope::Only(allowed)) => {
+            Some(if allowed.iter().any(|a| a == org.as_str()) {
+                vec![org.as_str().to_owned()]
+            } else {
+                Vec::new()
+            })
+        }
+        (None, OrganizationScope::Only(allowed)) => {
+            let mut orgs = allowed.clone();
+            orgs.sort();
+            orgs.dedup();
+            Some(orgs)
+        }
+        (None, OrganizationScope::Any) => None,
+    }
+}
+
+/// The organization-index partitions that hold exactly the restricted organizations'
+/// events of the wanted categories (of the wanted types' categories: the types stay a
+/// condition), when there are few enough streams to merge; `None` otherwise.
+fn organization_sources(
+    filters: &Filters,
+    scope: &OrganizationScope,
+    shards: u16,
+) -> Option<Vec<Partition>> {
+    let orgs = organizations(filters, scope)?;
+    let mut categories: Vec<CategoryCode> = if filters.event_types.is_empty() {
+        filters.categories.clone()
+    } else {
+        filters.event_types.iter().map(|t| t.category()).collect()
+    };
+    categories.sort();
+    categories.dedup();
+    let whole = categories.is_empty() || CATEGORIES.iter().all(|c| categories.contains(&c.code));
+    let per_org = if whole { 1 } else { categories.len() };
+    if orgs.len() * per_org * usize::from(shards.max(1)) > MAX_ORGANIZATION_STREAMS {
+        return None;
+    }
+    Some(
+        orgs.into_iter()
+            .flat_map(|org| {
+                if whole {
+                    vec![Partition::Organization(org)]
+                } else {
+                    categories
+                        .iter()
+                        .map(|c| Partition::OrganizationCategory(org.clone(), *c))
+                        .collect()
+                }
+            })
+            .collect(),
+    )
 }
 
 /// The fewest partitions that hold exactly the events of `types`: whole categories where
@@ -188,10 +267,9 @@ mod tests {
     use super::*;
     use crate::catalog::{CategoryCode, EVENT_TYPES};
     use crate::domain::{Identifier, Outcome, TargetRef};
-    use crate::store::OrganizationScope;
 
     fn plan(filters: Filters) -> Plan {
-        Plan::new(&filters)
+        Plan::new(&filters, &OrganizationScope::Any, 1)
     }
 
     fn c(code: u16) -> CategoryCode {
@@ -289,15 +367,129 @@ mod tests {
         );
     }
 
+    fn only(orgs: &[&str]) -> OrganizationScope {
+        OrganizationScope::Only(orgs.iter().map(|o| o.to_string()).collect())
+    }
+
+    fn org(id: &str) -> Identifier {
+        Identifier::parse("organizationId", id).unwrap()
+    }
+
+    #[test]
+    fn a_scoped_caller_reads_the_organization_indexes() {
+        let o = |id: &str| Partition::Organization(id.into());
+        let oc = |id: &str, code| Partition::OrganizationCategory(id.into(), c(code));
+        // Unfiltered: each organization whole, once, whatever the claim repeats.
+        let p = Plan::new(&Filters::default(), &only(&["b", "a", "b"]), 4);
+        assert_eq!(p.sources, vec![o("a"), o("b")]);
+        assert_eq!(p.conditions, Vec::new());
+        assert_eq!(p.describe(), "byOrganization[Oa,Ob]");
+        // Categories: one partition per organization and category.
+        let cats = Filters {
+            categories: vec![c(100), c(300)],
+            ..Filters::default()
+        };
+        let p = Plan::new(&cats, &only(&["a"]), 4);
+        assert_eq!(p.sources, vec![oc("a", 100), oc("a", 300)]);
+        assert_eq!(p.conditions, Vec::new());
+        // Event types: their categories, the types as a condition.
+        let types = Filters {
+            event_types: vec![t(202), t(205), t(301)],
+            ..Filters::default()
+        };
+        let p = Plan::new(&types, &only(&["a"]), 1);
+        assert_eq!(p.sources, vec![oc("a", 200), oc("a", 300)]);
+        assert_eq!(
+            p.conditions,
+            vec![Condition::numbers(keys::EVENT_TYPE_PATH, [202, 205, 301])]
+        );
+        // The organizationId filter of a tenant-wide caller reads the same partitions.
+        let filtered = Filters {
+            organization_id: Some(org("a")),
+            ..Filters::default()
+        };
+        let p = Plan::new(&filtered, &OrganizationScope::Any, 4);
+        assert_eq!(p.sources, vec![o("a")]);
+        // ... and an organization outside the caller's scope reads nothing at all.
+        assert_eq!(Plan::new(&filtered, &only(&["b"]), 4).sources, Vec::new());
+        assert_eq!(
+            Plan::new(&filtered, &only(&["a", "b"]), 4).sources,
+            vec![o("a")]
+        );
+    }
+
+    #[test]
+    fn a_scope_too_wide_for_the_stream_cap_reads_the_tenant_wide_indexes() {
+        let many: Vec<String> = (0..MAX_ORGANIZATION_STREAMS)
+            .map(|i| format!("o{i}"))
+            .collect();
+        let scope = OrganizationScope::Only(many);
+        // One stream per organization fits at one shard, not at four.
+        assert_eq!(
+            Plan::new(&Filters::default(), &scope, 1).sources.len(),
+            MAX_ORGANIZATION_STREAMS
+        );
+        assert_eq!(
+            Plan::new(&Filters::default(), &scope, 4).sources,
+            vec![Partition::Time]
+        );
+        let cats = Filters {
+            categories: vec![c(100), c(300)],
+            ..Filters::default()
+        };
+        assert_eq!(
+            Plan::new(
+                &cats,
+                &only(&["a", "b", "c", "d", "e", "f", "g", "h", "i"]),
+                4
+            )
+            .sources,
+            vec![Partition::Category(c(100)), Partition::Category(c(300))]
+        );
+    }
+
+    #[test]
+    fn failures_read_the_sparse_failure_index_unless_a_sparser_one_is_chosen() {
+        let failures = Filters {
+            outcome: Some(Outcome::Failure),
+            categories: vec![c(600)],
+            ..Filters::default()
+        };
+        let p = Plan::new(&failures, &only(&["a"]), 4);
+        assert_eq!(p.sources, vec![Partition::Failure]);
+        assert_eq!(
+            p.conditions,
+            vec![
+                Condition::text(keys::OUTCOME_PATH, "failure"),
+                Condition::numbers(keys::CATEGORY_PATH, [600]),
+            ]
+        );
+        let with_actor = Filters {
+            actor_id: Some("u".into()),
+            ..failures.clone()
+        };
+        assert_eq!(plan(with_actor).sources, vec![Partition::Actor("u".into())]);
+        // Successes are most events: no index of their own.
+        let successes = Filters {
+            outcome: Some(Outcome::Success),
+            ..Filters::default()
+        };
+        assert_eq!(plan(successes).sources, vec![Partition::Time]);
+    }
+
     #[test]
     fn requests_cover_every_shard_of_every_partition_with_the_scope() {
         let tenant = TenantId::parse("acme").unwrap();
         let scope = OrganizationScope::Only(vec!["org-1".into()]);
-        let p = Plan::new(&Filters {
-            event_types: vec![t(202), t(205)],
-            order: Order::Asc,
-            ..Filters::default()
-        });
+        let p = Plan::new(
+            &Filters {
+                event_types: vec![t(202), t(205)],
+                order: Order::Asc,
+                ..Filters::default()
+            },
+            &OrganizationScope::Any,
+            4,
+        );
         let visibility = Visibility::new(scope, 7);
         let after = SortKey::from_stored("2024-01-01T00:00:00.000Z#e");
         let requests = p.requests(&tenant, 4, Some(&after), &visibility);
