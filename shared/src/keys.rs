@@ -43,6 +43,23 @@ pub const ORGANIZATION_CATEGORY_PK: &str = "organizationCategoryPk";
 pub const FAILURE_PK: &str = "failurePk";
 /// SHA-256 of the sender's content, which tells a retried event from a conflicting one.
 pub const CONTENT_HASH: &str = "contentHash";
+/// Partition key attribute of the `byRecorded` index: one tenant's events recorded in one
+/// sealing bucket (see [`ledger`]).
+pub const RECORDED_PK: &str = "recordedPk";
+/// Sort key attribute of the `byRecorded` index: `<recordedAt>#<eventId>`, the order of
+/// leaves in the ledger.
+pub const RECORDED_SK: &str = "recordedSk";
+/// The event's RFC 6962 leaf hash (32 bytes, binary), computed at ingestion from what is
+/// stored; the only attribute `byRecorded` copies besides the keys.
+pub const LEAF_HASH: &str = "leafHash";
+
+/// The ledger's index over the event table: one partition per (tenant, sealing bucket,
+/// shard), sorted by `recordedAt` then id, copying the leaf hash only. The sealer reads a
+/// bucket from it (docs/adr/0010-tamper-evident-ledger.md).
+pub const BY_RECORDED: Index = Index {
+    name: "byRecorded",
+    partition_attribute: RECORDED_PK,
+};
 
 /// The event's own attributes, as [`AuditEvent`] serializes them (a test checks that these
 /// are exactly its field names): the item stores them beside the keys above.
@@ -389,8 +406,9 @@ pub fn event_pk_of_sort_key(tenant: &TenantId, sk: &SortKey) -> Option<String> {
     Some(event_pk(tenant, &sk.event_id()?))
 }
 
-/// Every key attribute of an event's item: `(attribute, value)` pairs, base key first.
-/// Sparse indexes get an attribute only when the event has the value.
+/// Every key attribute of an event's item: `(attribute, value)` pairs, base key first, the
+/// ledger's `byRecorded` keys last. Sparse indexes get an attribute only when the event has
+/// the value.
 pub fn event_keys(event: &AuditEvent, shards: u16) -> Vec<(&'static str, String)> {
     let tenant = &event.tenant_id;
     let shard = shard_of(&event.event_id, shards);
@@ -403,7 +421,93 @@ pub fn event_keys(event: &AuditEvent, shards: u16) -> Vec<(&'static str, String)
             .into_iter()
             .map(|p| (p.index().partition_attribute, p.key(tenant, shard))),
     );
+    let bucket = ledger::bucket_of(event.recorded_at);
+    keys.push((RECORDED_PK, ledger::recorded_pk(tenant, bucket, shard)));
+    keys.push((
+        RECORDED_SK,
+        ledger::recorded_sk(event.recorded_at, &event.event_id),
+    ));
     keys
+}
+
+/// Keys of the ledger: the sealing buckets, and the items of the ledger table (pending
+/// buckets, checkpoints, tiles and entry bundles), whose key is `pk` + `sk`.
+pub mod ledger {
+    use super::{SEPARATOR, SHARD, TENANT};
+    use crate::domain::{EventId, TenantId, Timestamp};
+
+    /// Length of a sealing bucket: events are sealed by the minute the service recorded
+    /// them in. Fixed once events are stored (it is part of their `recordedPk`).
+    pub const BUCKET_MILLIS: i64 = 60_000;
+    /// Partition key attribute of the ledger table.
+    pub const PK: &str = "pk";
+    /// Sort key attribute of the ledger table.
+    pub const SK: &str = "sk";
+    /// The one partition of pending buckets: `sk = <bucket>#<tenant>`, oldest first.
+    pub const PENDING_PK: &str = "PENDING";
+
+    /// The start of the bucket `recorded_at` falls in.
+    pub fn bucket_of(recorded_at: Timestamp) -> Timestamp {
+        let ms = recorded_at.millis();
+        let start = ms - ms.rem_euclid(BUCKET_MILLIS);
+        Timestamp::from_millis(start).unwrap_or(recorded_at)
+    }
+
+    /// Partition key of one shard of a tenant's bucket in `byRecorded`.
+    pub fn recorded_pk(tenant: &TenantId, bucket: Timestamp, shard: u16) -> String {
+        format!(
+            "{TENANT}{tenant}#BUCKET#{}#{SHARD}{shard}",
+            bucket.to_key_string()
+        )
+    }
+
+    /// Sort key of an event in `byRecorded`: the order of leaves within a bucket.
+    pub fn recorded_sk(recorded_at: Timestamp, event_id: &EventId) -> String {
+        format!("{}{SEPARATOR}{event_id}", recorded_at.to_key_string())
+    }
+
+    /// The event id at the end of a `recordedSk`.
+    pub fn event_id_of_recorded_sk(sk: &str) -> Option<EventId> {
+        let (_, id) = sk.split_once(SEPARATOR)?;
+        EventId::parse(id).ok()
+    }
+
+    /// Sort key of a pending bucket of `tenant` in [`PENDING_PK`].
+    pub fn pending_sk(tenant: &TenantId, bucket: Timestamp) -> String {
+        format!("{}{SEPARATOR}{tenant}", bucket.to_key_string())
+    }
+
+    /// Partition of a tenant's checkpoints, `sk` = [`checkpoint_sk`].
+    pub fn checkpoints_pk(tenant: &TenantId) -> String {
+        format!("{TENANT}{tenant}#CHECKPOINT")
+    }
+
+    /// Sort key of the checkpoint that sealed `bucket`: checkpoints sort by bucket, which
+    /// is also their sequence order.
+    pub fn checkpoint_sk(bucket: Timestamp) -> String {
+        bucket.to_key_string()
+    }
+
+    /// Partition of a tenant's Merkle tree tiles, `sk` = [`tile_sk`].
+    pub fn tiles_pk(tenant: &TenantId) -> String {
+        format!("{TENANT}{tenant}#TILE")
+    }
+
+    /// Sort key of tile `index` at tile level `level` (C2SP tlog-tiles coordinates).
+    pub fn tile_sk(level: u8, index: u64) -> String {
+        format!("{level}/{index:016}")
+    }
+
+    /// Partition of a tenant's entry bundles (the event ids of 256 leaves each), `sk` =
+    /// [`entries_sk`].
+    pub fn entries_pk(tenant: &TenantId) -> String {
+        format!("{TENANT}{tenant}#ENTRIES")
+    }
+
+    /// Sort key of entry bundle `index` (leaves `256 * index ..`).
+    pub fn entries_sk(index: u64) -> String {
+        format!("{index:016}")
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
-//! The table's definition as data: key schema, secondary indexes, projections and TTL.
+//! The tables' definitions as data: key schema, secondary indexes, projections and TTL, for
+//! the event table and the ledger table.
 //!
-//! The local bootstrap creates tables from it, and a test checks that `template.yaml`
+//! The local bootstrap creates tables from them, and a test checks that `template.yaml`
 //! declares the same, so the two can never drift apart.
 
 use crate::keys;
@@ -10,6 +11,8 @@ use crate::keys;
 pub enum Projection {
     /// Every attribute: a query reads whole events without a second fetch (ADR 0001).
     All,
+    /// The keys and these attributes only.
+    Include(&'static [&'static str]),
 }
 
 impl Projection {
@@ -17,6 +20,15 @@ impl Projection {
     pub const fn as_str(self) -> &'static str {
         match self {
             Projection::All => "ALL",
+            Projection::Include(_) => "INCLUDE",
+        }
+    }
+
+    /// The non-key attributes an `INCLUDE` projection copies (none otherwise).
+    pub const fn non_key_attributes(self) -> &'static [&'static str] {
+        match self {
+            Projection::All => &[],
+            Projection::Include(names) => names,
         }
     }
 }
@@ -37,35 +49,57 @@ pub struct IndexDefinition {
 /// The whole table: base key, indexes, TTL attribute. Billing is on demand.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableDefinition {
-    /// Base table partition key attribute (a string); there is no base sort key.
+    /// Base table partition key attribute (a string).
     pub partition_key: &'static str,
+    /// Base table sort key attribute (a string), if any.
+    pub sort_key: Option<&'static str>,
     /// The global secondary indexes.
     pub indexes: Vec<IndexDefinition>,
-    /// The TTL attribute (a number of Unix seconds).
-    pub ttl_attribute: &'static str,
+    /// The TTL attribute (a number of Unix seconds), if items expire.
+    pub ttl_attribute: Option<&'static str>,
 }
 
 impl TableDefinition {
-    /// The audit table.
+    /// The audit table: the events, their query indexes and the ledger's `byRecorded`.
     pub fn audit() -> Self {
+        let mut indexes: Vec<IndexDefinition> = keys::INDEXES
+            .iter()
+            .map(|index| IndexDefinition {
+                name: index.name,
+                partition_key: index.partition_attribute,
+                sort_key: keys::SK,
+                projection: Projection::All,
+            })
+            .collect();
+        indexes.push(IndexDefinition {
+            name: keys::BY_RECORDED.name,
+            partition_key: keys::BY_RECORDED.partition_attribute,
+            sort_key: keys::RECORDED_SK,
+            projection: Projection::Include(&[keys::LEAF_HASH]),
+        });
         Self {
             partition_key: keys::PK,
-            indexes: keys::INDEXES
-                .iter()
-                .map(|index| IndexDefinition {
-                    name: index.name,
-                    partition_key: index.partition_attribute,
-                    sort_key: keys::SK,
-                    projection: Projection::All,
-                })
-                .collect(),
-            ttl_attribute: keys::EXPIRES_AT,
+            sort_key: None,
+            indexes,
+            ttl_attribute: Some(keys::EXPIRES_AT),
+        }
+    }
+
+    /// The ledger table: pending buckets, checkpoints, tiles and entry bundles
+    /// ([`keys::ledger`]); written only by the sealer (and pending buckets by ingestion).
+    pub fn ledger() -> Self {
+        Self {
+            partition_key: keys::ledger::PK,
+            sort_key: Some(keys::ledger::SK),
+            indexes: Vec::new(),
+            ttl_attribute: None,
         }
     }
 
     /// Every attribute that is part of a key, each once (all are strings).
     pub fn key_attributes(&self) -> Vec<&'static str> {
         let mut attrs = vec![self.partition_key];
+        attrs.extend(self.sort_key);
         for index in &self.indexes {
             for a in [index.partition_key, index.sort_key] {
                 if !attrs.contains(&a) {
@@ -82,7 +116,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_table_has_the_base_key_eight_indexes_and_ttl() {
+    fn the_table_has_the_base_key_nine_indexes_and_ttl() {
         let t = TableDefinition::audit();
         assert_eq!(t.partition_key, "pk");
         let names: Vec<&str> = t.indexes.iter().map(|i| i.name).collect();
@@ -96,14 +130,16 @@ mod tests {
                 "byTarget",
                 "byOrganization",
                 "byOrganizationCategory",
-                "byFailure"
+                "byFailure",
+                "byRecorded"
             ]
         );
-        assert!(t
-            .indexes
+        assert!(t.indexes[..8]
             .iter()
             .all(|i| i.sort_key == "sk" && i.projection == Projection::All));
-        assert_eq!(t.ttl_attribute, "expiresAt");
+        assert_eq!(t.indexes[8].sort_key, "recordedSk");
+        assert_eq!(t.indexes[8].projection.non_key_attributes(), ["leafHash"]);
+        assert_eq!(t.ttl_attribute, Some("expiresAt"));
         assert_eq!(
             t.key_attributes(),
             [
@@ -116,7 +152,9 @@ mod tests {
                 "targetPk",
                 "organizationPk",
                 "organizationCategoryPk",
-                "failurePk"
+                "failurePk",
+                "recordedPk",
+                "recordedSk"
             ]
         );
     }

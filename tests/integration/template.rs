@@ -125,7 +125,11 @@ fn key_schema(v: &Value) -> KeySchema {
 }
 
 fn declared_table(template: &Value) -> TableShape {
-    let table = resource(template, TABLE);
+    declared_table_named(template, TABLE)
+}
+
+fn declared_table_named(template: &Value, name: &str) -> TableShape {
+    let table = resource(template, name);
     assert_eq!(table["Type"], "AWS::DynamoDB::Table");
     let p = &table["Properties"];
     let attributes = p["AttributeDefinitions"]
@@ -179,8 +183,10 @@ fn declared_table(template: &Value) -> TableShape {
 fn expected_table(def: &TableDefinition) -> TableShape {
     let hash = |a: &str| (a.to_owned(), "HASH".to_owned());
     let range = |a: &str| (a.to_owned(), "RANGE".to_owned());
+    let mut key_schema = vec![hash(def.partition_key)];
+    key_schema.extend(def.sort_key.map(range));
     TableShape {
-        key_schema: vec![hash(def.partition_key)],
+        key_schema,
         attributes: def
             .key_attributes()
             .into_iter()
@@ -195,12 +201,16 @@ fn expected_table(def: &TableDefinition) -> TableShape {
                     (
                         vec![hash(i.partition_key), range(i.sort_key)],
                         i.projection.as_str().to_owned(),
-                        Vec::new(),
+                        i.projection
+                            .non_key_attributes()
+                            .iter()
+                            .map(|a| (*a).to_owned())
+                            .collect(),
                     ),
                 )
             })
             .collect(),
-        ttl: Some((def.ttl_attribute.to_owned(), true)),
+        ttl: def.ttl_attribute.map(|a| (a.to_owned(), true)),
     }
 }
 
@@ -209,6 +219,10 @@ fn the_template_table_equals_the_shared_table_definition() {
     assert_eq!(
         declared_table(&template()),
         expected_table(&TableDefinition::audit())
+    );
+    assert_eq!(
+        declared_table_named(&template(), "LedgerTable"),
+        expected_table(&TableDefinition::ledger())
     );
 }
 

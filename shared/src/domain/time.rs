@@ -31,6 +31,11 @@ impl Timestamp {
         Self(DateTime::from_timestamp_millis(millis).unwrap_or(value))
     }
 
+    /// The instant `millis` milliseconds after the Unix epoch, if representable.
+    pub fn from_millis(millis: i64) -> Option<Self> {
+        DateTime::from_timestamp_millis(millis).map(Self)
+    }
+
     /// Rounds `value` up to the next whole millisecond (ceiling), for inclusive lower bounds.
     pub fn from_datetime_ceil(value: DateTime<Utc>) -> Self {
         let floor = Self::from_datetime_floor(value);

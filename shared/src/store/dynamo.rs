@@ -99,6 +99,9 @@ pub async fn create_table(
         .table_name(table_name)
         .billing_mode(BillingMode::PayPerRequest)
         .key_schema(key(definition.partition_key, KeyType::Hash)?);
+    if let Some(sort_key) = definition.sort_key {
+        request = request.key_schema(key(sort_key, KeyType::Range)?);
+    }
     for attribute in definition.key_attributes() {
         request = request.attribute_definitions(
             AttributeDefinition::builder()
@@ -111,13 +114,25 @@ pub async fn create_table(
     for index in &definition.indexes {
         let projection = match index.projection {
             crate::table::Projection::All => ProjectionType::All,
+            crate::table::Projection::Include(_) => ProjectionType::Include,
         };
+        let non_key: Vec<String> = index
+            .projection
+            .non_key_attributes()
+            .iter()
+            .map(|a| (*a).to_owned())
+            .collect();
         request = request.global_secondary_indexes(
             GlobalSecondaryIndex::builder()
                 .index_name(index.name)
                 .key_schema(key(index.partition_key, KeyType::Hash)?)
                 .key_schema(key(index.sort_key, KeyType::Range)?)
-                .projection(Projection::builder().projection_type(projection).build())
+                .projection(
+                    Projection::builder()
+                        .projection_type(projection)
+                        .set_non_key_attributes((!non_key.is_empty()).then_some(non_key))
+                        .build(),
+                )
                 .build()
                 .map_err(permanent("CreateTable"))?,
         );
@@ -126,19 +141,21 @@ pub async fn create_table(
         .send()
         .await
         .map_err(|e| classify("CreateTable", e))?;
-    client
-        .update_time_to_live()
-        .table_name(table_name)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .enabled(true)
-                .attribute_name(definition.ttl_attribute)
-                .build()
-                .map_err(permanent("UpdateTimeToLive"))?,
-        )
-        .send()
-        .await
-        .map_err(|e| classify("UpdateTimeToLive", e))?;
+    if let Some(ttl_attribute) = definition.ttl_attribute {
+        client
+            .update_time_to_live()
+            .table_name(table_name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .enabled(true)
+                    .attribute_name(ttl_attribute)
+                    .build()
+                    .map_err(permanent("UpdateTimeToLive"))?,
+            )
+            .send()
+            .await
+            .map_err(|e| classify("UpdateTimeToLive", e))?;
+    }
     Ok(())
 }
 
