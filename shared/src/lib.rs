@@ -11,6 +11,7 @@ pub mod config;
 pub mod domain;
 pub mod ingest;
 pub mod keys;
+pub mod ledger;
 pub mod limits;
 pub mod openapi;
 pub mod query;
