@@ -544,6 +544,11 @@ mod tests {
                 ("eventTypePk", format!("TENANT#acme#T202#S{shard}")),
                 ("actorPk", format!("TENANT#acme#ACTOR#S{shard}#u-1")),
                 ("targetPk", format!("TENANT#acme#TARGET#S{shard}#User#u 1")),
+                (
+                    "recordedPk",
+                    format!("TENANT#acme#BUCKET#2024-03-02T00:00:00.000Z#S{shard}")
+                ),
+                ("recordedSk", "2024-03-02T00:00:00.000Z#evt-1".to_owned()),
             ]
         );
     }
@@ -556,7 +561,7 @@ mod tests {
         let shard = shard_of(&e.event_id, 4);
         let keys = event_keys(&e, 4);
         assert_eq!(
-            keys[6..],
+            keys[6..9],
             [
                 ("organizationPk", format!("TENANT#acme#ORG#S{shard}#org-1")),
                 (
@@ -573,7 +578,18 @@ mod tests {
         let mut e = event("evt-2", false);
         e.actor.id = None;
         let names: Vec<&str> = event_keys(&e, 1).into_iter().map(|(k, _)| k).collect();
-        assert_eq!(names, ["pk", "sk", "timePk", "categoryPk", "eventTypePk"]);
+        assert_eq!(
+            names,
+            [
+                "pk",
+                "sk",
+                "timePk",
+                "categoryPk",
+                "eventTypePk",
+                "recordedPk",
+                "recordedSk"
+            ]
+        );
     }
 
     #[test]
@@ -624,6 +640,28 @@ mod tests {
                 < sort_key_from(t("2024-03-01T05:00:00.000Z"))
         );
         assert!(at < sort_key_from(t("2024-03-01T05:00:00.001Z")));
+    }
+
+    #[test]
+    fn a_bucket_is_the_minute_of_recording_and_its_keys_lead_back_to_the_event() {
+        let t = |s: &str| Timestamp::parse_rfc3339("t", s).unwrap();
+        let bucket = ledger::bucket_of(t("2024-03-01T05:07:59.999Z"));
+        assert_eq!(bucket, t("2024-03-01T05:07:00Z"));
+        assert_eq!(ledger::bucket_of(bucket), bucket);
+        let tenant = TenantId::parse("acme").unwrap();
+        let id = EventId::parse("evt-1").unwrap();
+        assert_eq!(
+            ledger::recorded_pk(&tenant, bucket, 3),
+            "TENANT#acme#BUCKET#2024-03-01T05:07:00.000Z#S3"
+        );
+        let sk = ledger::recorded_sk(t("2024-03-01T05:07:59.999Z"), &id);
+        assert_eq!(sk, "2024-03-01T05:07:59.999Z#evt-1");
+        assert_eq!(ledger::event_id_of_recorded_sk(&sk), Some(id));
+        assert_eq!(
+            ledger::pending_sk(&tenant, bucket),
+            "2024-03-01T05:07:00.000Z#acme"
+        );
+        assert_eq!(ledger::tile_sk(1, 42), "1/0000000000000042");
     }
 
     #[test]

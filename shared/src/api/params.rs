@@ -579,7 +579,7 @@ fn parse_target_id(values: &[&str], draft: &mut Draft, errors: &mut Vec<Paramete
 
 fn doc_organization_id() -> ParamDoc {
     ParamDoc {
-        description: "Only events of this organization. Not indexed: it filters the events read, so a rare organization costs more reads per page."
+        description: "Only events of this organization (never one outside the caller's scope). Indexed: a page reads about its size however rare the organization."
             .to_owned(),
         schema: identifier_pattern(),
         example: None,
@@ -594,7 +594,7 @@ fn parse_organization_id(values: &[&str], draft: &mut Draft, errors: &mut Vec<Pa
 
 fn doc_outcome() -> ParamDoc {
     ParamDoc {
-        description: "Only events with this outcome. Not indexed: it filters the events read."
+        description: "Only events with this outcome. `failure` is indexed (failures are rare); `success` filters the events read."
             .to_owned(),
         schema: string().enum_values(Some(["success", "failure"])),
         example: None,
