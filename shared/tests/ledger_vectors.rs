@@ -6,6 +6,9 @@
 //! `LEDGER_VECTORS_BLESS=1 cargo test -p audit-shared --test ledger_vectors the_computed`
 //! rewrites them (then `make ledger-check`: the independent implementation must agree).
 
+// A test binary: a panic is the assertion, helpers included.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use audit_shared::domain::AuditEvent;
 use audit_shared::domain::Timestamp;
 use audit_shared::ledger::checkpoint::{origin, Checkpoint};
