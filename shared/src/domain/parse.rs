@@ -292,6 +292,18 @@ fn parse_changes(value: &Value, errors: &mut ValidationErrors) -> Vec<Change> {
             let field = c
                 .required_text("field", errors)
                 .filter(|s| check_text(&c.field("field"), s, MAX_SHORT_TEXT_CHARS, errors))?;
+            // Every stored value must have an RFC 8785 form, or the event could have no
+            // leaf in the ledger: integers beyond ±(2^53 - 1) are refused here.
+            for name in ["oldValue", "newValue"] {
+                if let Some(value) = c.get(name) {
+                    if crate::ledger::jcs::canonicalize(value).is_err() {
+                        errors.push(
+                            c.field(name),
+                            "numbers must be integers within ±(2^53 - 1) or decimals (RFC 8785); send larger integers as strings",
+                        );
+                    }
+                }
+            }
             Some(Change {
                 field: field.to_owned(),
                 old_value: c.get("oldValue").cloned(),
@@ -639,6 +651,18 @@ mod tests {
             .map(|i| json!({ "field": format!("f{i}") }))
             .collect();
         rejects(with("changes", json!(many)), "changes", "at most 200");
+        // Integers without an RFC 8785 form, at any depth.
+        rejects(
+            with(
+                "changes",
+                json!([{ "field": "a", "newValue": { "n": [9_007_199_254_740_992u64] } }]),
+            ),
+            "changes[0].newValue",
+            "within ±(2^53 - 1)",
+        );
+        let ok =
+            json!([{ "field": "a", "oldValue": 9_007_199_254_740_991u64, "newValue": 1.5e300 }]);
+        assert!(AuditEvent::parse(&with("changes", ok), now()).is_ok());
     }
 
     #[test]
