@@ -21,16 +21,19 @@ pub enum SectionId {
     PackageSize,
     /// 5. Handler CPU (criterion).
     HandlerCpu,
+    /// 6. Adversarial requests and the organization indexes.
+    Adversarial,
 }
 
 impl SectionId {
     /// Every section, in the document's order.
-    pub const ALL: [SectionId; 5] = [
+    pub const ALL: [SectionId; 6] = [
         SectionId::Query,
         SectionId::Ingest,
         SectionId::ColdStart,
         SectionId::PackageSize,
         SectionId::HandlerCpu,
+        SectionId::Adversarial,
     ];
 
     /// The section's number in the document.
@@ -41,6 +44,7 @@ impl SectionId {
             SectionId::ColdStart => 3,
             SectionId::PackageSize => 4,
             SectionId::HandlerCpu => 5,
+            SectionId::Adversarial => 6,
         }
     }
 
@@ -52,6 +56,7 @@ impl SectionId {
             SectionId::ColdStart => "cold",
             SectionId::PackageSize => "size",
             SectionId::HandlerCpu => "cpu",
+            SectionId::Adversarial => "adversarial",
         }
     }
 
@@ -63,6 +68,7 @@ impl SectionId {
             SectionId::ColdStart => "Cold start",
             SectionId::PackageSize => "Package size",
             SectionId::HandlerCpu => "Handler CPU per request, without I/O (criterion)",
+            SectionId::Adversarial => "Adversarial requests and the organization indexes",
         }
     }
 
@@ -318,7 +324,7 @@ mod tests {
     #[test]
     fn a_document_reads_back_its_sections_targets_and_header() {
         let previous = read_previous(&previous_document());
-        assert_eq!(previous.sections.len(), 5);
+        assert_eq!(previous.sections.len(), 6);
         assert_eq!(
             previous.sections[2],
             (
@@ -326,7 +332,7 @@ mod tests {
                 section(SectionId::ColdStart, "old figures of cold")
             )
         );
-        assert_eq!(previous.target_rows.len(), 5);
+        assert_eq!(previous.target_rows.len(), 6);
         assert_eq!(
             previous.target_rows[1],
             (
@@ -361,10 +367,11 @@ mod tests {
                 SectionId::Query,
                 SectionId::Ingest,
                 SectionId::PackageSize,
-                SectionId::HandlerCpu
+                SectionId::HandlerCpu,
+                SectionId::Adversarial
             ]
         );
-        assert_eq!(merged.sections.len(), 5);
+        assert_eq!(merged.sections.len(), 6);
         assert!(merged.sections[0].contains("old figures of query"));
         assert!(merged.sections[2].contains("new cold figures"));
         assert!(merged.sections[4].contains("old figures of cpu"));
@@ -376,6 +383,7 @@ mod tests {
                 "| 3 | cold start | new | **no** |",
                 "| 4 | target of size | old | yes |",
                 "| 5 | target of cpu | old | yes |",
+                "| 6 | target of adversarial | old | yes |",
             ]
         );
         let document = render(HEADER, &merged, Some(READING)).unwrap();
@@ -405,9 +413,9 @@ mod tests {
     fn the_reading_is_inserted_whole_after_the_last_section() {
         let document = previous_document();
         let reading_at = document.find("## Reading the figures").unwrap();
-        let last_section = document.find(&SectionId::HandlerCpu.heading()).unwrap();
+        let last_section = document.find(&SectionId::Adversarial.heading()).unwrap();
         assert!(reading_at > last_section);
-        assert!(document[..reading_at].ends_with("old figures of cpu\n\n"));
+        assert!(document[..reading_at].ends_with("old figures of adversarial\n\n"));
         assert!(document.ends_with(READING));
         assert_eq!(document.matches("Written by hand.").count(), 1);
         assert_eq!(

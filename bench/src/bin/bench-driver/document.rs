@@ -121,6 +121,10 @@ impl Writer {
         );
         let _ = writeln!(
             d,
+            "BENCH_SKIP=query,ingest,cold,size,cpu BENCH_ADVERSARIAL_SIZES=100000 make bench   # only section 6, at 100k"
+        );
+        let _ = writeln!(
+            d,
             "cargo bench -p audit-bench --bench handler   # only the CPU benchmarks"
         );
         let _ = writeln!(d, "```");

@@ -9,16 +9,19 @@
 //!   `BENCH_SCAN_BUDGET_S` (120: a Scan baseline stops after that long and its figures are
 //!   lower bounds; 0 for none), `BENCH_FULL_SCAN_MAX` (100000: larger tables get one Scan
 //!   baseline run each and no full Scan), `BENCH_DEEP_PAGE` (100), `BENCH_INGEST_EVENTS` (10000), `BENCH_COLD_RUNS` (20);
+//! - `BENCH_ADVERSARIAL_SIZES` (`100000,1000000`: the skewed tables of section 6, each at
+//!   every `BENCH_SHARDS`), `BENCH_ADVERSARIAL_REPS` (5 timed first pages after 1 warm-up);
 //! - `BENCH_BIN_DIR`: host release binaries `ingest`, `query`, `swagger`, `bench-hello`;
 //! - `BENCH_LAMBDA_DIR`: `make build` output, `<function>/bootstrap`;
 //! - `BENCH_CRITERION_DIR`: criterion's output of `cargo bench -p audit-bench`;
-//! - `BENCH_SKIP`: sections to leave out (`query,ingest,cold,size,cpu`);
+//! - `BENCH_SKIP`: sections to leave out (`query,ingest,cold,size,cpu,adversarial`);
 //! - `BENCH_OUT` (`docs/PERFORMANCE.md`), `BENCH_NOTE` (a line about how the run was made).
 //!
-//! One module per section ([`query`], [`ingest`], [`cold_start`], [`size`], [`cpu`]), each
-//! adding its text and its targets to the report; [`document`] writes the document, keeping
-//! what this run did not measure (`audit_bench::report`).
+//! One module per section ([`query`], [`ingest`], [`cold_start`], [`size`], [`cpu`],
+//! [`adversarial`]), each adding its text and its targets to the report; [`document`]
+//! writes the document, keeping what this run did not measure (`audit_bench::report`).
 
+mod adversarial;
 mod cold_start;
 mod cpu;
 mod document;
@@ -65,6 +68,12 @@ async fn main() -> Result<()> {
     }
     if settings.runs(SectionId::HandlerCpu) {
         cpu::section(&settings, &mut report)?;
+        writer.write(&settings, &report)?;
+    }
+    // Before the query section, which strains the engine most; its 1M tables are long to
+    // write too, so it is written as soon as it is measured.
+    if settings.runs(SectionId::Adversarial) {
+        adversarial::section(&settings, &mut report).await?;
         writer.write(&settings, &report)?;
     }
     if settings.runs(SectionId::Query) {

@@ -105,12 +105,26 @@ pub async fn send_batches(
 /// Writes events `0..size` of the query data set, in chunks so that 1M events never sit
 /// in memory at once.
 pub async fn seed(store: &DynamoStore, size: u64, now: Timestamp) -> Result<Duration> {
+    seed_with(store, size, now, |range| {
+        events_json(TENANT, QUERY_SEED, range)
+    })
+    .await
+}
+
+/// Writes events `0..size` as `generate` makes them (a range at a time), in chunks so that
+/// 1M events never sit in memory at once.
+pub async fn seed_with(
+    store: &DynamoStore,
+    size: u64,
+    now: Timestamp,
+    generate: impl Fn(std::ops::Range<u64>) -> Vec<Value>,
+) -> Result<Duration> {
     const CHUNK: u64 = 20_000;
     let started = Instant::now();
     let mut from = 0;
     while from < size {
         let to = (from + CHUNK).min(size);
-        let events = parse_events(&events_json(TENANT, QUERY_SEED, from..to), now)?;
+        let events = parse_events(&generate(from..to), now)?;
         let items = events
             .iter()
             .map(|e| store.item_of(e).map_err(BoxError::from))
