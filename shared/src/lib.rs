@@ -12,6 +12,7 @@ pub mod domain;
 pub mod ingest;
 pub mod keys;
 pub mod limits;
+pub mod metrics;
 pub mod openapi;
 pub mod query;
 pub mod store;
