@@ -142,3 +142,16 @@ fn every_declared_metric_is_found_by_name() {
     }
     assert!(find("Errors").is_none());
 }
+
+#[test]
+fn docs_operations_md_lists_every_metric_with_its_unit_and_meaning() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/operations.md");
+    let doc = std::fs::read_to_string(path).unwrap();
+    for set in METRIC_SETS {
+        for m in set.metrics {
+            let row = format!("| `{}` | {} | {} |", m.name, m.unit.as_str(), m.meaning);
+            assert!(doc.contains(&row), "docs/operations.md lacks the row {row}");
+        }
+    }
+    assert!(doc.contains(&format!("**`{NAMESPACE}`**")));
+}
