@@ -15,6 +15,15 @@ use serde_json::{json, Value};
 
 use super::*;
 
+/// A context whose metric lines are dropped (the tests of the lines give their own sink):
+/// standard output would show them among the test results.
+fn quiet_context(store: impl AuditStore + 'static, config: &QueryConfig) -> QueryContext {
+    QueryContext {
+        metrics: audit_shared::metrics::discard(),
+        ..QueryContext::new(store, config)
+    }
+}
+
 /// A store that fails every call the way it is told to.
 struct Failing {
     transient: bool,
@@ -181,7 +190,7 @@ fn the_caller_comes_from_jwt_or_lambda_authorizer_claims_only() {
 
 #[tokio::test]
 async fn a_store_failure_answers_500_with_only_the_request_id() {
-    let ctx = QueryContext::new(Failing { transient: false }, &QueryConfig::default());
+    let ctx = quiet_context(Failing { transient: false }, &QueryConfig::default());
     let r = request(
         "/api/Audit",
         "",
@@ -209,7 +218,7 @@ async fn a_store_failure_answers_500_with_only_the_request_id() {
 
 #[tokio::test]
 async fn a_throttled_store_answers_503_with_retry_after() {
-    let ctx = QueryContext::new(Failing { transient: true }, &QueryConfig::default());
+    let ctx = quiet_context(Failing { transient: true }, &QueryConfig::default());
     let r = request(
         "/api/Audit",
         "",
@@ -225,7 +234,7 @@ async fn a_throttled_store_answers_503_with_retry_after() {
 #[tokio::test]
 async fn bad_requests_and_missing_tenants_are_refused_before_any_read() {
     // The failing store proves no read happens: a read would answer 500.
-    let ctx = QueryContext::new(Failing { transient: false }, &QueryConfig::default());
+    let ctx = quiet_context(Failing { transient: false }, &QueryConfig::default());
     let r = request(
         "/api/Audit",
         "pageSize=0",
@@ -298,7 +307,7 @@ async fn a_request_past_its_deadline_answers_503_with_retry_after_and_abandons_i
     let store = Arc::new(Stalled::default());
     let ctx = QueryContext {
         store: Arc::clone(&store) as Arc<dyn AuditStore>,
-        ..QueryContext::new(Failing { transient: false }, &config)
+        ..quiet_context(Failing { transient: false }, &config)
     };
     for path in ["/api/Audit", "/api/Audit/evt-1"] {
         let r = request(path, "", "$default", jwt(json!({ "tenantId": "acme" })));
@@ -331,7 +340,7 @@ async fn a_request_past_its_deadline_answers_503_with_retry_after_and_abandons_i
 #[tokio::test]
 async fn event_ids_a_path_cannot_carry_are_a_400_naming_the_path_parameter() {
     // The failing store proves no read happens: a read would answer 500.
-    let ctx = QueryContext::new(Failing { transient: false }, &QueryConfig::default());
+    let ctx = quiet_context(Failing { transient: false }, &QueryConfig::default());
     for (path, id) in [
         ("/api/Audit/..", ".."),
         ("/api/Audit/.", "."),
@@ -377,7 +386,7 @@ fn with_token(rendered: Value, payload: &Value) -> Request {
 #[tokio::test]
 async fn tenant_claims_that_are_not_string_tenant_ids_are_refused_naming_the_claim() {
     // The failing store proves no read happens: a read would answer 500.
-    let ctx = QueryContext::new(Failing { transient: false }, &QueryConfig::default());
+    let ctx = quiet_context(Failing { transient: false }, &QueryConfig::default());
     let mut requests = Vec::new();
     for value in [json!(null), json!(true), json!(5), json!(" local ")] {
         let rule = if value.is_string() {
@@ -419,7 +428,7 @@ async fn tenant_claims_that_are_not_string_tenant_ids_are_refused_naming_the_cla
 
 #[tokio::test]
 async fn organization_claims_must_be_strings_that_are_organization_ids() {
-    let ctx = QueryContext::new(Failing { transient: false }, &QueryConfig::default());
+    let ctx = quiet_context(Failing { transient: false }, &QueryConfig::default());
     let refused = [
         request(
             "/api/Audit",
@@ -514,7 +523,7 @@ async fn a_listing_that_runs_long_answers_a_partial_page_before_its_deadline_not
         _ => None,
     })
     .unwrap();
-    let ctx = QueryContext::new(Slow::default(), &config);
+    let ctx = quiet_context(Slow::default(), &config);
     let r = request(
         "/api/Audit",
         "outcome=failure",
@@ -554,7 +563,7 @@ async fn a_page_the_read_budget_stops_writes_a_partial_page_line_for_its_route()
     let sink = Arc::new(MemorySink::default());
     let ctx = QueryContext {
         metrics: sink.clone(),
-        ..QueryContext::new(Slow::default(), &config)
+        ..quiet_context(Slow::default(), &config)
     };
     let r = request(
         "/api/Audit",
@@ -597,7 +606,7 @@ async fn a_page_the_deadline_stops_is_partial_too() {
     let sink = Arc::new(MemorySink::default());
     let ctx = QueryContext {
         metrics: sink.clone(),
-        ..QueryContext::new(Slow::default(), &config)
+        ..quiet_context(Slow::default(), &config)
     };
     let r = request(
         "/api/Audit",
@@ -616,7 +625,7 @@ async fn every_request_to_a_route_writes_its_line_and_an_unknown_path_writes_non
     let sink = Arc::new(MemorySink::default());
     let ctx = QueryContext {
         metrics: sink.clone(),
-        ..QueryContext::new(Failing { transient: false }, &QueryConfig::default())
+        ..quiet_context(Failing { transient: false }, &QueryConfig::default())
     };
     let acme = || jwt(json!({ "tenantId": "acme" }));
     let answered = [
