@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod keys;
 pub mod ledger;
 pub mod limits;
+pub mod metrics;
 pub mod openapi;
 pub mod query;
 pub mod store;

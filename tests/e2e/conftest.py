@@ -27,13 +27,14 @@ class Stack:
     bootstrap_dir: str  # the ingest, query and swagger binaries
     ingest_timeout: int  # seconds, the ingest function's timeout in this run
     cors_origin: str  # the one origin the gateway allows
+    gateway_log: str  # the file of the gateway's standard output and error (with the functions')
 
 
 @pytest.fixture(scope="session")
 def stack():
     names = [
         "E2E_HTTP_URL", "E2E_INVOKE_URL", "E2E_RUNTIME", "E2E_GATEWAY_PID", "E2E_ENGINE_PID",
-        "E2E_RIE", "E2E_BOOTSTRAP_DIR", "E2E_INGEST_TIMEOUT", "E2E_CORS_ORIGIN",
+        "E2E_RIE", "E2E_BOOTSTRAP_DIR", "E2E_INGEST_TIMEOUT", "E2E_CORS_ORIGIN", "E2E_GATEWAY_LOG",
     ]
     missing = [n for n in names if not os.environ.get(n)]
     if missing:
@@ -49,6 +50,7 @@ def stack():
         bootstrap_dir=env["E2E_BOOTSTRAP_DIR"],
         ingest_timeout=int(env["E2E_INGEST_TIMEOUT"]),
         cors_origin=env["E2E_CORS_ORIGIN"],
+        gateway_log=env["E2E_GATEWAY_LOG"],
     )
 
 

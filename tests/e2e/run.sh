@@ -57,7 +57,7 @@ echo "gateway ($runtime) ready in $(python3 -c "import sys; print(f'{float(sys.a
 export E2E_HTTP_URL="http://127.0.0.1:$http_port" E2E_INVOKE_URL="http://127.0.0.1:$invoke_port"
 export E2E_RUNTIME="$runtime" E2E_GATEWAY_PID="$gateway_pid" E2E_ENGINE_PID="$engine_pid"
 export E2E_RIE="$rie" E2E_BOOTSTRAP_DIR="$target_dir/debug" E2E_INGEST_TIMEOUT="$ingest_timeout"
-export E2E_CORS_ORIGIN="$cors_origin"
+export E2E_CORS_ORIGIN="$cors_origin" E2E_GATEWAY_LOG="$log"
 status=0
 if [ "$suite" = all ] || [ "$suite" = e2e ]; then
   .venv/bin/python -m pytest -q -p no:cacheprovider tests/e2e || status=$?

@@ -16,6 +16,7 @@ use audit_shared::config::Retention;
 use audit_shared::domain::{AuditEvent, EventId, TenantId, Timestamp};
 use audit_shared::ingest::{EventStatus, IngestResponse};
 use audit_shared::limits::{MAX_BATCH_EVENTS, MAX_EVENT_BYTES};
+use audit_shared::metrics::{self, MemorySink, INGEST};
 use audit_shared::store::{DynamoStore, EventReader, EventWriter, PutOutcome, StoreError};
 use audit_tests::{event_json, TestTable};
 use serde_json::{json, Value};
@@ -47,6 +48,8 @@ fn context(writer: Arc<dyn EventWriter>) -> IngestContext {
     IngestContext {
         clock: Arc::new(FixedClock(fixture_now())),
         retry: quick_retries(),
+        // The metric lines are tested below; elsewhere they would only flood the output.
+        metrics: metrics::discard(),
         ..IngestContext::new(writer, Retention::default())
     }
 }
@@ -379,6 +382,61 @@ async fn a_conflicting_event_is_answered_conflict_and_the_stored_one_is_kept() {
     let kept = read(&store, "acme", "evt-c").await.unwrap();
     assert_eq!(kept.description.as_deref(), Some("test event"));
     assert_eq!(table.count_items().await, 1);
+    table.delete().await;
+}
+
+#[tokio::test]
+async fn the_metric_line_of_each_invocation_counts_stored_rejected_conflicting_and_failed_events() {
+    let table = TestTable::new().await;
+    let store = Arc::new(FaultyStore::new(
+        table.store(1),
+        &[("evt-fails", Fault::AlwaysPermanent)],
+    ));
+    let sink = Arc::new(MemorySink::default());
+    let ctx = IngestContext {
+        metrics: sink.clone(),
+        ..context(store)
+    };
+    let original = event_json("acme", "evt-c", 201, "2024-03-01T05:00:00Z");
+    let mut conflicting = original.clone();
+    conflicting["description"] = json!("different content, same id");
+    let mut rejected = event_json("acme", "evt-bad", 201, "2024-03-01T05:00:00Z");
+    rejected["eventType"] = json!(999);
+    let failing = event_json("acme", "evt-fails", 201, "2024-03-01T05:00:00Z");
+
+    direct(handle(&ctx, original, deadline()).await.unwrap());
+    let payload = json!({ "events": [conflicting, rejected, failing] });
+    direct(handle(&ctx, payload, deadline()).await.unwrap());
+
+    let lines = sink.take();
+    assert_eq!(lines.len(), 2, "one line per invocation: {lines:?}");
+    let counts = |line: &str| -> Vec<(String, f64)> {
+        let document = INGEST.read(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert_eq!(document.dimension_values["Source"], "direct");
+        assert_eq!(document.timestamp_ms, fixture_now().millis());
+        INGEST
+            .metrics
+            .iter()
+            .map(|m| (m.name.to_owned(), document.values[m.name]))
+            .filter(|(_, v)| *v != 0.0)
+            .collect()
+    };
+    let named = |pairs: &[(&str, f64)]| -> Vec<(String, f64)> {
+        pairs.iter().map(|(n, v)| ((*n).to_owned(), *v)).collect()
+    };
+    assert_eq!(
+        counts(&lines[0]),
+        named(&[("EventsReceived", 1.0), ("EventsStored", 1.0)])
+    );
+    assert_eq!(
+        counts(&lines[1]),
+        named(&[
+            ("EventsReceived", 3.0),
+            ("EventsConflict", 1.0),
+            ("EventsRejected", 1.0),
+            ("EventsFailed", 1.0),
+        ])
+    );
     table.delete().await;
 }
 

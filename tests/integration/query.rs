@@ -9,6 +9,7 @@ use std::sync::Arc;
 use audit_shared::catalog::{CatalogEntry, Category, CategoryCode, CATEGORIES, EVENT_TYPES};
 use audit_shared::clock::FixedClock;
 use audit_shared::domain::{AuditEvent, Outcome, Timestamp};
+use audit_shared::metrics::{self, MemorySink, QUERY};
 use audit_shared::store::DynamoStore;
 use audit_tests::TestTable;
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
@@ -120,7 +121,16 @@ async fn call(ctx: &QueryContext, event: &Value) -> Reply {
 }
 
 fn context(store: DynamoStore, now: Timestamp) -> QueryContext {
-    QueryContext::new(store, &QueryConfig::default()).with_clock(FixedClock(now))
+    quiet(QueryContext::new(store, &QueryConfig::default()).with_clock(FixedClock(now)))
+}
+
+/// The context without its metric lines, which would only flood the output (they are tested
+/// on their own).
+fn quiet(ctx: QueryContext) -> QueryContext {
+    QueryContext {
+        metrics: metrics::discard(),
+        ..ctx
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1144,7 +1154,7 @@ fn budget_context(store: DynamoStore, now: Timestamp, budget: u64) -> QueryConte
         (name == "AUDIT_QUERY_READ_BUDGET").then(|| budget.to_string())
     })
     .unwrap();
-    QueryContext::new(store, &config).with_clock(FixedClock(now))
+    quiet(QueryContext::new(store, &config).with_clock(FixedClock(now)))
 }
 
 /// Walks by `nextToken`; returns the ids, the most items one answer read, how many answers
@@ -1300,6 +1310,66 @@ async fn within_a_small_read_budget_every_walk_equals_the_reference_and_no_answe
         partial_pages > 100,
         "the budget must cut pages short: {partial_pages}"
     );
+}
+
+#[tokio::test]
+async fn each_request_writes_a_metric_line_that_says_what_it_read_returned_and_whether_it_stopped_short(
+) {
+    const BUDGET: u64 = 50;
+    let now = now();
+    let events = skewed(600, now);
+    let table = TestTable::new().await;
+    let store = table.store(4);
+    insert(&store, &events).await;
+    let sink = Arc::new(MemorySink::default());
+    let ctx = QueryContext {
+        metrics: sink.clone(),
+        ..budget_context(store, now, BUDGET)
+    };
+    let base = with_claims(fixture("list.json"), SKEW_TENANT, None);
+    // Failures are rare: the budget cuts the walk into partial pages; the unfiltered
+    // listing fills its first page.
+    let mut q = "outcome=failure&pageSize=5".to_owned();
+    let (mut partial, mut answers) = (0, 0);
+    loop {
+        let reply = call(&ctx, &with_query(base.clone(), &q)).await;
+        assert_eq!(reply.status, 200, "{q}: {}", reply.body);
+        let lines = sink.take();
+        assert_eq!(lines.len(), 1, "one line per request");
+        let line = QUERY
+            .read(&lines[0])
+            .unwrap_or_else(|e| panic!("{e}: {}", lines[0]));
+        assert_eq!(line.dimension_values["Route"], "listEvents");
+        assert_eq!(line.timestamp_ms, now.millis());
+        assert_eq!(line.values["ItemsRead"], reply.items_read() as f64);
+        assert_eq!(line.values["ItemsReturned"], reply.ids().len() as f64);
+        assert!(line.values["ReadCapacityUnits"] >= 0.0);
+        let stopped_short = reply.body["hasMore"] == true && reply.ids().len() < 5;
+        assert_eq!(
+            line.values["PartialPage"],
+            f64::from(u8::from(stopped_short)),
+            "{q}"
+        );
+        partial += usize::from(stopped_short);
+        answers += 1;
+        match reply.body["nextToken"].as_str() {
+            Some(token) => q = format!("outcome=failure&pageSize=5&nextToken={token}"),
+            None => break,
+        }
+    }
+    assert!(
+        partial > 1 && answers > partial,
+        "{partial} partial of {answers}"
+    );
+    let reply = call(&ctx, &with_query(base.clone(), "pageSize=10")).await;
+    assert_eq!(reply.ids().len(), 10);
+    let line = QUERY.read(&sink.take()[0]).unwrap();
+    assert_eq!(
+        line.values["PartialPage"], 0.0,
+        "a full page is not partial"
+    );
+    assert_eq!(line.values["ItemsReturned"], 10.0);
+    table.delete().await;
 }
 
 #[tokio::test]

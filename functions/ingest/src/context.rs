@@ -1,10 +1,11 @@
 //! What every invocation needs, built once at cold start (or by a test): the store, the
-//! retention, the clock, and the bounds on concurrency and retries.
+//! retention, the clock, the bounds on concurrency and retries, and where metric lines go.
 
 use std::sync::Arc;
 
 use audit_shared::clock::{self, SharedClock};
 use audit_shared::config::Retention;
+use audit_shared::metrics::{self, SharedSink};
 use audit_shared::store::EventWriter;
 
 use crate::retry::RetryPolicy;
@@ -27,6 +28,8 @@ pub struct IngestContext {
     pub max_in_flight: usize,
     /// How failed writes are retried.
     pub retry: RetryPolicy,
+    /// Where each invocation's metric line goes (standard output in Lambda).
+    pub metrics: SharedSink,
 }
 
 impl std::fmt::Debug for IngestContext {
@@ -40,7 +43,8 @@ impl std::fmt::Debug for IngestContext {
 }
 
 impl IngestContext {
-    /// A context over `writer` with the system clock and default concurrency and retries.
+    /// A context over `writer` with the system clock, default concurrency and retries, and
+    /// metric lines to standard output.
     pub fn new(writer: Arc<dyn EventWriter>, retention: Retention) -> Self {
         Self {
             writer,
@@ -48,6 +52,7 @@ impl IngestContext {
             clock: clock::system(),
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             retry: RetryPolicy::default(),
+            metrics: metrics::stdout(),
         }
     }
 }

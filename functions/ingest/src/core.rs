@@ -11,6 +11,7 @@
 
 use audit_shared::domain::{AuditEvent, EventId};
 use audit_shared::ingest::{EventResult, IngestTotals};
+use audit_shared::metrics::{self, Source};
 use audit_shared::store::PutOutcome;
 use futures::StreamExt;
 use serde_json::Value;
@@ -90,18 +91,22 @@ fn raw_event_id(raw: &Value) -> Option<String> {
         .map(|id| id.as_str().to_owned())
 }
 
-/// Logs one invocation's counts, the one info line each source writes: `shape` is
-/// `single`, `batch` or `sqs`; `records` is `(records, failed records)` of an SQS batch.
-pub fn log_totals(
+/// Reports one invocation: its info log line with the counts and duration, and its metric
+/// line ([`metrics::INGEST`]). `shape` is `single`, `batch` or `sqs`; `records` is
+/// `(records, failed records, refused bodies)` of an SQS batch, a refused body counting as
+/// one received and rejected event in the metrics.
+pub fn report(
+    ctx: &IngestContext,
     shape: &str,
     totals: &IngestTotals,
     started: Instant,
-    records: Option<(usize, usize)>,
+    records: Option<(usize, usize, usize)>,
 ) {
     tracing::info!(
         shape,
-        records = records.map(|(n, _)| n),
-        failed_records = records.map(|(_, failed)| failed),
+        records = records.map(|(n, _, _)| n),
+        failed_records = records.map(|(_, failed, _)| failed),
+        refused_bodies = records.map(|(_, _, refused)| refused),
         received = totals.received,
         stored = totals.stored,
         duplicate = totals.duplicate,
@@ -110,5 +115,13 @@ pub fn log_totals(
         failed = totals.failed,
         duration_ms = started.elapsed().as_millis() as u64,
         "ingest finished"
+    );
+    let (source, refused) = match records {
+        Some((_, _, refused)) => (Source::Sqs, refused),
+        None => (Source::Direct, 0),
+    };
+    metrics::emit(
+        ctx.metrics.as_ref(),
+        &metrics::ingest_document(source, totals, refused, ctx.clock.now()),
     );
 }

@@ -15,7 +15,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::context::IngestContext;
-use crate::core::{log_totals, store_events};
+use crate::core::{report, store_events};
 use crate::error::IngestError;
 
 /// A direct-invoke payload, not yet recognised: any JSON that is not an SQS event. Its shape
@@ -45,6 +45,6 @@ pub async fn ingest(
     let shape = payload.kind();
     let results = store_events(ctx, payload.into_events(), deadline).await;
     let response = IngestResponse::new(results);
-    log_totals(shape, &response.totals, started, None);
+    report(ctx, shape, &response.totals, started, None);
     response
 }

@@ -19,6 +19,14 @@
 //! One info line per invocation with the counts and durations (the Lambda runtime's span
 //! adds the request id); failed writes at warn with the event's index and id; rejected
 //! events' rules at debug. Event payloads are never logged at info.
+//!
+//! # Metrics
+//!
+//! One CloudWatch Embedded Metric Format line per invocation that reached its events
+//! ([`audit_shared::metrics::INGEST`]: received, stored, duplicate, conflict, rejected,
+//! failed, by `Source`), written to [`IngestContext::metrics`] (standard output in Lambda).
+//! A payload refused as a whole writes none: it fails the invocation, which Lambda's own
+//! `Errors` metric counts.
 
 pub mod context;
 pub mod core;

@@ -49,7 +49,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::context::IngestContext;
-use crate::core::{log_totals, store_events};
+use crate::core::{report, store_events};
 use crate::error::IngestError;
 
 /// The field that marks an event delivered by an AWS event source.
@@ -234,6 +234,7 @@ pub async fn ingest(
     let started = Instant::now();
     let records = messages.len();
     let mut failed = vec![false; records];
+    let mut refused = 0;
     // Every event of every message goes through one bounded pool of writes; `owner` maps
     // each back to its message.
     let mut events = Vec::new();
@@ -260,6 +261,7 @@ pub async fn ingest(
                     "SQS message body refused"
                 );
                 failed[m] = true;
+                refused += 1;
             }
         }
     }
@@ -280,11 +282,12 @@ pub async fn ingest(
         })
         .collect();
     let totals = IngestTotals::of(&results);
-    log_totals(
+    report(
+        ctx,
         "sqs",
         &totals,
         started,
-        Some((records, batch_item_failures.len())),
+        Some((records, batch_item_failures.len(), refused)),
     );
     SqsBatchResponse {
         batch_item_failures,

@@ -13,6 +13,7 @@ use audit_shared::config::Retention;
 use audit_shared::domain::{AuditEvent, Timestamp};
 use audit_shared::ingest::{EventResult, EventStatus};
 use audit_shared::limits::MAX_BATCH_EVENTS;
+use audit_shared::metrics::{EmfDocument, MemorySink, INGEST};
 use audit_shared::store::{EventWriter, PutOutcome, StoreError};
 use serde_json::json;
 
@@ -62,10 +63,37 @@ fn now() -> Timestamp {
 }
 
 fn context(writer: Arc<FakeWriter>) -> IngestContext {
-    IngestContext {
+    context_with_metrics(writer).0
+}
+
+/// A context whose metric lines stay in the returned sink.
+fn context_with_metrics(writer: Arc<FakeWriter>) -> (IngestContext, Arc<MemorySink>) {
+    let sink = Arc::new(MemorySink::default());
+    let ctx = IngestContext {
         clock: Arc::new(FixedClock(now())),
+        metrics: sink.clone(),
         ..IngestContext::new(writer, Retention::default())
-    }
+    };
+    (ctx, sink)
+}
+
+/// The one metric line the sink holds, read as an ingest line by the EMF specification.
+fn one_ingest_line(sink: &MemorySink) -> EmfDocument {
+    let lines = sink.take();
+    assert_eq!(lines.len(), 1, "one line per invocation: {lines:?}");
+    INGEST
+        .read(&lines[0])
+        .unwrap_or_else(|e| panic!("{e}: {}", lines[0]))
+}
+
+/// The counts of an ingest line, in the set's order: received, stored, duplicate,
+/// conflict, rejected, failed.
+fn counts(document: &EmfDocument) -> Vec<f64> {
+    INGEST
+        .metrics
+        .iter()
+        .map(|m| document.values[m.name])
+        .collect()
 }
 
 fn event(id: &str) -> Value {
@@ -335,4 +363,66 @@ fn the_source_is_read_from_the_records_field_and_nothing_else() {
         let input = IngestInput::from_value(payload.clone()).unwrap();
         assert_eq!(input, IngestInput::Direct(DirectPayload(payload)));
     }
+}
+
+#[tokio::test]
+async fn each_direct_invocation_writes_one_emf_line_with_its_counts() {
+    let writer = Arc::new(FakeWriter {
+        fail_ids: vec!["boom".into()],
+        ..Default::default()
+    });
+    let (ctx, sink) = context_with_metrics(writer);
+    // A stored event.
+    direct(handle(&ctx, event("m-1"), later()).await.unwrap());
+    let stored = one_ingest_line(&sink);
+    assert_eq!(stored.dimension_values["Source"], "direct");
+    assert_eq!(stored.timestamp_ms, now().millis());
+    assert_eq!(counts(&stored), [1.0, 1.0, 0.0, 0.0, 0.0, 0.0]);
+    // A duplicate, a conflicting, a rejected, a failed and a stored event in one batch.
+    let mut changed = event("m-1");
+    changed["description"] = json!("other content");
+    let mut bad = event("bad");
+    bad["eventType"] = json!(999);
+    let payload = json!({ "events": [event("m-1"), changed, bad, event("boom"), event("m-2")] });
+    let response = direct(handle(&ctx, payload, later()).await.unwrap());
+    let mixed = one_ingest_line(&sink);
+    assert_eq!(counts(&mixed), [5.0, 1.0, 1.0, 1.0, 1.0, 1.0]);
+    let totals = &response.totals;
+    assert_eq!(
+        counts(&mixed),
+        [
+            totals.received,
+            totals.stored,
+            totals.duplicate,
+            totals.conflict,
+            totals.rejected,
+            totals.failed
+        ]
+        .map(|n| n as f64),
+        "the line says what the answer says"
+    );
+}
+
+#[tokio::test]
+async fn an_sqs_invocation_writes_its_line_with_refused_bodies_counted_as_rejected() {
+    let (ctx, sink) = context_with_metrics(Arc::new(FakeWriter::default()));
+    let good = event("g-1").to_string();
+    let payload = sqs_event(&[("m-good", Some(&good)), ("m-notjson", Some("{oops"))]);
+    sqs_answer(handle(&ctx, payload, later()).await.unwrap());
+    let line = one_ingest_line(&sink);
+    assert_eq!(line.dimension_values["Source"], "sqs");
+    assert_eq!(counts(&line), [2.0, 1.0, 0.0, 0.0, 1.0, 0.0]);
+}
+
+#[tokio::test]
+async fn a_payload_refused_whole_writes_no_line() {
+    // The invocation fails: Lambda's Errors metric counts it, not the events' metrics.
+    let (ctx, sink) = context_with_metrics(Arc::new(FakeWriter::default()));
+    let too_many: Vec<Value> = (0..=MAX_BATCH_EVENTS)
+        .map(|i| event(&format!("e-{i}")))
+        .collect();
+    assert!(handle(&ctx, json!({ "events": too_many }), later())
+        .await
+        .is_err());
+    assert!(sink.lines().is_empty());
 }

@@ -24,7 +24,11 @@
 //!
 //! Every response carries `Server-Timing: db;dur=<ms>, read;desc="items=<n> rcu=<units>"`,
 //! the same figures are logged with the request id, and errors are
-//! `application/problem+json` ([`error`]).
+//! `application/problem+json` ([`error`]). Every request to one of these routes also writes
+//! one CloudWatch Embedded Metric Format line to [`QueryContext::metrics`]
+//! ([`audit_shared::metrics::QUERY`]: items read and returned, read units, and whether the
+//! page was partial, by `Route`, the operation id); a path that matches no route writes
+//! none, so that the dimension keeps its few values.
 //!
 //! Every request has a deadline: [`QueryConfig::deadline`] (`AUDIT_QUERY_DEADLINE_MS`,
 //! 10 s by default), capped by the Lambda invocation's deadline less
@@ -49,6 +53,7 @@ use audit_shared::api::routes::{self, Case, Function, Operation, RouteMatch, EVE
 use audit_shared::api::{parse_list_query, EventPage, PROBLEM_JSON};
 use audit_shared::catalog::{CATEGORIES, EVENT_TYPES};
 use audit_shared::clock::{self, Clock, SharedClock};
+use audit_shared::metrics::{self, QueryFigures, SharedSink};
 use audit_shared::query::{run_query, Caller, QueryEnv, TokenKey};
 use audit_shared::store::{EventReader, PartitionReader, ReadStats, Visibility};
 use lambda_http::http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, LINK, RETRY_AFTER};
@@ -79,10 +84,13 @@ pub struct QueryContext {
     pub deadline: Duration,
     /// Most items one list request reads ([`QueryConfig::read_budget`]).
     pub read_budget: u64,
+    /// Where each request's metric line goes (standard output in Lambda).
+    pub metrics: SharedSink,
 }
 
 impl QueryContext {
-    /// A context over `store` with the settings of `config` and the system clock.
+    /// A context over `store` with the settings of `config`, the system clock and metric
+    /// lines to standard output.
     pub fn new(store: impl AuditStore + 'static, config: &QueryConfig) -> Self {
         Self {
             store: Arc::new(store),
@@ -91,6 +99,7 @@ impl QueryContext {
             clock: clock::system(),
             deadline: config.deadline,
             read_budget: config.read_budget,
+            metrics: metrics::stdout(),
         }
     }
 
@@ -140,6 +149,8 @@ struct Reply {
     stats: ReadStats,
     items: usize,
     plan: Option<String>,
+    /// A listing stopped short of its page size, with more to come.
+    partial: bool,
 }
 
 /// Serves one request. Never fails: errors become problem+json responses.
@@ -148,20 +159,28 @@ pub async fn handle(ctx: &QueryContext, request: Request) -> Response<Body> {
     let request_id = request_id_of(&request);
     let method = request.method().clone();
     let path = raw_path_of(&request).to_owned();
+    let found = route_of(&path, stage_of(&request).as_deref());
+    let operation_id = found.as_ref().and_then(|m| m.route.operation_id);
     let lambda_deadline = request.lambda_context_ref().map_or(0, |c| c.deadline);
     let budget = request_budget(ctx.deadline, lambda_deadline, SystemTime::now());
     let stop_reading_at = started + budget * READ_STOP_FRACTION.0 / READ_STOP_FRACTION.1;
     // Dropping the future on time-out drops the store reads it awaits.
-    let outcome = tokio::time::timeout(budget, serve(ctx, &request, stop_reading_at))
+    let outcome = tokio::time::timeout(budget, serve(ctx, &request, found, stop_reading_at))
         .await
         .unwrap_or(Err(ApiError::DeadlineExceeded(budget)));
-    let (mut response, stats, items, plan) = match outcome {
+    let (mut response, stats, items, plan, partial) = match outcome {
         Ok(reply) => {
             let mut response = build(StatusCode::OK, JSON, reply.cache, reply.body, &method);
             if let Some(link) = reply.link.and_then(|l| HeaderValue::from_str(&l).ok()) {
                 response.headers_mut().insert(LINK, link);
             }
-            (response, reply.stats, reply.items, reply.plan)
+            (
+                response,
+                reply.stats,
+                reply.items,
+                reply.plan,
+                reply.partial,
+            )
         }
         Err(error) => {
             let (status, problem) = error.problem(&request_id);
@@ -184,7 +203,7 @@ pub async fn handle(ctx: &QueryContext, request: Request) -> Response<Body> {
                 }
                 _ => {}
             }
-            (response, ReadStats::default(), 0, None)
+            (response, ReadStats::default(), 0, None, false)
         }
     };
     let db_ms = stats.db_time.as_secs_f64() * 1000.0;
@@ -210,6 +229,18 @@ pub async fn handle(ctx: &QueryContext, request: Request) -> Response<Body> {
         plan = plan.as_deref().unwrap_or(""),
         "served"
     );
+    if let Some(operation_id) = operation_id {
+        let figures = QueryFigures {
+            items_read: stats.items_read,
+            items_returned: items as u64,
+            read_units: stats.read_capacity,
+            partial,
+        };
+        metrics::emit(
+            ctx.metrics.as_ref(),
+            &metrics::query_document(operation_id, &figures, ctx.clock.now()),
+        );
+    }
     response
 }
 
@@ -296,14 +327,15 @@ fn raw_path_of(request: &Request) -> &str {
         .unwrap_or_else(|| request.uri().path())
 }
 
+/// Answers `request`, whose route is `found` (`None`: no route of this function).
 async fn serve(
     ctx: &QueryContext,
     request: &Request,
+    found: Option<RouteMatch>,
     stop_reading_at: Instant,
 ) -> Result<Reply, ApiError> {
     let path = raw_path_of(request);
-    let found = route_of(path, stage_of(request).as_deref())
-        .ok_or_else(|| ApiError::NotFound(format!("No route {path}.")))?;
+    let found = found.ok_or_else(|| ApiError::NotFound(format!("No route {path}.")))?;
     if !found.route.method.accepts(request.method().as_str()) {
         return Err(ApiError::MethodNotAllowed(request.method().to_string()));
     }
@@ -342,6 +374,7 @@ fn catalog<T: Serialize + ?Sized>(entries: &T) -> Result<Reply, ApiError> {
         stats: ReadStats::default(),
         items: 0,
         plan: None,
+        partial: false,
     })
 }
 
@@ -365,6 +398,7 @@ async fn event(ctx: &QueryContext, caller: &Caller, id: &str) -> Result<Reply, A
         stats,
         items: 1,
         plan: Some("getItem".to_owned()),
+        partial: false,
     })
 }
 
@@ -389,6 +423,9 @@ async fn list(
         .as_deref()
         .map(|token| next_link(request.uri().path(), &pairs, token));
     let items = page.events.len();
+    // Only a page the read budget or the deadline stopped is short while more follows: a
+    // page that ends on its own is full, or is the last.
+    let partial = page.has_more && items < page.page_size as usize;
     let body = EventPage {
         items: page.events,
         page_number: page.page_number,
@@ -403,6 +440,7 @@ async fn list(
         stats: page.stats,
         items,
         plan: Some(format!("{} streams={}", page.plan, page.streams)),
+        partial,
     })
 }
 

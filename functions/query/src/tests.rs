@@ -6,12 +6,23 @@
 
 use async_trait::async_trait;
 use audit_shared::domain::{AuditEvent, EventId, TenantId};
+use audit_shared::limits::{READ_BUDGET_MAX, READ_BUDGET_MIN};
+use audit_shared::metrics::{EmfDocument, MemorySink, QUERY};
 use audit_shared::store::{
     EventReader, OrganizationScope, Page, PageRequest, PartitionReader, StoreError,
 };
 use serde_json::{json, Value};
 
 use super::*;
+
+/// A context whose metric lines are dropped (the tests of the lines give their own sink):
+/// standard output would show them among the test results.
+fn quiet_context(store: impl AuditStore + 'static, config: &QueryConfig) -> QueryContext {
+    QueryContext {
+        metrics: audit_shared::metrics::discard(),
+        ..QueryContext::new(store, config)
+    }
+}
 
 /// A store that fails every call the way it is told to.
 struct Failing {
@@ -179,7 +190,7 @@ fn the_caller_comes_from_jwt_or_lambda_authorizer_claims_only() {
 
 #[tokio::test]
 async fn a_store_failure_answers_500_with_only_the_request_id() {
-    let ctx = QueryContext::new(Failing { transient: false }, &QueryConfig::default());
+    let ctx = quiet_context(Failing { transient: false }, &QueryConfig::default());
     let r = request(
         "/api/Audit",
         "",
@@ -207,7 +218,7 @@ async fn a_store_failure_answers_500_with_only_the_request_id() {
 
 #[tokio::test]
 async fn a_throttled_store_answers_503_with_retry_after() {
-    let ctx = QueryContext::new(Failing { transient: true }, &QueryConfig::default());
+    let ctx = quiet_context(Failing { transient: true }, &QueryConfig::default());
     let r = request(
         "/api/Audit",
         "",
@@ -223,7 +234,7 @@ async fn a_throttled_store_answers_503_with_retry_after() {
 #[tokio::test]
 async fn bad_requests_and_missing_tenants_are_refused_before_any_read() {
     // The failing store proves no read happens: a read would answer 500.
-    let ctx = QueryContext::new(Failing { transient: false }, &QueryConfig::default());
+    let ctx = quiet_context(Failing { transient: false }, &QueryConfig::default());
     let r = request(
         "/api/Audit",
         "pageSize=0",
@@ -296,7 +307,7 @@ async fn a_request_past_its_deadline_answers_503_with_retry_after_and_abandons_i
     let store = Arc::new(Stalled::default());
     let ctx = QueryContext {
         store: Arc::clone(&store) as Arc<dyn AuditStore>,
-        ..QueryContext::new(Failing { transient: false }, &config)
+        ..quiet_context(Failing { transient: false }, &config)
     };
     for path in ["/api/Audit", "/api/Audit/evt-1"] {
         let r = request(path, "", "$default", jwt(json!({ "tenantId": "acme" })));
@@ -329,7 +340,7 @@ async fn a_request_past_its_deadline_answers_503_with_retry_after_and_abandons_i
 #[tokio::test]
 async fn event_ids_a_path_cannot_carry_are_a_400_naming_the_path_parameter() {
     // The failing store proves no read happens: a read would answer 500.
-    let ctx = QueryContext::new(Failing { transient: false }, &QueryConfig::default());
+    let ctx = quiet_context(Failing { transient: false }, &QueryConfig::default());
     for (path, id) in [
         ("/api/Audit/..", ".."),
         ("/api/Audit/.", "."),
@@ -375,7 +386,7 @@ fn with_token(rendered: Value, payload: &Value) -> Request {
 #[tokio::test]
 async fn tenant_claims_that_are_not_string_tenant_ids_are_refused_naming_the_claim() {
     // The failing store proves no read happens: a read would answer 500.
-    let ctx = QueryContext::new(Failing { transient: false }, &QueryConfig::default());
+    let ctx = quiet_context(Failing { transient: false }, &QueryConfig::default());
     let mut requests = Vec::new();
     for value in [json!(null), json!(true), json!(5), json!(" local ")] {
         let rule = if value.is_string() {
@@ -417,7 +428,7 @@ async fn tenant_claims_that_are_not_string_tenant_ids_are_refused_naming_the_cla
 
 #[tokio::test]
 async fn organization_claims_must_be_strings_that_are_organization_ids() {
-    let ctx = QueryContext::new(Failing { transient: false }, &QueryConfig::default());
+    let ctx = quiet_context(Failing { transient: false }, &QueryConfig::default());
     let refused = [
         request(
             "/api/Audit",
@@ -512,7 +523,7 @@ async fn a_listing_that_runs_long_answers_a_partial_page_before_its_deadline_not
         _ => None,
     })
     .unwrap();
-    let ctx = QueryContext::new(Slow::default(), &config);
+    let ctx = quiet_context(Slow::default(), &config);
     let r = request(
         "/api/Audit",
         "outcome=failure",
@@ -533,4 +544,118 @@ async fn a_listing_that_runs_long_answers_a_partial_page_before_its_deadline_not
     assert!(page["nextToken"].is_string(), "{page}");
     let timing = response.headers()["server-timing"].to_str().unwrap();
     assert!(!timing.contains("items=0 "), "{timing}");
+}
+
+/// The metric lines `sink` holds, each read as a query line by the EMF specification.
+fn query_lines(sink: &MemorySink) -> Vec<EmfDocument> {
+    sink.take()
+        .iter()
+        .map(|line| QUERY.read(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_page_the_read_budget_stops_writes_a_partial_page_line_for_its_route() {
+    let config = QueryConfig::from_lookup(|name| {
+        (name == "AUDIT_QUERY_READ_BUDGET").then(|| READ_BUDGET_MIN.to_string())
+    })
+    .unwrap();
+    let sink = Arc::new(MemorySink::default());
+    let ctx = QueryContext {
+        metrics: sink.clone(),
+        ..quiet_context(Slow::default(), &config)
+    };
+    let r = request(
+        "/api/Audit",
+        "outcome=failure",
+        "$default",
+        jwt(json!({ "tenantId": "acme" })),
+    );
+    let response = handle(&ctx, r).await;
+    assert_eq!(response.status(), 200);
+    let page = body(&response);
+    assert_eq!(
+        (page["items"].clone(), page["hasMore"].clone()),
+        (json!([]), json!(true))
+    );
+    let lines = query_lines(&sink);
+    assert_eq!(lines.len(), 1, "one line per request");
+    let line = &lines[0];
+    assert_eq!(line.dimension_values["Route"], "listEvents");
+    assert_eq!(line.values["PartialPage"], 1.0);
+    assert_eq!(line.values["ItemsReturned"], 0.0);
+    assert_eq!(
+        line.values["ItemsRead"], READ_BUDGET_MIN as f64,
+        "the budget's worth was read"
+    );
+    let timing = response.headers()["server-timing"].to_str().unwrap();
+    assert!(
+        timing.contains(&format!("items={READ_BUDGET_MIN} ")),
+        "the line says what Server-Timing says: {timing}"
+    );
+}
+
+#[tokio::test]
+async fn a_page_the_deadline_stops_is_partial_too() {
+    let config = QueryConfig::from_lookup(|name| match name {
+        "AUDIT_QUERY_DEADLINE_MS" => Some("200".into()),
+        "AUDIT_QUERY_READ_BUDGET" => Some("100000".into()),
+        _ => None,
+    })
+    .unwrap();
+    let sink = Arc::new(MemorySink::default());
+    let ctx = QueryContext {
+        metrics: sink.clone(),
+        ..quiet_context(Slow::default(), &config)
+    };
+    let r = request(
+        "/api/Audit",
+        "outcome=failure",
+        "$default",
+        jwt(json!({ "tenantId": "acme" })),
+    );
+    assert_eq!(handle(&ctx, r).await.status(), 200);
+    let lines = query_lines(&sink);
+    assert_eq!(lines[0].values["PartialPage"], 1.0);
+    assert!(lines[0].values["ItemsRead"] < READ_BUDGET_MAX as f64);
+}
+
+#[tokio::test]
+async fn every_request_to_a_route_writes_its_line_and_an_unknown_path_writes_none() {
+    let sink = Arc::new(MemorySink::default());
+    let ctx = QueryContext {
+        metrics: sink.clone(),
+        ..quiet_context(Failing { transient: false }, &QueryConfig::default())
+    };
+    let acme = || jwt(json!({ "tenantId": "acme" }));
+    let answered = [
+        ("/api/Audit/categories", 200),
+        ("/api/Audit/eventTypes", 200),
+        ("/api/Audit", 500),
+        ("/api/Audit/evt-1", 500),
+        ("/api/Other", 404),
+    ];
+    for (path, status) in answered {
+        assert_eq!(
+            handle(&ctx, request(path, "", "$default", acme()))
+                .await
+                .status(),
+            status
+        );
+    }
+    let lines = query_lines(&sink);
+    let routes: Vec<&str> = lines
+        .iter()
+        .map(|l| l.dimension_values["Route"].as_str())
+        .collect();
+    assert_eq!(
+        routes,
+        ["listCategories", "listEventTypes", "listEvents", "getEvent"]
+    );
+    for line in &lines {
+        assert_eq!(line.values["PartialPage"], 0.0);
+        assert_eq!(line.values["ItemsRead"], 0.0);
+        assert_eq!(line.values["ItemsReturned"], 0.0);
+        assert_eq!(line.values["ReadCapacityUnits"], 0.0);
+    }
 }

@@ -37,6 +37,7 @@ use audit_local::gateway::runtime::{
 use audit_local::gateway::{serve, Cors, Gateway, RuntimeMode};
 use audit_local::seed;
 use audit_shared::config::Config;
+use audit_shared::metrics;
 use audit_shared::store::{create_table, dynamo_client, DynamoStore};
 use audit_shared::table::TableDefinition;
 use ingest::{IngestAnswer, IngestContext};
@@ -223,13 +224,20 @@ async fn run() -> Result<(), String> {
     let client = dynamo_client(&config).await.map_err(|e| e.to_string())?;
     ensure_table(&config, &client).await?;
     let store = DynamoStore::new(client, config.table_name.clone(), config.shards);
+    // The handlers write each invocation's and request's metric line to standard output,
+    // as in Lambda, so that the log shows them.
     let ingest_ctx = Arc::new(IngestContext::new(
         Arc::new(store.clone()),
         config.retention.clone(),
     ));
+    // Seeding is not a function's invocation: its batches write no metric line.
+    let seed_ctx = IngestContext {
+        metrics: metrics::discard(),
+        ..IngestContext::clone(&ingest_ctx)
+    };
     if settings.prepare_only {
         if settings.seed > 0 {
-            seed_events(&ingest_ctx, &settings.default_tenant, settings.seed).await?;
+            seed_events(&seed_ctx, &settings.default_tenant, settings.seed).await?;
         }
         println!("table {} is ready", config.table_name);
         return Ok(());
@@ -269,7 +277,7 @@ async fn run() -> Result<(), String> {
         };
     }
     if settings.seed > 0 {
-        seed_events(&ingest_ctx, &settings.default_tenant, settings.seed).await?;
+        seed_events(&seed_ctx, &settings.default_tenant, settings.seed).await?;
     }
     println!();
     println!("  Audit log service, running locally (Ctrl-C stops everything)");
@@ -297,6 +305,10 @@ async fn run() -> Result<(), String> {
             std::env::var("LOCAL_CORS_ALLOWED_ORIGINS").unwrap_or_default()
         );
     }
+    println!(
+        "  Metrics        one CloudWatch EMF line (namespace {}) per ingest invocation and query request, on standard output",
+        metrics::NAMESPACE
+    );
     println!("  Ready.");
     let served = server.await;
     for pool in &pools {
