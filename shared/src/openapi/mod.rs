@@ -666,10 +666,30 @@ mod tests {
         let doc = value();
         let list = &doc["paths"]["/api/Audit"]["get"];
         assert_eq!(list["operationId"], "listEvents");
-        assert_eq!(list["parameters"].as_array().unwrap().len(), 13);
-        for status in ["200", "400", "401", "500", "503"] {
+        // 13 filters and paging parameters, and `format`.
+        assert_eq!(list["parameters"].as_array().unwrap().len(), 14);
+        for status in ["200", "400", "401", "406", "500", "503"] {
             assert!(list["responses"][status].is_object(), "{status}");
         }
+        // Every format's media type, and the pagination headers they rely on.
+        for format in crate::format::Format::ALL {
+            assert!(
+                list["responses"]["200"]["content"][format.media_type()].is_object(),
+                "{}",
+                format.media_type()
+            );
+        }
+        for header in ["Link", "X-Has-More", "X-Next-Token"] {
+            assert!(
+                list["responses"]["200"]["headers"][header].is_object(),
+                "{header}"
+            );
+        }
+        assert_eq!(
+            list["responses"]["406"]["content"]["application/problem+json"]["example"]["errors"][0]
+                ["parameter"],
+            "Accept"
+        );
         assert!(list["responses"]["400"]["content"]["application/problem+json"].is_object());
         assert!(list["description"].as_str().unwrap().contains(
             "category=600&rangeStart=2023-10-18T05:00:00.000Z&rangeEnd=2023-10-22T04:59:00.000Z"
