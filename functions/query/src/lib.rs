@@ -18,7 +18,11 @@
 //! It serves the routes of [`audit_shared::api::routes::ROUTES`] whose function is the query
 //! function, dispatching on their [`Operation`] (the raw path, matched case-insensitively
 //! after an exact match fails; a named stage prefix is ignored):
-//! - `GET /api/Audit`: a page of events ([`audit_shared::api::params`] lists parameters);
+//! - `GET /api/Audit`: a page of events ([`audit_shared::api::params`] lists parameters), in
+//!   the format the `format` parameter or the `Accept` header chose
+//!   ([`audit_shared::format::Format`]: JSON, NDJSON, CSV or OCSF; an `Accept` nothing
+//!   satisfies is a 406 naming `Accept`), with its pagination also in the `X-Has-More`,
+//!   `X-Next-Token` and `Link` headers;
 //! - `GET /api/Audit/{eventId}`: one event, 404 when absent, expired or out of scope;
 //! - `GET /api/Audit/eventTypes`, `GET /api/Audit/categories`: the catalog.
 //!

@@ -186,6 +186,14 @@ impl Modify for Overview {
              with `rel=\"next\"` points to the next page. A page may hold fewer than \
              `pageSize` items while `hasMore` is true (the read budget or time ran out): keep \
              following `nextToken` until `hasMore` is false.\n\n\
+             ## Formats\n\
+             `GET /api/Audit` answers JSON (the page object), NDJSON (`application/x-ndjson`, \
+             one JSON item per line), CSV (`text/csv`, RFC 4180, a fixed header, cells starting \
+             with `=`, `+`, `-`, `@`, a tab or a CR prefixed with `'` so that no spreadsheet \
+             evaluates them) or OCSF 1.3.0 records (`application/vnd.ocsf+json`), chosen by the \
+             `format` parameter or else the `Accept` header (406 when it accepts none). In every \
+             format the `X-Has-More`, `X-Next-Token` and `Link` headers carry the pagination; \
+             `format` takes no part in `nextToken`.\n\n\
              ## Recording events\n\
              Events are not sent over HTTP. The platform's cloud apps invoke the ingest Lambda \
              function directly (Lambda Invoke API) with one event or a batch \
