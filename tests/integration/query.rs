@@ -25,14 +25,14 @@ use serde_json::{json, Value};
 // ---------------------------------------------------------------------------------------
 // Fixtures, requests and responses
 
-fn fixture(name: &str) -> Value {
+pub(crate) fn fixture(name: &str) -> Value {
     let path = format!("{}/fixtures/query/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str(&text).unwrap()
 }
 
 /// A fixture with its query string replaced, as API Gateway would send it.
-fn with_query(event: Value, raw_query: &str) -> Value {
+pub(crate) fn with_query(event: Value, raw_query: &str) -> Value {
     HttpApiEvent::from_json(event).query(raw_query).into_json()
 }
 
@@ -120,7 +120,7 @@ async fn call(ctx: &QueryContext, event: &Value) -> Reply {
     }
 }
 
-fn context(store: DynamoStore, now: Timestamp) -> QueryContext {
+pub(crate) fn context(store: DynamoStore, now: Timestamp) -> QueryContext {
     quiet(QueryContext::new(store, &QueryConfig::default()).with_clock(FixedClock(now)))
 }
 
@@ -159,7 +159,7 @@ const TARGETS: [(&str, &str); 3] = [("Flow", "flow-1"), ("Flow", "flow-2"), ("En
 /// `n` events of `tenant` between `from` and `from + days`, with several per millisecond,
 /// some expired, in every organization and none. `weights` picks event types: 202 and the
 /// Transfer category are frequent, so the reference examples have full pages.
-fn generate(
+pub(crate) fn generate(
     tenant: &str,
     n: usize,
     from: &str,
@@ -252,7 +252,7 @@ fn for_tenant(events: &[AuditEvent], tenant: &str) -> Vec<AuditEvent> {
         .collect()
 }
 
-async fn insert(store: &DynamoStore, events: &[AuditEvent]) {
+pub(crate) async fn insert(store: &DynamoStore, events: &[AuditEvent]) {
     let batches: Vec<Vec<WriteRequest>> = events
         .chunks(25)
         .map(|chunk| {
@@ -453,7 +453,7 @@ async fn walk_by_page_number(
 
 /// The real time: DynamoDB Local deletes items whose TTL has passed by its own clock, so
 /// the handler's clock must agree with it.
-fn now() -> Timestamp {
+pub(crate) fn now() -> Timestamp {
     Timestamp::now()
 }
 

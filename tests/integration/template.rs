@@ -917,7 +917,7 @@ fn cors_is_off_by_default_and_when_on_allows_reads_with_a_token() {
                 "AllowOrigins": { "Fn::Split": [",", { "Ref": "CorsAllowedOrigins" }] },
                 "AllowMethods": ["GET", "HEAD", "OPTIONS"],
                 "AllowHeaders": ["Authorization", "Content-Type"],
-                "ExposeHeaders": ["Link", "Server-Timing"],
+                "ExposeHeaders": ["Link", "Server-Timing", "X-Has-More", "X-Next-Token"],
                 "AllowCredentials": false,
                 "MaxAge": 600
             },

@@ -15,6 +15,9 @@ use crate::claims::ClaimError;
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// The `Accept` header asks for no format the listing is served in.
+    #[error("not acceptable: {0}")]
+    NotAcceptable(ParameterError),
     /// Bad query parameters.
     #[error("invalid query parameters: {0:?}")]
     BadRequest(Vec<ParameterError>),
@@ -72,6 +75,7 @@ impl ApiError {
     pub fn problem(&self, request_id: &str) -> (StatusCode, Problem) {
         let problem = match self {
             ApiError::BadRequest(errors) => Problem::invalid_parameters(errors.clone()),
+            ApiError::NotAcceptable(error) => Problem::not_acceptable(error.clone()),
             ApiError::BadPathParameter(error) => {
                 Problem::invalid_parameters_in(ParameterLocation::Path, vec![error.clone()])
             }

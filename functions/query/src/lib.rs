@@ -18,7 +18,11 @@
 //! It serves the routes of [`audit_shared::api::routes::ROUTES`] whose function is the query
 //! function, dispatching on their [`Operation`] (the raw path, matched case-insensitively
 //! after an exact match fails; a named stage prefix is ignored):
-//! - `GET /api/Audit`: a page of events ([`audit_shared::api::params`] lists parameters);
+//! - `GET /api/Audit`: a page of events ([`audit_shared::api::params`] lists parameters), in
+//!   the format the `format` parameter or the `Accept` header chose
+//!   ([`audit_shared::format::Format`]: JSON, NDJSON, CSV or OCSF; an `Accept` nothing
+//!   satisfies is a 406 naming `Accept`), with its pagination also in the `X-Has-More`,
+//!   `X-Next-Token` and `Link` headers;
 //! - `GET /api/Audit/{eventId}`: one event, 404 when absent, expired or out of scope;
 //! - `GET /api/Audit/eventTypes`, `GET /api/Audit/categories`: the catalog.
 //!
@@ -50,13 +54,17 @@ use std::time::{Duration, Instant, SystemTime};
 
 use audit_shared::api::params::{parse_event_id, NEXT_TOKEN, PAGE_NUMBER};
 use audit_shared::api::routes::{self, Case, Function, Operation, RouteMatch, EVENT_ID};
+use audit_shared::api::ParameterError;
 use audit_shared::api::{parse_list_query, EventPage, PROBLEM_JSON};
 use audit_shared::catalog::{CATEGORIES, EVENT_TYPES};
 use audit_shared::clock::{self, Clock, SharedClock};
+use audit_shared::format::Format;
 use audit_shared::metrics::{self, QueryFigures, SharedSink};
 use audit_shared::query::{run_query, Caller, QueryEnv, TokenKey};
 use audit_shared::store::{EventReader, PartitionReader, ReadStats, Visibility};
-use lambda_http::http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, LINK, RETRY_AFTER};
+use lambda_http::http::header::{
+    ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_TYPE, LINK, RETRY_AFTER, VARY,
+};
 use lambda_http::http::{HeaderValue, Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -111,6 +119,10 @@ impl QueryContext {
 }
 
 const JSON: &str = "application/json";
+/// Whether more may follow the listing's page (`true`/`false`), in every format.
+pub const X_HAS_MORE: &str = "x-has-more";
+/// The listing's `nextToken`, in every format, when there is a next page.
+pub const X_NEXT_TOKEN: &str = "x-next-token";
 /// Audit records are sensitive: no shared or browser cache keeps them.
 const NO_STORE: &str = "no-store";
 /// The catalog changes only with a deployment.
@@ -144,8 +156,11 @@ pub fn request_budget(configured: Duration, lambda_deadline_ms: u64, now: System
 /// A successful answer, before it becomes a response.
 struct Reply {
     body: Vec<u8>,
+    content_type: &'static str,
     cache: &'static str,
     link: Option<String>,
+    /// Headers of this answer only (the listing's pagination headers).
+    headers: Vec<(&'static str, String)>,
     stats: ReadStats,
     items: usize,
     plan: Option<String>,
@@ -170,9 +185,20 @@ pub async fn handle(ctx: &QueryContext, request: Request) -> Response<Body> {
         .unwrap_or(Err(ApiError::DeadlineExceeded(budget)));
     let (mut response, stats, items, plan, partial) = match outcome {
         Ok(reply) => {
-            let mut response = build(StatusCode::OK, JSON, reply.cache, reply.body, &method);
+            let mut response = build(
+                StatusCode::OK,
+                reply.content_type,
+                reply.cache,
+                reply.body,
+                &method,
+            );
             if let Some(link) = reply.link.and_then(|l| HeaderValue::from_str(&l).ok()) {
                 response.headers_mut().insert(LINK, link);
+            }
+            for (name, value) in reply.headers {
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    response.headers_mut().insert(name, value);
+                }
             }
             (
                 response,
@@ -369,8 +395,10 @@ fn json<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, ApiError> {
 fn catalog<T: Serialize + ?Sized>(entries: &T) -> Result<Reply, ApiError> {
     Ok(Reply {
         body: json(entries)?,
+        content_type: JSON,
         cache: CATALOG_CACHE,
         link: None,
+        headers: Vec::new(),
         stats: ReadStats::default(),
         items: 0,
         plan: None,
@@ -393,8 +421,10 @@ async fn event(ctx: &QueryContext, caller: &Caller, id: &str) -> Result<Reply, A
     let event = found.ok_or_else(|| ApiError::NotFound(format!("No audit event with id {id}.")))?;
     Ok(Reply {
         body: json(&event)?,
+        content_type: JSON,
         cache: NO_STORE,
         link: None,
+        headers: Vec::new(),
         stats,
         items: 1,
         plan: Some("getItem".to_owned()),
@@ -410,6 +440,18 @@ async fn list(
 ) -> Result<Reply, ApiError> {
     let pairs = query_pairs(request);
     let query = parse_list_query(&pairs).map_err(|e| ApiError::BadRequest(e.0))?;
+    // The parameter wins; only without it does `Accept` choose (and may refuse).
+    let format = match query.format {
+        Some(format) => format,
+        None => {
+            let accept = request
+                .headers()
+                .get(ACCEPT)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+            Format::negotiate(accept.as_deref())
+                .map_err(|e| ApiError::NotAcceptable(ParameterError::new("Accept", e.0)))?
+        }
+    };
     let env = QueryEnv {
         reader: ctx.store.as_ref(),
         token_key: &ctx.token_key,
@@ -426,20 +468,39 @@ async fn list(
     // Only a page the read budget or the deadline stopped is short while more follows: a
     // page that ends on its own is full, or is the last.
     let partial = page.has_more && items < page.page_size as usize;
-    let body = EventPage {
-        items: page.events,
-        page_number: page.page_number,
-        page_size: page.page_size,
-        has_more: page.has_more,
-        next_token: page.next_token,
+    // The pagination in headers too, for the formats whose body has no room for it.
+    let mut headers = vec![(X_HAS_MORE, page.has_more.to_string())];
+    if let Some(token) = &page.next_token {
+        headers.push((X_NEXT_TOKEN, token.clone()));
+    }
+    headers.push((VARY.as_str(), "Accept".to_owned()));
+    let stats = page.stats;
+    let plan = Some(format!("{} streams={}", page.plan, page.streams));
+    let body = match format {
+        Format::Json => json(&EventPage {
+            items: page.events,
+            page_number: page.page_number,
+            page_size: page.page_size,
+            has_more: page.has_more,
+            next_token: page.next_token,
+        })?,
+        other => {
+            let mut body = Vec::new();
+            other
+                .write_page(&page.events, &mut body)
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            body
+        }
     };
     Ok(Reply {
-        body: json(&body)?,
+        body,
+        content_type: format.content_type(),
         cache: NO_STORE,
         link,
-        stats: page.stats,
+        headers,
+        stats,
         items,
-        plan: Some(format!("{} streams={}", page.plan, page.streams)),
+        plan,
         partial,
     })
 }

@@ -16,7 +16,7 @@ pub const ALLOW_METHODS: &str = "GET,HEAD,OPTIONS";
 /// `AllowHeaders` of the template, as API Gateway sends them (lower case).
 pub const ALLOW_HEADERS: &str = "authorization,content-type";
 /// `ExposeHeaders` of the template, as API Gateway sends them (lower case).
-pub const EXPOSE_HEADERS: &str = "link,server-timing";
+pub const EXPOSE_HEADERS: &str = "link,server-timing,x-has-more,x-next-token";
 /// `MaxAge` of the template, in seconds.
 pub const MAX_AGE: &str = "600";
 

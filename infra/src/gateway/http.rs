@@ -266,7 +266,7 @@ mod tests {
         );
         assert_eq!(
             headers["access-control-expose-headers"],
-            "link,server-timing"
+            "link,server-timing,x-has-more,x-next-token"
         );
         assert_eq!(headers["vary"], "origin");
         // The authorizer's 401 carries them too, so that the browser can read it.

@@ -23,6 +23,7 @@ use super::problem::{InvalidParameters, ParameterError};
 use crate::api::routes::EVENT_ID;
 use crate::catalog::{CatalogEntry, Category, EventType, CATEGORIES};
 use crate::domain::{EventId, Identifier, Outcome, TargetRef, Timestamp, MAX_IDENTIFIER_LEN};
+use crate::format::Format;
 use crate::limits::{
     MAX_PAGE_OFFSET, MAX_SHORT_TEXT_CHARS, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, PAGE_SIZE_MIN,
     READ_BUDGET_DEFAULT,
@@ -56,6 +57,8 @@ pub const TARGET_ID: &str = "targetId";
 pub const ORGANIZATION_ID: &str = "organizationId";
 /// `outcome`: `success` or `failure`.
 pub const OUTCOME: &str = "outcome";
+/// `format`: the response's format (`json`, `ndjson`, `csv`, `ocsf`); wins over `Accept`.
+pub const FORMAT: &str = "format";
 
 /// One query parameter: its name, whether it may repeat, how the OpenAPI document describes
 /// it and how it parses.
@@ -162,6 +165,12 @@ pub const LIST_PARAMS: &[Param] = &[
         doc: doc_outcome,
         parse: parse_outcome,
     },
+    Param {
+        name: FORMAT,
+        multi: false,
+        doc: doc_format,
+        parse: parse_format,
+    },
 ];
 
 /// Longest `nextToken` accepted; genuine tokens are far shorter.
@@ -174,6 +183,10 @@ pub struct AuditQuery {
     pub filters: Filters,
     /// Which page.
     pub paging: Paging,
+    /// The format the `format` parameter asked for (`None`: as `Accept` says). Not a
+    /// filter: the same listing may be read in any format, and its continuation tokens do
+    /// not depend on it.
+    pub format: Option<Format>,
 }
 
 /// The query as the parameters build it, before the rules that span parameters.
@@ -189,6 +202,7 @@ struct Draft {
     next_token: Option<String>,
     target_type: Option<Identifier>,
     target_id: Option<String>,
+    format: Option<Format>,
 }
 
 /// Parses the query parameters of `GET /api/Audit`, given as decoded (name, value) pairs
@@ -321,6 +335,7 @@ fn finish(
         }
     }
     AuditQuery {
+        format: draft.format,
         filters: draft.filters,
         paging: Paging {
             page_size,
@@ -507,6 +522,36 @@ fn parse_next_token(values: &[&str], draft: &mut Draft, errors: &mut Vec<Paramet
             NEXT_TOKEN,
             "is not a continuation token issued by this service (copy nextToken from the previous page unchanged)",
         ));
+    }
+}
+
+fn doc_format() -> ParamDoc {
+    ParamDoc {
+        description: format!(
+            "The response's format: `json` (`application/json`, the page object), `ndjson` \
+             (`application/x-ndjson`, one event per line, exactly the JSON items), `csv` (`text/csv`, \
+             RFC 4180, a header row then one row per event) or `ocsf` (`application/vnd.ocsf+json`, an \
+             array of OCSF {} records). Wins over the `Accept` header, which chooses the same formats by \
+             media type when this is absent. In every format the `X-Has-More` and `X-Next-Token` headers \
+             and `Link: rel=\"next\"` carry the pagination; the format takes no part in `nextToken`, so \
+             a listing may change format from page to page.",
+            crate::ocsf::OCSF_VERSION
+        ),
+        schema: string().enum_values(Some(Format::ALL.map(Format::name))),
+        example: None,
+    }
+}
+
+fn parse_format(values: &[&str], draft: &mut Draft, errors: &mut Vec<ParameterError>) {
+    let Some(value) = values.first() else {
+        return;
+    };
+    match Format::parse(value) {
+        Some(format) => draft.format = Some(format),
+        None => errors.push(ParameterError::new(
+            FORMAT,
+            format!("must be one of {} (got '{value}')", Format::names()),
+        )),
     }
 }
 
@@ -972,6 +1017,8 @@ mod tests {
             ),
             ("tenantId=other", "tenantId", "not a known parameter"),
             ("pageSize=10&pageSize=20", "pageSize", "at most once"),
+            ("format=xml", "format", "one of json, ndjson, csv, ocsf"),
+            ("format=csv&format=json", "format", "at most once"),
         ];
         for (query, parameter, rule) in cases {
             let e = errors(query);
@@ -999,6 +1046,24 @@ mod tests {
             Some("org-1")
         );
         assert_eq!(q.filters.outcome, Some(Outcome::Failure));
+    }
+
+    #[test]
+    fn the_format_is_parsed_apart_from_the_filters() {
+        let plain = parse("category=100").unwrap();
+        assert_eq!(plain.format, None);
+        for (name, format) in [
+            ("csv", Format::Csv),
+            ("NDJSON", Format::Ndjson),
+            ("ocsf", Format::Ocsf),
+            ("json", Format::Json),
+        ] {
+            let q = parse(&format!("category=100&format={name}")).unwrap();
+            assert_eq!(q.format, Some(format));
+            // The same listing in any format: tokens bind the filters only.
+            assert_eq!(q.filters, plain.filters);
+            assert_eq!(q.filters.digest(), plain.filters.digest());
+        }
     }
 
     #[test]

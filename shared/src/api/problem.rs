@@ -147,6 +147,19 @@ impl Problem {
         Self::new(404, "Not Found", detail)
     }
 
+    /// 406: no format of the listing suits the request's `Accept` header; `errors` names
+    /// the header and the formats on offer.
+    pub fn not_acceptable(error: ParameterError) -> Self {
+        Self {
+            errors: vec![error],
+            ..Self::new(
+                406,
+                "Not Acceptable",
+                "The Accept header asks for no format this listing is served in.",
+            )
+        }
+    }
+
     /// 414: the request line (method, URI and protocol) is `bytes` long, over `limit`.
     pub fn uri_too_long(bytes: usize, limit: usize) -> Self {
         Self::new(

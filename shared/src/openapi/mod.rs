@@ -186,6 +186,14 @@ impl Modify for Overview {
              with `rel=\"next\"` points to the next page. A page may hold fewer than \
              `pageSize` items while `hasMore` is true (the read budget or time ran out): keep \
              following `nextToken` until `hasMore` is false.\n\n\
+             ## Formats\n\
+             `GET /api/Audit` answers JSON (the page object), NDJSON (`application/x-ndjson`, \
+             one JSON item per line), CSV (`text/csv`, RFC 4180, a fixed header, cells starting \
+             with `=`, `+`, `-`, `@`, a tab or a CR prefixed with `'` so that no spreadsheet \
+             evaluates them) or OCSF 1.3.0 records (`application/vnd.ocsf+json`), chosen by the \
+             `format` parameter or else the `Accept` header (406 when it accepts none). In every \
+             format the `X-Has-More`, `X-Next-Token` and `Link` headers carry the pagination; \
+             `format` takes no part in `nextToken`.\n\n\
              ## Recording events\n\
              Events are not sent over HTTP. The platform's cloud apps invoke the ingest Lambda \
              function directly (Lambda Invoke API) with one event or a batch \
@@ -666,10 +674,30 @@ mod tests {
         let doc = value();
         let list = &doc["paths"]["/api/Audit"]["get"];
         assert_eq!(list["operationId"], "listEvents");
-        assert_eq!(list["parameters"].as_array().unwrap().len(), 13);
-        for status in ["200", "400", "401", "500", "503"] {
+        // 13 filters and paging parameters, and `format`.
+        assert_eq!(list["parameters"].as_array().unwrap().len(), 14);
+        for status in ["200", "400", "401", "406", "500", "503"] {
             assert!(list["responses"][status].is_object(), "{status}");
         }
+        // Every format's media type, and the pagination headers they rely on.
+        for format in crate::format::Format::ALL {
+            assert!(
+                list["responses"]["200"]["content"][format.media_type()].is_object(),
+                "{}",
+                format.media_type()
+            );
+        }
+        for header in ["Link", "X-Has-More", "X-Next-Token"] {
+            assert!(
+                list["responses"]["200"]["headers"][header].is_object(),
+                "{header}"
+            );
+        }
+        assert_eq!(
+            list["responses"]["406"]["content"]["application/problem+json"]["example"]["errors"][0]
+                ["parameter"],
+            "Accept"
+        );
         assert!(list["responses"]["400"]["content"]["application/problem+json"].is_object());
         assert!(list["description"].as_str().unwrap().contains(
             "category=600&rangeStart=2023-10-18T05:00:00.000Z&rangeEnd=2023-10-22T04:59:00.000Z"

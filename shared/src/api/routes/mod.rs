@@ -218,12 +218,9 @@ pub struct RouteDocs;
     tag = "Audit",
     params(ListEventsParams),
     responses(
-        (status = 200, description = "One page of events.", body = EventPage,
-            headers(
-                ("Link" = String, description = "`<...>; rel=\"next\"`: the URL of the next page, present when there is one."),
-                ("Server-Timing" = String, description = "What the page cost: DynamoDB time, items read and read capacity, e.g. `db;dur=3.1, read;desc=\"items=51 rcu=3.5\"`.")
-            ),
-            example = json!({
+        (status = 200, description = "One page of events, in the format `format` or `Accept` chose (JSON by default).",
+            content(
+                (EventPage = "application/json", example = json!({
                 "items": [{
                     "eventId": "01HQZX3J8Y6K2M4N5P7R9S0T1V",
                     "tenantId": "acme",
@@ -242,8 +239,28 @@ pub struct RouteDocs;
                 "pageSize": 50,
                 "hasMore": true,
                 "nextToken": "AQAAAAKx7x3m0Qh9Yw0m9bqFJ2zXMjAyNC0wMy0wMVQwNTowMDowMC4wMDBaI2V2dC0x3q1ztWvZ7bB2N8y1Hk6b0g"
-            })
+            })),
+                (String = "application/x-ndjson", example = json!("{\"eventId\":\"01HQZX3J8Y6K2M4N5P7R9S0T1V\",\"tenantId\":\"acme\",\"eventType\":202,...}\n")),
+                (String = "text/csv", example = json!("eventId,tenantId,eventType,eventTypeName,...\r\n01HQZX3J8Y6K2M4N5P7R9S0T1V,acme,202,LoginFailed,...\r\n")),
+                (Vec<Object> = "application/vnd.ocsf+json")
+            ),
+            headers(
+                ("Link" = String, description = "`<...>; rel=\"next\"`: the URL of the next page (same parameters, `format` included), present when there is one."),
+                ("X-Has-More" = String, description = "`true` or `false`: `hasMore`, in every format."),
+                ("X-Next-Token" = String, description = "`nextToken`, in every format, present when there is a next page."),
+                ("Vary" = String, description = "`Accept`: the format may depend on it."),
+                ("Server-Timing" = String, description = "What the page cost: DynamoDB time, items read and read capacity, e.g. `db;dur=3.1, read;desc=\"items=51 rcu=3.5\"`.")
+            )
         ),
+        (status = 406, description = "No format of the listing suits the `Accept` header (and no `format` parameter chose one); `errors` names `Accept` and the media types on offer.",
+            body = Problem, content_type = "application/problem+json",
+            example = json!({
+                "type": "about:blank", "title": "Not Acceptable", "status": 406,
+                "detail": "The Accept header asks for no format this listing is served in.",
+                "errors": [
+                    { "parameter": "Accept", "message": "offers none of the media types this listing is served in: application/json, application/x-ndjson, text/csv, application/vnd.ocsf+json (or */*); or choose with the format parameter (json, ndjson, csv, ocsf)" }
+                ]
+            })),
         (status = 400, description = "A parameter is invalid; `errors` names each one and its rule.",
             body = Problem, content_type = "application/problem+json",
             examples(
@@ -259,7 +276,7 @@ pub struct RouteDocs;
                     "type": "about:blank", "title": "Bad Request", "status": 400,
                     "detail": "1 query parameter is invalid.",
                     "errors": [
-                        { "parameter": "rangestart", "message": "is not a known parameter (known: category, eventType, rangeStart, rangeEnd, pageSize, pageNumber, nextToken, order, actorId, targetType, targetId, organizationId, outcome). Did you mean rangeStart? Names are case-sensitive." }
+                        { "parameter": "rangestart", "message": "is not a known parameter (known: category, eventType, rangeStart, rangeEnd, pageSize, pageNumber, nextToken, order, actorId, targetType, targetId, organizationId, outcome, format). Did you mean rangeStart? Names are case-sensitive." }
                     ]
                 }))),
                 ("unknownCategory" = (summary = "Category 0", value = json!({
