@@ -30,6 +30,7 @@ echo "DynamoDB Local at $endpoint" >&2
 export AUDIT_DYNAMODB_ENDPOINT="$endpoint"
 export AWS_REGION="${AWS_REGION:-us-east-1}"
 export AUDIT_TABLE_NAME="${AUDIT_TABLE_NAME:-audit-events}"
+export AUDIT_LEDGER_TABLE="${AUDIT_LEDGER_TABLE:-$AUDIT_TABLE_NAME-ledger}"
 export AUDIT_SHARDS="${AUDIT_SHARDS:-1}"
 export SEED="${SEED:-5000}"
 "$target_dir/debug/gateway"

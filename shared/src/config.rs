@@ -10,6 +10,8 @@ use crate::limits::MAX_SHARDS;
 
 /// Name of the DynamoDB table (required).
 pub const ENV_TABLE_NAME: &str = "AUDIT_TABLE_NAME";
+/// Name of the ledger's DynamoDB table (required by ingest and the sealer).
+pub const ENV_LEDGER_TABLE: &str = "AUDIT_LEDGER_TABLE";
 /// Endpoint of a local engine such as `http://127.0.0.1:8000` (optional; never set in AWS).
 pub const ENV_DYNAMODB_ENDPOINT: &str = "AUDIT_DYNAMODB_ENDPOINT";
 /// Shards per index partition, 1 to 64, fixed when the table is created (default 1).
@@ -105,6 +107,8 @@ impl Retention {
 pub struct Config {
     /// DynamoDB table holding the events.
     pub table_name: String,
+    /// DynamoDB table holding the ledger, when set ([`Config::require_ledger_table`]).
+    pub ledger_table: Option<String>,
     /// Local engine endpoint; `None` in AWS.
     pub endpoint_url: Option<String>,
     /// Shards per index partition.
@@ -133,6 +137,7 @@ impl Config {
                 .filter(|v| !v.is_empty())
         };
         let table_name = get(ENV_TABLE_NAME).ok_or(ConfigError::Missing(ENV_TABLE_NAME))?;
+        let ledger_table = get(ENV_LEDGER_TABLE);
         let endpoint_url = get(ENV_DYNAMODB_ENDPOINT);
         if let Some(url) = &endpoint_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -186,6 +191,7 @@ impl Config {
         };
         Ok(Self {
             table_name,
+            ledger_table,
             endpoint_url,
             shards,
             region,
@@ -193,6 +199,16 @@ impl Config {
             tls_trust,
             credentials,
         })
+    }
+}
+
+impl Config {
+    /// The ledger table, for the functions that write the ledger (ingest marks pending
+    /// buckets, the sealer seals them): an error naming `AUDIT_LEDGER_TABLE` when unset.
+    pub fn require_ledger_table(&self) -> Result<&str, ConfigError> {
+        self.ledger_table
+            .as_deref()
+            .ok_or(ConfigError::Missing(ENV_LEDGER_TABLE))
     }
 }
 
@@ -214,10 +230,19 @@ mod tests {
     fn a_minimal_configuration_takes_defaults() {
         let c = config(&[("AUDIT_TABLE_NAME", "audit")]).unwrap();
         assert_eq!(c.table_name, "audit");
-        assert_eq!((c.shards, c.endpoint_url, c.region), (1, None, None));
+        assert_eq!(
+            (c.shards, c.endpoint_url.clone(), c.region.clone()),
+            (1, None, None)
+        );
         assert_eq!(c.retention.days(CategoryCode(100)), None);
         assert_eq!(c.tls_trust, TlsTrust::Amazon);
         assert_eq!(c.credentials, CredentialSource::DefaultChain);
+        assert_eq!(
+            c.require_ledger_table(),
+            Err(ConfigError::Missing("AUDIT_LEDGER_TABLE"))
+        );
+        let c = config(&[("AUDIT_TABLE_NAME", "a"), ("AUDIT_LEDGER_TABLE", "l")]).unwrap();
+        assert_eq!(c.require_ledger_table(), Ok("l"));
     }
 
     #[test]

@@ -159,19 +159,24 @@ async fn stop_signal() {
     }
 }
 
-async fn ensure_table(config: &Config, client: &aws_sdk_dynamodb::Client) -> Result<(), String> {
+/// Creates the table `name` from `definition` unless it exists.
+async fn ensure_table(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+    definition: &TableDefinition,
+) -> Result<(), String> {
     if client
         .describe_table()
-        .table_name(&config.table_name)
+        .table_name(name)
         .send()
         .await
         .is_ok()
     {
         return Ok(());
     }
-    create_table(client, &config.table_name, &TableDefinition::audit())
+    create_table(client, name, definition)
         .await
-        .map_err(|e| format!("cannot create table {}: {e}", config.table_name))
+        .map_err(|e| format!("cannot create table {name}: {e}"))
 }
 
 /// Ingests the sample events in batches through the ingest handler, with a progress bar.
@@ -221,8 +226,14 @@ async fn run() -> Result<(), String> {
         return Err("AUDIT_DYNAMODB_ENDPOINT is not set: the local gateway only runs against a local engine".into());
     }
     let client = dynamo_client(&config).await.map_err(|e| e.to_string())?;
-    ensure_table(&config, &client).await?;
-    let store = DynamoStore::new(client, config.table_name.clone(), config.shards);
+    let ledger_table = config
+        .require_ledger_table()
+        .map_err(|e| e.to_string())?
+        .to_owned();
+    ensure_table(&client, &config.table_name, &TableDefinition::audit()).await?;
+    ensure_table(&client, &ledger_table, &TableDefinition::ledger()).await?;
+    let store = DynamoStore::new(client, config.table_name.clone(), config.shards)
+        .with_ledger_table(ledger_table.clone());
     let ingest_ctx = Arc::new(IngestContext::new(
         Arc::new(store.clone()),
         config.retention.clone(),

@@ -170,7 +170,7 @@ const RETRYABLE_CODES: &[&str] = &[
     "LimitExceededException",
 ];
 
-fn classify<E, R>(operation: &'static str, error: SdkError<E, R>) -> StoreError
+pub(super) fn classify<E, R>(operation: &'static str, error: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
@@ -189,12 +189,14 @@ where
     }
 }
 
-/// Events in one DynamoDB table, keyed as [`crate::keys`] says.
+/// Events in one DynamoDB table, keyed as [`crate::keys`] says, and the ledger in another
+/// ([`DynamoStore::with_ledger_table`], `super::ledger`).
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
     client: Client,
     table: String,
     shards: u16,
+    ledger_table: Option<String>,
 }
 
 impl DynamoStore {
@@ -204,7 +206,16 @@ impl DynamoStore {
             client,
             table: table.into(),
             shards,
+            ledger_table: None,
         }
+    }
+
+    /// The same store, with the ledger in table `ledger_table` (`AUDIT_LEDGER_TABLE`).
+    /// Without one, marking a bucket pending and every ledger call fail permanently, so an
+    /// event is never acknowledged without its marker.
+    pub fn with_ledger_table(mut self, ledger_table: impl Into<String>) -> Self {
+        self.ledger_table = Some(ledger_table.into());
+        self
     }
 
     /// The table's name.
@@ -212,12 +223,19 @@ impl DynamoStore {
         &self.table
     }
 
+    /// The ledger table's name, when configured.
+    pub fn ledger_table(&self) -> Option<&str> {
+        self.ledger_table.as_deref()
+    }
+
     /// The SDK client, for tooling and tests.
     pub fn client(&self) -> &Client {
         &self.client
     }
 
-    /// The item `event` is stored as: its attributes, its keys and its content hash.
+    /// The item `event` is stored as: its attributes, its keys, its content hash and its
+    /// leaf hash (binary, `ledger::event_leaf_hash`), which `byRecorded` carries to the
+    /// sealer. An event without a leaf hash is refused: it could never be sealed.
     pub fn item_of(&self, event: &AuditEvent) -> Result<Item, StoreError> {
         let mut item: Item = serde_dynamo::to_item(event).map_err(|e| StoreError::Permanent {
             operation: "PutItem",
@@ -229,6 +247,14 @@ impl DynamoStore {
         item.insert(
             keys::CONTENT_HASH.to_owned(),
             AttributeValue::S(event.content_fingerprint()),
+        );
+        let leaf = crate::ledger::event_leaf_hash(event).map_err(|e| StoreError::Permanent {
+            operation: "PutItem",
+            message: format!("event has no leaf hash: {e}"),
+        })?;
+        item.insert(
+            keys::LEAF_HASH.to_owned(),
+            AttributeValue::B(leaf.to_vec().into()),
         );
         Ok(item)
     }
@@ -592,6 +618,7 @@ mod tests {
         for tls_trust in [TlsTrust::Amazon, TlsTrust::System] {
             let config = Config {
                 table_name: "t".to_owned(),
+                ledger_table: None,
                 // Port 1 on loopback: nothing listens, so the request fails at connect.
                 endpoint_url: Some("https://127.0.0.1:1".to_owned()),
                 shards: 1,
