@@ -107,8 +107,6 @@ impl Retention {
 pub struct Config {
     /// DynamoDB table holding the events.
     pub table_name: String,
-    /// DynamoDB table holding the ledger, when set ([`Config::require_ledger_table`]).
-    pub ledger_table: Option<String>,
     /// Local engine endpoint; `None` in AWS.
     pub endpoint_url: Option<String>,
     /// Shards per index partition.
@@ -137,7 +135,6 @@ impl Config {
                 .filter(|v| !v.is_empty())
         };
         let table_name = get(ENV_TABLE_NAME).ok_or(ConfigError::Missing(ENV_TABLE_NAME))?;
-        let ledger_table = get(ENV_LEDGER_TABLE);
         let endpoint_url = get(ENV_DYNAMODB_ENDPOINT);
         if let Some(url) = &endpoint_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -191,7 +188,6 @@ impl Config {
         };
         Ok(Self {
             table_name,
-            ledger_table,
             endpoint_url,
             shards,
             region,
@@ -202,14 +198,22 @@ impl Config {
     }
 }
 
-impl Config {
-    /// The ledger table, for the functions that write the ledger (ingest marks pending
-    /// buckets, the sealer seals them): an error naming `AUDIT_LEDGER_TABLE` when unset.
-    pub fn require_ledger_table(&self) -> Result<&str, ConfigError> {
-        self.ledger_table
-            .as_deref()
-            .ok_or(ConfigError::Missing(ENV_LEDGER_TABLE))
-    }
+/// The ledger table (`AUDIT_LEDGER_TABLE`), for the functions that write the ledger
+/// (ingest marks pending buckets, the sealer seals them): an error naming the variable
+/// when it is unset. Read apart from [`Config`], which the functions that never touch the
+/// ledger share.
+pub fn ledger_table_from_lookup(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<String, ConfigError> {
+    lookup(ENV_LEDGER_TABLE)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .ok_or(ConfigError::Missing(ENV_LEDGER_TABLE))
+}
+
+/// [`ledger_table_from_lookup`] over the process environment.
+pub fn ledger_table_from_env() -> Result<String, ConfigError> {
+    ledger_table_from_lookup(|name| std::env::var(name).ok())
 }
 
 #[cfg(test)]
@@ -230,19 +234,18 @@ mod tests {
     fn a_minimal_configuration_takes_defaults() {
         let c = config(&[("AUDIT_TABLE_NAME", "audit")]).unwrap();
         assert_eq!(c.table_name, "audit");
-        assert_eq!(
-            (c.shards, c.endpoint_url.clone(), c.region.clone()),
-            (1, None, None)
-        );
+        assert_eq!((c.shards, c.endpoint_url, c.region), (1, None, None));
         assert_eq!(c.retention.days(CategoryCode(100)), None);
         assert_eq!(c.tls_trust, TlsTrust::Amazon);
         assert_eq!(c.credentials, CredentialSource::DefaultChain);
         assert_eq!(
-            c.require_ledger_table(),
+            ledger_table_from_lookup(|_| None),
             Err(ConfigError::Missing("AUDIT_LEDGER_TABLE"))
         );
-        let c = config(&[("AUDIT_TABLE_NAME", "a"), ("AUDIT_LEDGER_TABLE", "l")]).unwrap();
-        assert_eq!(c.require_ledger_table(), Ok("l"));
+        assert_eq!(
+            ledger_table_from_lookup(|_| Some(" l ".to_owned())),
+            Ok("l".to_owned())
+        );
     }
 
     #[test]

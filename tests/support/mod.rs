@@ -33,7 +33,6 @@ pub fn ledger_table_of(table: &str) -> String {
 pub fn local_config(table: &str, shards: u16) -> Config {
     Config {
         table_name: table.to_owned(),
-        ledger_table: Some(ledger_table_of(table)),
         endpoint_url: Some(engine_endpoint()),
         shards,
         region: Some("us-east-1".to_owned()),

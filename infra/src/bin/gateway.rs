@@ -226,10 +226,7 @@ async fn run() -> Result<(), String> {
         return Err("AUDIT_DYNAMODB_ENDPOINT is not set: the local gateway only runs against a local engine".into());
     }
     let client = dynamo_client(&config).await.map_err(|e| e.to_string())?;
-    let ledger_table = config
-        .require_ledger_table()
-        .map_err(|e| e.to_string())?
-        .to_owned();
+    let ledger_table = audit_shared::config::ledger_table_from_env().map_err(|e| e.to_string())?;
     ensure_table(&client, &config.table_name, &TableDefinition::audit()).await?;
     ensure_table(&client, &ledger_table, &TableDefinition::ledger()).await?;
     let store = DynamoStore::new(client, config.table_name.clone(), config.shards)

@@ -33,6 +33,13 @@ pub const AMAZON_TRUST_SERVICES_PEM: &str = include_str!("../../certs/amazon-tru
 /// system's store with [`TlsTrust::System`]): reading and parsing the system's whole bundle
 /// was most of the cold start (docs/adr/0006-tls-client.md).
 pub async fn dynamo_client(config: &Config) -> Result<Client, StoreError> {
+    Ok(Client::new(&sdk_config(config).await?))
+}
+
+/// The SDK configuration every client of a function is built from (DynamoDB, and the
+/// sealer's KMS and S3): the HTTPS client and credentials of [`dynamo_client`], the
+/// region, and the local endpoint when one is set.
+pub async fn sdk_config(config: &Config) -> Result<aws_config::SdkConfig, StoreError> {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(https_client(config.tls_trust)?);
     if let Some(region) = &config.region {
@@ -50,7 +57,7 @@ pub async fn dynamo_client(config: &Config) -> Result<Client, StoreError> {
         ),
         CredentialSource::DefaultChain => loader,
     };
-    Ok(Client::new(&loader.load().await))
+    Ok(loader.load().await)
 }
 
 /// The SDK's hyper 1 client over rustls with ring, trusting `trust`.
@@ -618,7 +625,6 @@ mod tests {
         for tls_trust in [TlsTrust::Amazon, TlsTrust::System] {
             let config = Config {
                 table_name: "t".to_owned(),
-                ledger_table: None,
                 // Port 1 on loopback: nothing listens, so the request fails at connect.
                 endpoint_url: Some("https://127.0.0.1:1".to_owned()),
                 shards: 1,

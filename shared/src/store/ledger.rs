@@ -181,8 +181,13 @@ pub trait LedgerReader: Send + Sync {
 /// What the sealer reads and writes.
 #[async_trait]
 pub trait LedgerStore: LedgerReader {
-    /// Up to `limit` pending buckets, oldest bucket first (strongly consistent).
-    async fn pending(&self, limit: u32) -> Result<Vec<PendingBucket>, StoreError>;
+    /// One page of up to `limit` pending buckets, oldest bucket first (strongly
+    /// consistent), strictly after `after` when given; the flag says whether more follow.
+    async fn pending(
+        &self,
+        limit: u32,
+        after: Option<&PendingBucket>,
+    ) -> Result<(Vec<PendingBucket>, bool), StoreError>;
 
     /// Records that `bucket` was sealed at `sealed_at` and is to be read again at
     /// `recheck_at` (ms).
@@ -624,7 +629,17 @@ impl LedgerReader for DynamoStore {
 
 #[async_trait]
 impl LedgerStore for DynamoStore {
-    async fn pending(&self, limit: u32) -> Result<Vec<PendingBucket>, StoreError> {
+    async fn pending(
+        &self,
+        limit: u32,
+        after: Option<&PendingBucket>,
+    ) -> Result<(Vec<PendingBucket>, bool), StoreError> {
+        let start = after.map(|p| {
+            HashMap::from([
+                (lk::PK.to_owned(), s(lk::PENDING_PK)),
+                (lk::SK.to_owned(), s(lk::pending_sk(&p.tenant, p.bucket))),
+            ])
+        });
         let out = self
             .client()
             .query()
@@ -633,11 +648,17 @@ impl LedgerStore for DynamoStore {
             .expression_attribute_names("#pk", lk::PK)
             .expression_attribute_values(":pk", s(lk::PENDING_PK))
             .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| classify("Query", e))?;
-        out.items().iter().map(pending_of).collect()
+        let page = out
+            .items()
+            .iter()
+            .map(pending_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((page, out.last_evaluated_key().is_some()))
     }
 
     async fn mark_sealed(

@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
+pub use aws_sdk_dynamodb::Client as DynamoClient;
 pub use condition::{Condition, ItemValue, Visibility};
-pub use dynamo::{create_table, dynamo_client, DynamoStore};
+pub use dynamo::{create_table, dynamo_client, sdk_config, DynamoStore};
 pub use ledger::{LedgerReader, LedgerStore, PendingMarker};
 pub use stream::PartitionStream;
 
