@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod ingest;
+mod ledger;
 mod query;
 mod store;
 mod template;

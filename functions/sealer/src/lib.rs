@@ -143,10 +143,15 @@ impl SealerContext {
                     .await
                     .map_err(|e| SealerError::Setup(e.to_string()))?,
             ),
-            SignerSource::KeyFile(path) => Arc::new(
+            SignerSource::KeyFile(path) => Arc::new({
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        SealerError::Setup(format!("key file directory {}: {e}", dir.display()))
+                    })?;
+                }
                 Ed25519Signer::load_or_generate(path, name)
-                    .map_err(|e| SealerError::Setup(e.to_string()))?,
-            ),
+                    .map_err(|e| SealerError::Setup(e.to_string()))?
+            }),
         };
         let anchor: Arc<dyn Anchor> = match &sealer.anchor {
             AnchorTarget::Bucket(bucket) => {
