@@ -36,7 +36,7 @@ EOF
     fi
 fi
 
-packages=(ingest query swagger)
+packages=(ingest query swagger sealer)
 echo "build.sh: cargo lambda build --release $arch for ${packages[*]}" >&2
 start=$(date +%s)
 cargo lambda build --release "$arch" --locked "${packages[@]/#/--package=}"

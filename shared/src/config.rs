@@ -10,6 +10,8 @@ use crate::limits::MAX_SHARDS;
 
 /// Name of the DynamoDB table (required).
 pub const ENV_TABLE_NAME: &str = "AUDIT_TABLE_NAME";
+/// Name of the ledger's DynamoDB table (required by ingest and the sealer).
+pub const ENV_LEDGER_TABLE: &str = "AUDIT_LEDGER_TABLE";
 /// Endpoint of a local engine such as `http://127.0.0.1:8000` (optional; never set in AWS).
 pub const ENV_DYNAMODB_ENDPOINT: &str = "AUDIT_DYNAMODB_ENDPOINT";
 /// Shards per index partition, 1 to 64, fixed when the table is created (default 1).
@@ -196,6 +198,24 @@ impl Config {
     }
 }
 
+/// The ledger table (`AUDIT_LEDGER_TABLE`), for the functions that write the ledger
+/// (ingest marks pending buckets, the sealer seals them): an error naming the variable
+/// when it is unset. Read apart from [`Config`], which the functions that never touch the
+/// ledger share.
+pub fn ledger_table_from_lookup(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<String, ConfigError> {
+    lookup(ENV_LEDGER_TABLE)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .ok_or(ConfigError::Missing(ENV_LEDGER_TABLE))
+}
+
+/// [`ledger_table_from_lookup`] over the process environment.
+pub fn ledger_table_from_env() -> Result<String, ConfigError> {
+    ledger_table_from_lookup(|name| std::env::var(name).ok())
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -218,6 +238,14 @@ mod tests {
         assert_eq!(c.retention.days(CategoryCode(100)), None);
         assert_eq!(c.tls_trust, TlsTrust::Amazon);
         assert_eq!(c.credentials, CredentialSource::DefaultChain);
+        assert_eq!(
+            ledger_table_from_lookup(|_| None),
+            Err(ConfigError::Missing("AUDIT_LEDGER_TABLE"))
+        );
+        assert_eq!(
+            ledger_table_from_lookup(|_| Some(" l ".to_owned())),
+            Ok("l".to_owned())
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ free_port() {
 }
 
 # The function binaries are built beside the gateway: LOCAL_BOOTSTRAP_DIR is its directory.
-cargo build --locked -q -p audit-local -p ingest -p query -p swagger --bins
+cargo build --locked -q -p audit-local -p ingest -p query -p swagger -p sealer --bins
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 rie="$(bash infra/scripts/rie.sh)"
 endpoint="$(bash infra/scripts/engine.sh start e2e)"
@@ -41,6 +41,7 @@ http_port="$(free_port)"; invoke_port="$(free_port)"
 log="$root/target/engine/e2e-gateway.log"
 start="$(date +%s.%N)"
 AUDIT_DYNAMODB_ENDPOINT="$endpoint" AWS_REGION=us-east-1 AUDIT_TABLE_NAME=audit-e2e \
+  AUDIT_LEDGER_TABLE=audit-e2e-ledger LOCAL_STATE_DIR="$root/target/engine/e2e-ledger" \
   LOCAL_HTTP_PORT="$http_port" LOCAL_INVOKE_PORT="$invoke_port" SEED="${E2E_SEED:-200}" \
   LOCAL_RUNTIME="$runtime" LOCAL_RIE="$rie" LOCAL_BOOTSTRAP_DIR="$target_dir/debug" \
   LOCAL_INGEST_TIMEOUT="$ingest_timeout" LOCAL_CORS_ALLOWED_ORIGINS="$cors_origin" \

@@ -134,11 +134,18 @@ def test_the_gateway_serves_each_function_from_its_own_binary_under_the_emulator
         args = command_line(pid)
         assert args[0] == stack.rie, "the emulator is the pinned SAM CLI's"
         by_binary.setdefault(os.path.basename(args[-1]), []).append(pid)
-    assert sorted(by_binary) == ["ingest", "query", "swagger"]
-    expected = {"ingest": "IngestFunction", "query": "QueryFunction", "swagger": "SwaggerFunction"}
+    assert sorted(by_binary) == ["ingest", "query", "sealer", "swagger"]
+    assert len(by_binary["sealer"]) == 1, "one sealer at a time, as its reserved concurrency says"
+    expected = {"ingest": "IngestFunction", "query": "QueryFunction", "swagger": "SwaggerFunction",
+                "sealer": "SealerFunction"}
     for binary, pids in by_binary.items():
         # The bootstrap runs as the emulator's child, with the function's environment only.
-        bootstraps = [c for p in pids for c in children(p)]
+        # The gateway invokes the sealer every few seconds: wait for its first run.
+        for _ in range(40):
+            bootstraps = [c for p in pids for c in children(p)]
+            if bootstraps:
+                break
+            time.sleep(0.25)
         assert bootstraps, f"no {binary} bootstrap runs under its emulators"
         for pid in bootstraps:
             assert command_line(pid)[0] == os.path.join(stack.bootstrap_dir, binary)
@@ -150,7 +157,8 @@ def test_the_gateway_serves_each_function_from_its_own_binary_under_the_emulator
                 assert env["AUDIT_TABLE_NAME"] == "audit-e2e"
                 assert env["AUDIT_DYNAMODB_ENDPOINT"].startswith("http://127.0.0.1:")
     timeouts = {b: environment(by_binary[b][0])["AWS_LAMBDA_FUNCTION_TIMEOUT"] for b in by_binary}
-    assert timeouts == {"ingest": str(stack.ingest_timeout), "query": "15", "swagger": "5"}
+    assert timeouts == {"ingest": str(stack.ingest_timeout), "query": "15", "swagger": "5",
+                        "sealer": "60"}
 
 
 def test_a_function_error_comes_back_through_the_invoke_api_as_lambda_reports_it(stack, lambda_client):

@@ -17,8 +17,11 @@ use audit_shared::domain::{AuditEvent, EventId, TenantId, Timestamp};
 use audit_shared::ingest::{EventStatus, IngestResponse};
 use audit_shared::limits::{MAX_BATCH_EVENTS, MAX_EVENT_BYTES};
 use audit_shared::metrics::{self, MemorySink, INGEST};
-use audit_shared::store::{DynamoStore, EventReader, EventWriter, PutOutcome, StoreError};
+use audit_shared::store::{
+    DynamoStore, EventReader, EventWriter, PendingMarker, PutOutcome, StoreError,
+};
 use audit_tests::{event_json, TestTable};
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
@@ -44,7 +47,7 @@ fn quick_retries() -> RetryPolicy {
     }
 }
 
-fn context(writer: Arc<dyn EventWriter>) -> IngestContext {
+fn context<S: EventWriter + PendingMarker + 'static>(writer: Arc<S>) -> IngestContext {
     IngestContext {
         clock: Arc::new(FixedClock(fixture_now())),
         retry: quick_retries(),
@@ -99,6 +102,21 @@ struct FaultyStore {
     faults: HashMap<String, Fault>,
     attempts: Mutex<HashMap<String, u32>>,
     real_writes: AtomicU32,
+    /// A tenant whose buckets cannot be marked pending.
+    unmarkable_tenant: Option<String>,
+}
+
+#[async_trait]
+impl PendingMarker for FaultyStore {
+    async fn mark_pending(&self, tenant: &TenantId, bucket: Timestamp) -> Result<(), StoreError> {
+        if self.unmarkable_tenant.as_deref() == Some(tenant.as_str()) {
+            return Err(StoreError::Transient {
+                operation: "PutItem",
+                message: format!("injected marker failure of {tenant}"),
+            });
+        }
+        self.inner.mark_pending(tenant, bucket).await
+    }
 }
 
 impl FaultyStore {
@@ -111,6 +129,7 @@ impl FaultyStore {
                 .collect(),
             attempts: Mutex::new(HashMap::new()),
             real_writes: AtomicU32::new(0),
+            unmarkable_tenant: None,
         }
     }
 
@@ -657,5 +676,106 @@ async fn event_ids_a_url_cannot_read_back_and_metadata_keys_with_control_charact
     assert!(key.errors[0].message.contains("control characters"));
     assert_eq!(table.count_items().await, 1);
     assert!(read(&store, "acme", "...").await.is_some());
+    table.delete().await;
+}
+
+/// The pending-bucket markers in the ledger table, as (tenantId, bucket).
+async fn pending_markers(table: &TestTable) -> Vec<(String, String)> {
+    let out = table
+        .client
+        .query()
+        .table_name(table.ledger_name())
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(":p", AttributeValue::S("PENDING".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    out.items()
+        .iter()
+        .map(|item| {
+            let text = |name: &str| item[name].as_s().unwrap().clone();
+            (text("tenantId"), text("bucket"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_batch_marks_each_of_its_tenants_buckets_pending_once_in_the_ledger_table() {
+    let table = TestTable::new().await;
+    let ctx = context(Arc::new(table.store(2)));
+    let at = "2024-03-01T11:00:00.000Z";
+    let mut events: Vec<Value> = (0..20)
+        .map(|i| event_json("acme", &format!("m-{i}"), 202, at))
+        .collect();
+    events.push(event_json("globex", "g-1", 202, at));
+
+    let response = direct(
+        handle(&ctx, json!({ "events": events }), deadline())
+            .await
+            .unwrap(),
+    );
+
+    assert_eq!(response.totals.stored, 21);
+    let mut markers = pending_markers(&table).await;
+    markers.sort();
+    let bucket = "2024-03-01T12:00:00.000Z".to_owned();
+    assert_eq!(
+        markers,
+        vec![
+            ("acme".to_owned(), bucket.clone()),
+            ("globex".to_owned(), bucket)
+        ]
+    );
+    table.delete().await;
+}
+
+#[tokio::test]
+async fn an_event_whose_bucket_marker_cannot_be_written_is_answered_failed_and_not_stored() {
+    let table = TestTable::new().await;
+    let store = table.store(1);
+    let mut faulty = FaultyStore::new(store.clone(), &[]);
+    faulty.unmarkable_tenant = Some("globex".to_owned());
+    let ctx = context(Arc::new(faulty));
+    let at = "2024-03-01T11:00:00.000Z";
+    let events = vec![
+        event_json("acme", "ok-1", 202, at),
+        event_json("globex", "lost-1", 202, at),
+    ];
+
+    let response = direct(
+        handle(&ctx, json!({ "events": events }), deadline())
+            .await
+            .unwrap(),
+    );
+
+    assert_eq!(response.results[0].status, EventStatus::Stored);
+    assert_eq!(response.results[1].status, EventStatus::Failed);
+    assert!(!response.results[1]
+        .reason
+        .as_deref()
+        .unwrap()
+        .contains("injected"));
+    assert!(read(&store, "globex", "lost-1").await.is_none());
+    assert_eq!(table.count_items().await, 1);
+    table.delete().await;
+}
+
+#[tokio::test]
+async fn without_a_ledger_table_no_event_is_acknowledged() {
+    let table = TestTable::new().await;
+    let unledgered = DynamoStore::new(table.client.clone(), table.name.clone(), 1);
+    let ctx = context(Arc::new(unledgered));
+    let response = direct(
+        handle(
+            &ctx,
+            event_json("acme", "e-1", 202, "2024-03-01T11:00:00.000Z"),
+            deadline(),
+        )
+        .await
+        .unwrap(),
+    );
+    assert_eq!(response.results[0].status, EventStatus::Failed);
+    assert_eq!(table.count_items().await, 0);
     table.delete().await;
 }

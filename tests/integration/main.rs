@@ -6,6 +6,7 @@
 
 mod formats;
 mod ingest;
+mod ledger;
 mod query;
 mod store;
 mod template;

@@ -24,6 +24,11 @@ pub fn engine_endpoint() -> String {
     }
 }
 
+/// The ledger table that goes with the event table `table` in tests and locally.
+pub fn ledger_table_of(table: &str) -> String {
+    format!("{table}-ledger")
+}
+
 /// Configuration pointing at the local engine with a given table and shard count.
 pub fn local_config(table: &str, shards: u16) -> Config {
     Config {
@@ -59,35 +64,44 @@ pub struct TestTable {
 }
 
 impl TestTable {
-    /// Creates a fresh table from the shared definition.
+    /// Creates a fresh event table and its ledger table ([`ledger_table_of`]) from the
+    /// shared definitions.
     ///
     /// # Panics
-    /// When the engine is missing or refuses the table: the test cannot run without it.
+    /// When the engine is missing or refuses a table: the test cannot run without it.
     pub async fn new() -> Self {
         let client = local_client().await;
         let name = unique_name("audit-test");
-        if let Err(e) = create_table(&client, &name, &TableDefinition::audit()).await {
-            panic!(
-                "cannot create table {name} on DynamoDB Local at {}: {e}",
-                engine_endpoint()
-            );
+        for (table, definition) in [
+            (name.clone(), TableDefinition::audit()),
+            (ledger_table_of(&name), TableDefinition::ledger()),
+        ] {
+            if let Err(e) = create_table(&client, &table, &definition).await {
+                panic!(
+                    "cannot create table {table} on DynamoDB Local at {}: {e}",
+                    engine_endpoint()
+                );
+            }
         }
         Self { name, client }
     }
 
-    /// A store over this table with `shards` shards.
-    pub fn store(&self, shards: u16) -> DynamoStore {
-        DynamoStore::new(self.client.clone(), self.name.clone(), shards)
+    /// The ledger table's name.
+    pub fn ledger_name(&self) -> String {
+        ledger_table_of(&self.name)
     }
 
-    /// Deletes the table (the in-memory engine also forgets everything when it stops).
+    /// A store over this table and its ledger table with `shards` shards.
+    pub fn store(&self, shards: u16) -> DynamoStore {
+        DynamoStore::new(self.client.clone(), self.name.clone(), shards)
+            .with_ledger_table(self.ledger_name())
+    }
+
+    /// Deletes both tables (the in-memory engine also forgets everything when it stops).
     pub async fn delete(self) {
-        let _ = self
-            .client
-            .delete_table()
-            .table_name(&self.name)
-            .send()
-            .await;
+        for table in [self.name.clone(), self.ledger_name()] {
+            let _ = self.client.delete_table().table_name(table).send().await;
+        }
     }
 
     /// Every item in the table, counted with a paginated Scan.

@@ -1,12 +1,13 @@
-//! What every invocation needs, built once at cold start (or by a test): the store, the
-//! retention, the clock, the bounds on concurrency and retries, and where metric lines go.
+//! What every invocation needs, built once at cold start (or by a test): the store and the
+//! ledger's pending-bucket marker, the retention, the clock, the bounds on concurrency and
+//! retries, and where metric lines go.
 
 use std::sync::Arc;
 
 use audit_shared::clock::{self, SharedClock};
 use audit_shared::config::Retention;
 use audit_shared::metrics::{self, SharedSink};
-use audit_shared::store::EventWriter;
+use audit_shared::store::{EventWriter, PendingMarker};
 
 use crate::retry::RetryPolicy;
 
@@ -20,6 +21,9 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 32;
 pub struct IngestContext {
     /// Where events are stored.
     pub writer: Arc<dyn EventWriter>,
+    /// Where the buckets an invocation writes to are marked pending for the sealer, before
+    /// their events are written.
+    pub marker: Arc<dyn PendingMarker>,
     /// Retention per category, which sets each event's `expiresAt`.
     pub retention: Retention,
     /// The server's clock: it bounds `occurredAt` and becomes `recordedAt`.
@@ -43,11 +47,16 @@ impl std::fmt::Debug for IngestContext {
 }
 
 impl IngestContext {
-    /// A context over `writer` with the system clock, default concurrency and retries, and
-    /// metric lines to standard output.
-    pub fn new(writer: Arc<dyn EventWriter>, retention: Retention) -> Self {
+    /// A context over `store` (which both stores events and marks their buckets pending)
+    /// with the system clock, default concurrency and retries, and metric lines to standard
+    /// output.
+    pub fn new<S>(store: Arc<S>, retention: Retention) -> Self
+    where
+        S: EventWriter + PendingMarker + 'static,
+    {
         Self {
-            writer,
+            writer: Arc::clone(&store) as Arc<dyn EventWriter>,
+            marker: store,
             retention,
             clock: clock::system(),
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,

@@ -8,9 +8,18 @@
 //! ([`crate::RetryPolicy`]) until the deadline. A write still failing is answered `failed`:
 //! an event is acknowledged only once durably stored. An invalid event is answered
 //! `rejected` with every broken rule and never blocks the valid ones beside it.
+//!
+//! Before any event is written, each distinct (tenant, sealing bucket) of the invocation is
+//! marked pending in the ledger table (one write per bucket, retried like the events), so
+//! that the sealer finds every bucket holding events without reading the table
+//! (docs/ledger.md). An event whose bucket could not be marked is not written and is
+//! answered `failed`: nothing is acknowledged that the sealer might never see.
 
-use audit_shared::domain::{AuditEvent, EventId};
+use std::collections::{BTreeMap, BTreeSet};
+
+use audit_shared::domain::{AuditEvent, EventId, TenantId, Timestamp};
 use audit_shared::ingest::{EventResult, IngestTotals};
+use audit_shared::keys::ledger::bucket_of;
 use audit_shared::metrics::{self, Source};
 use audit_shared::store::PutOutcome;
 use futures::StreamExt;
@@ -30,7 +39,7 @@ pub async fn store_events(
 ) -> Vec<EventResult> {
     let now = ctx.clock.now();
     let mut results = Vec::with_capacity(events.len());
-    let mut valid = Vec::new();
+    let mut valid: Vec<(usize, AuditEvent)> = Vec::new();
     for (index, raw) in events.iter().enumerate() {
         match AuditEvent::parse(raw, now) {
             Ok(mut event) => {
@@ -47,6 +56,22 @@ pub async fn store_events(
     }
     // The raw events are no longer needed; free them before the writes hold their own copies.
     drop(events);
+    let marks = mark_buckets(ctx, &valid, deadline).await;
+    let mut unmarked = Vec::new();
+    valid.retain(|(index, event)| {
+        match marks.get(&(event.tenant_id.clone(), bucket_of(event.recorded_at))) {
+            Some(Err(reason)) => {
+                unmarked.push(EventResult::failed(
+                    *index,
+                    event.event_id.as_str().to_owned(),
+                    reason.clone(),
+                ));
+                false
+            }
+            _ => true,
+        }
+    });
+    results.extend(unmarked);
     let writes_started = Instant::now();
     let writes = valid.len();
     let written: Vec<EventResult> = futures::stream::iter(valid)
@@ -81,6 +106,38 @@ pub async fn store_events(
     results.extend(written);
     results.sort_by_key(|r| r.index);
     results
+}
+
+/// Marks every distinct (tenant, bucket) of `valid` pending, concurrently, each with the
+/// events' retries and deadline: the sender's reason by bucket for the ones that failed.
+async fn mark_buckets(
+    ctx: &IngestContext,
+    valid: &[(usize, AuditEvent)],
+    deadline: Instant,
+) -> BTreeMap<(TenantId, Timestamp), Result<(), String>> {
+    let buckets: BTreeSet<(TenantId, Timestamp)> = valid
+        .iter()
+        .map(|(_, e)| (e.tenant_id.clone(), bucket_of(e.recorded_at)))
+        .collect();
+    futures::stream::iter(buckets)
+        .map(|(tenant, bucket)| async move {
+            let outcome = retry::with_retry(
+                || ctx.marker.mark_pending(&tenant, bucket),
+                &ctx.retry,
+                deadline,
+                retry::random_jitter,
+            )
+            .await
+            .map_err(|failure| {
+                tracing::warn!(tenant = %tenant, bucket = %bucket, error = %failure,
+                    "bucket not marked pending; its events are not stored");
+                failure.public_reason()
+            });
+            ((tenant, bucket), outcome)
+        })
+        .buffer_unordered(ctx.max_in_flight.max(1))
+        .collect()
+        .await
 }
 
 /// The sender's event id, when it is a valid one, for the answer to a rejected event.

@@ -21,7 +21,10 @@ async fn main() -> Result<(), Error> {
     let client = dynamo_client(&config)
         .await
         .inspect_err(|e| tracing::error!(error = %e, "cannot build the DynamoDB client"))?;
-    let store = DynamoStore::new(client, config.table_name.clone(), config.shards);
+    let ledger_table = audit_shared::config::ledger_table_from_env()
+        .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
+    let store = DynamoStore::new(client, config.table_name.clone(), config.shards)
+        .with_ledger_table(ledger_table);
     let ctx = Arc::new(IngestContext::new(Arc::new(store), config.retention));
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {

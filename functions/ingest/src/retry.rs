@@ -110,6 +110,22 @@ pub async fn write_with_retry(
     deadline: Instant,
     jitter: Jitter,
 ) -> Result<PutOutcome, WriteFailure> {
+    with_retry(|| writer.put_event(event), policy, deadline, jitter).await
+}
+
+/// Runs the storage call `attempt` until it succeeds, retrying retryable errors as
+/// `policy` says and never past `deadline` (the one retry loop of every ingest write: the
+/// events and the pending-bucket markers).
+pub async fn with_retry<T, F, Fut>(
+    mut attempt: F,
+    policy: &RetryPolicy,
+    deadline: Instant,
+    jitter: Jitter,
+) -> Result<T, WriteFailure>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
     let mut attempts = 0u32;
     let mut last = None;
     loop {
@@ -117,7 +133,7 @@ pub async fn write_with_retry(
             return Err(WriteFailure::OutOfTime { attempts, last });
         }
         attempts += 1;
-        let error = match tokio::time::timeout_at(deadline, writer.put_event(event)).await {
+        let error = match tokio::time::timeout_at(deadline, attempt()).await {
             Err(_elapsed) => return Err(WriteFailure::OutOfTime { attempts, last }),
             Ok(Ok(outcome)) => return Ok(outcome),
             Ok(Err(error)) if error.is_retryable() => error,

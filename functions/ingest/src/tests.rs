@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use audit_shared::config::Retention;
-use audit_shared::domain::{AuditEvent, Timestamp};
+use audit_shared::domain::{AuditEvent, TenantId, Timestamp};
 use audit_shared::ingest::{EventResult, EventStatus};
 use audit_shared::limits::MAX_BATCH_EVENTS;
 use audit_shared::metrics::{EmfDocument, MemorySink, INGEST};
-use audit_shared::store::{EventWriter, PutOutcome, StoreError};
+use audit_shared::store::{EventWriter, PendingMarker, PutOutcome, StoreError};
 use serde_json::json;
 
 use super::*;
@@ -27,6 +27,28 @@ struct FakeWriter {
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
     fail_ids: Vec<String>,
+    /// Tenants whose buckets cannot be marked pending.
+    fail_mark_tenants: Vec<String>,
+    /// Every marker written, in order, and what was stored when it was written.
+    marks: Mutex<Vec<((String, Timestamp), usize)>>,
+}
+
+#[async_trait]
+impl PendingMarker for FakeWriter {
+    async fn mark_pending(&self, tenant: &TenantId, bucket: Timestamp) -> Result<(), StoreError> {
+        if self.fail_mark_tenants.iter().any(|t| t == tenant.as_str()) {
+            return Err(StoreError::Permanent {
+                operation: "PutItem",
+                message: "injected marker failure".into(),
+            });
+        }
+        let stored = self.stored.lock().unwrap().len();
+        self.marks
+            .lock()
+            .unwrap()
+            .push(((tenant.as_str().to_owned(), bucket), stored));
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -221,6 +243,51 @@ async fn a_failed_write_is_reported_failed_without_internals() {
     );
     assert!(!failed.reason.as_deref().unwrap().contains("injected"));
     assert_eq!(response.totals.failed, 1);
+}
+
+#[tokio::test]
+async fn each_bucket_of_an_invocation_is_marked_once_before_its_events_are_written() {
+    let writer = Arc::new(FakeWriter::default());
+    let ctx = context(writer.clone());
+    let mut other = event("o-1");
+    other["tenantId"] = json!("globex");
+    let payload = json!({ "events": [event("a"), event("b"), other, event("c")] });
+    let response = direct(handle(&ctx, payload, later()).await.unwrap());
+    assert_eq!(response.totals.stored, 4);
+    let mut marks = writer.marks.lock().unwrap().clone();
+    marks.sort();
+    let bucket = Timestamp::parse_rfc3339("b", "2024-03-01T12:00:00Z").unwrap();
+    assert_eq!(
+        marks,
+        vec![
+            (("acme".to_owned(), bucket), 0),
+            (("globex".to_owned(), bucket), 0)
+        ],
+        "one marker per (tenant, bucket), each written before any event"
+    );
+}
+
+#[tokio::test]
+async fn an_event_whose_bucket_could_not_be_marked_is_failed_and_not_written() {
+    let writer = Arc::new(FakeWriter {
+        fail_mark_tenants: vec!["globex".into()],
+        ..Default::default()
+    });
+    let ctx = context(writer.clone());
+    let mut other = event("o-1");
+    other["tenantId"] = json!("globex");
+    let payload = json!({ "events": [event("a"), other] });
+    let response = direct(handle(&ctx, payload, later()).await.unwrap());
+    assert_eq!(response.results[0].status, EventStatus::Stored);
+    let failed = &response.results[1];
+    assert_eq!(
+        (failed.status, failed.event_id.as_deref()),
+        (EventStatus::Failed, Some("o-1"))
+    );
+    assert!(!failed.reason.as_deref().unwrap().contains("injected"));
+    let stored = writer.stored.lock().unwrap();
+    assert!(!stored.contains_key(&("globex".to_owned(), "o-1".to_owned())));
+    assert_eq!(stored.len(), 1);
 }
 
 #[tokio::test]

@@ -1,9 +1,9 @@
 //! The local run: serves the query, swagger and ingest functions through the local gateway
-//! on DynamoDB Local, after creating the table and seeding sample events through the real
-//! ingest handler. Stops on Ctrl-C or SIGTERM. `make dev` starts the engine and then this
-//! binary.
+//! on DynamoDB Local, after creating the tables and seeding sample events through the real
+//! ingest handler, and runs the sealer every few seconds. Stops on Ctrl-C or SIGTERM.
+//! `make dev` starts the engine and then this binary.
 //!
-//! With `--prepare-only` it creates the table and seeds it, then exits without serving:
+//! With `--prepare-only` it creates the tables and seeds them, then exits without serving:
 //! that readies a local engine for other runners of the functions (`sam local`).
 //!
 //! Environment (besides the functions' own: AUDIT_TABLE_NAME, AUDIT_DYNAMODB_ENDPOINT,
@@ -20,7 +20,12 @@
 //!   `swagger` binaries are;
 //! - `LOCAL_EMULATORS` (4): emulators (execution environments) per function;
 //! - `LOCAL_INGEST_TIMEOUT` (the template's 60): the ingest function's timeout in seconds;
-//! - `LOCAL_CORS_ALLOWED_ORIGINS` (empty: off): the template's `CorsAllowedOrigins`.
+//! - `LOCAL_CORS_ALLOWED_ORIGINS` (empty: off): the template's `CorsAllowedOrigins`;
+//! - `LOCAL_SEAL_INTERVAL` (3): seconds between runs of the sealer, 0 for none;
+//! - `LOCAL_STATE_DIR` (`target/engine/ledger`): where the sealer's signing key file
+//!   (created on first use) and anchor directory are, unless `AUDIT_SIGNING_KEY_FILE` and
+//!   `AUDIT_ANCHOR_DIR` say otherwise; the sealer settles 3 s and rechecks after 15 s
+//!   unless `AUDIT_SEAL_SETTLE_MS` and `AUDIT_SEAL_RECHECK_MS` say otherwise.
 
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -34,6 +39,7 @@ use audit_local::gateway::functions::{self, FunctionSpec};
 use audit_local::gateway::runtime::{
     emulated_http, emulated_invoke, in_process_http, in_process_invoke,
 };
+use audit_local::gateway::sealing::{self, SealRun};
 use audit_local::gateway::{serve, Cors, Gateway, RuntimeMode};
 use audit_local::seed;
 use audit_shared::config::Config;
@@ -69,6 +75,8 @@ struct Settings {
     emulators: usize,
     ingest_timeout: Duration,
     cors: Cors,
+    seal_interval: Duration,
+    state_dir: PathBuf,
 }
 
 fn settings() -> Result<Settings, String> {
@@ -92,6 +100,11 @@ fn settings() -> Result<Settings, String> {
         ingest_timeout: Duration::from_secs(
             env_or("LOCAL_INGEST_TIMEOUT", functions::INGEST.timeout.as_secs())?.max(1),
         ),
+        seal_interval: Duration::from_secs(env_or("LOCAL_SEAL_INTERVAL", 3u64)?),
+        state_dir: PathBuf::from(env_or(
+            "LOCAL_STATE_DIR",
+            "target/engine/ledger".to_owned(),
+        )?),
         cors: Cors::parse(&std::env::var("LOCAL_CORS_ALLOWED_ORIGINS").unwrap_or_default())
             .map_err(|e| format!("environment variable LOCAL_CORS_ALLOWED_ORIGINS: {e}"))?,
     })
@@ -132,13 +145,23 @@ fn emulator_config(per_function: usize) -> Result<EmulatorConfig, String> {
     })
 }
 
+/// A variable of the functions' local environment: the gateway's own, or the sealer's
+/// local default under `state_dir`.
+fn local_variable(name: &str, state_dir: &std::path::Path) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| sealing::local_default(name, state_dir))
+}
+
 /// Starts the emulators of one function, with the environment the template gives it.
 async fn start_pool(
     spec: FunctionSpec,
     config: &EmulatorConfig,
     timeout: Duration,
+    state_dir: &std::path::Path,
 ) -> Result<Arc<FunctionPool>, String> {
-    let environment = spec.environment(|name| std::env::var(name).ok(), timeout);
+    let environment = spec.environment(|name| local_variable(name, state_dir), timeout);
     FunctionPool::start(spec, config, environment, timeout)
         .await
         .map_err(|e| e.to_string())
@@ -160,19 +183,24 @@ async fn stop_signal() {
     }
 }
 
-async fn ensure_table(config: &Config, client: &aws_sdk_dynamodb::Client) -> Result<(), String> {
+/// Creates the table `name` from `definition` unless it exists.
+async fn ensure_table(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+    definition: &TableDefinition,
+) -> Result<(), String> {
     if client
         .describe_table()
-        .table_name(&config.table_name)
+        .table_name(name)
         .send()
         .await
         .is_ok()
     {
         return Ok(());
     }
-    create_table(client, &config.table_name, &TableDefinition::audit())
+    create_table(client, name, definition)
         .await
-        .map_err(|e| format!("cannot create table {}: {e}", config.table_name))
+        .map_err(|e| format!("cannot create table {name}: {e}"))
 }
 
 /// Ingests the sample events in batches through the ingest handler, with a progress bar.
@@ -222,8 +250,11 @@ async fn run() -> Result<(), String> {
         return Err("AUDIT_DYNAMODB_ENDPOINT is not set: the local gateway only runs against a local engine".into());
     }
     let client = dynamo_client(&config).await.map_err(|e| e.to_string())?;
-    ensure_table(&config, &client).await?;
-    let store = DynamoStore::new(client, config.table_name.clone(), config.shards);
+    let ledger_table = audit_shared::config::ledger_table_from_env().map_err(|e| e.to_string())?;
+    ensure_table(&client, &config.table_name, &TableDefinition::audit()).await?;
+    ensure_table(&client, &ledger_table, &TableDefinition::ledger()).await?;
+    let store = DynamoStore::new(client, config.table_name.clone(), config.shards)
+        .with_ledger_table(ledger_table.clone());
     // The handlers write each invocation's and request's metric line to standard output,
     // as in Lambda, so that the log shows them.
     let ingest_ctx = Arc::new(IngestContext::new(
@@ -242,17 +273,38 @@ async fn run() -> Result<(), String> {
         println!("table {} is ready", config.table_name);
         return Ok(());
     }
-    let (gateway, pools) = match settings.runtime {
-        RuntimeMode::InProcess => (
-            in_process_gateway(&settings, store, &query_config, &ingest_ctx)?,
-            Vec::new(),
-        ),
+    let state = settings.state_dir.as_path();
+    let (gateway, pools, seal_run) = match settings.runtime {
+        RuntimeMode::InProcess => {
+            let sealer_config =
+                sealer::SealerConfig::from_lookup(|name| local_variable(name, state))
+                    .map_err(|e| e.to_string())?;
+            let sealer_ctx = sealer::SealerContext::build(&config, &ledger_table, &sealer_config)
+                .await
+                .map_err(|e| e.to_string())?;
+            (
+                in_process_gateway(&settings, store, &query_config, &ingest_ctx)?,
+                Vec::new(),
+                sealing::in_process(Arc::new(sealer_ctx)),
+            )
+        }
         RuntimeMode::Emulator => {
             let config = emulator_config(settings.emulators)?;
-            let (ingest, query, swagger) = tokio::try_join!(
-                start_pool(functions::INGEST, &config, settings.ingest_timeout),
-                start_pool(functions::QUERY, &config, functions::QUERY.timeout),
-                start_pool(functions::SWAGGER, &config, functions::SWAGGER.timeout),
+            // One sealer at a time, as its reserved concurrency of 1 makes it in AWS.
+            let one = EmulatorConfig {
+                per_function: 1,
+                ..config.clone()
+            };
+            let (ingest, query, swagger, sealer) = tokio::try_join!(
+                start_pool(functions::INGEST, &config, settings.ingest_timeout, state),
+                start_pool(functions::QUERY, &config, functions::QUERY.timeout, state),
+                start_pool(
+                    functions::SWAGGER,
+                    &config,
+                    functions::SWAGGER.timeout,
+                    state
+                ),
+                start_pool(functions::SEALER, &one, functions::SEALER.timeout, state),
             )?;
             let gateway = Gateway {
                 query: emulated_http(Arc::clone(&query)),
@@ -261,9 +313,12 @@ async fn run() -> Result<(), String> {
                 default_tenant: settings.default_tenant.clone(),
                 cors: settings.cors.clone(),
             };
-            (gateway, vec![ingest, query, swagger])
+            let seal_run: SealRun = sealing::emulated(emulated_invoke(Arc::clone(&sealer)));
+            (gateway, vec![ingest, query, swagger, sealer], seal_run)
         }
     };
+    let sealing_task = (!settings.seal_interval.is_zero())
+        .then(|| tokio::spawn(sealing::every(seal_run, settings.seal_interval)));
 
     let http = SocketAddr::from((Ipv4Addr::LOCALHOST, settings.http_port));
     let invoke = SocketAddr::from((Ipv4Addr::LOCALHOST, settings.invoke_port));
@@ -306,11 +361,24 @@ async fn run() -> Result<(), String> {
         );
     }
     println!(
-        "  Metrics        one CloudWatch EMF line (namespace {}) per ingest invocation and query request, on standard output",
+        "  Metrics        one CloudWatch EMF line (namespace {}) per ingest invocation, query request and sealer run, on standard output",
         metrics::NAMESPACE
     );
+    match &sealing_task {
+        Some(_) => println!(
+            "  Sealer         every {} s (settle {} ms, recheck {} ms), key and anchor in {}",
+            settings.seal_interval.as_secs(),
+            local_variable("AUDIT_SEAL_SETTLE_MS", state).unwrap_or_default(),
+            local_variable("AUDIT_SEAL_RECHECK_MS", state).unwrap_or_default(),
+            state.display()
+        ),
+        None => println!("  Sealer         off (LOCAL_SEAL_INTERVAL=0)"),
+    }
     println!("  Ready.");
     let served = server.await;
+    if let Some(task) = sealing_task {
+        task.abort();
+    }
     for pool in &pools {
         pool.stop().await;
     }

@@ -1,4 +1,4 @@
-//! The three Lambda functions as `template.yaml` declares them, for the local runtime: the
+//! The four Lambda functions as `template.yaml` declares them, for the local runtime: the
 //! binary each runs, its timeout and memory, and the names of its environment variables.
 //! A test below reads the template and fails when they drift apart.
 //!
@@ -33,6 +33,7 @@ pub const INGEST: FunctionSpec = FunctionSpec {
     memory_mb: 256,
     variables: &[
         "AUDIT_TABLE_NAME",
+        "AUDIT_LEDGER_TABLE",
         "AUDIT_SHARDS",
         "AUDIT_RETENTION_DAYS",
         "AUDIT_DYNAMODB_ENDPOINT",
@@ -65,8 +66,31 @@ pub const SWAGGER: FunctionSpec = FunctionSpec {
     variables: &[],
 };
 
+/// The sealer function (on a schedule in AWS; the gateway runs it every few seconds).
+pub const SEALER: FunctionSpec = FunctionSpec {
+    name: "SealerFunction",
+    binary: "sealer",
+    timeout: Duration::from_secs(60),
+    memory_mb: 256,
+    variables: &[
+        "AUDIT_TABLE_NAME",
+        "AUDIT_LEDGER_TABLE",
+        "AUDIT_SHARDS",
+        "AUDIT_DYNAMODB_ENDPOINT",
+        "AUDIT_SEAL_SETTLE_MS",
+        "AUDIT_SEAL_RECHECK_MS",
+        "AUDIT_LEDGER_ORIGIN",
+        "AUDIT_SIGNING_KEY_ARN",
+        "AUDIT_ANCHOR_BUCKET",
+    ],
+};
+
+/// Variables the local run gives the sealer beyond the template's, which stand in for
+/// the KMS key and the S3 bucket.
+pub const SEALER_LOCAL_VARIABLES: [&str; 2] = ["AUDIT_SIGNING_KEY_FILE", "AUDIT_ANCHOR_DIR"];
+
 /// Every function.
-pub const FUNCTIONS: [FunctionSpec; 3] = [INGEST, QUERY, SWAGGER];
+pub const FUNCTIONS: [FunctionSpec; 4] = [INGEST, QUERY, SWAGGER, SEALER];
 
 /// `LoggingConfig.LogFormat` of every function.
 pub const LOG_FORMAT: &str = "JSON";
@@ -88,9 +112,15 @@ impl FunctionSpec {
         lookup: impl Fn(&str) -> Option<String>,
         timeout: Duration,
     ) -> BTreeMap<String, String> {
+        let local_only: &[&str] = if self.name == SEALER.name {
+            &SEALER_LOCAL_VARIABLES
+        } else {
+            &[]
+        };
         let mut env: BTreeMap<String, String> = self
             .variables
             .iter()
+            .chain(local_only)
             .map(|name| ((*name).to_owned(), lookup(name).unwrap_or_default()))
             .collect();
         let region = lookup("AWS_REGION")

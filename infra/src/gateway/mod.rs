@@ -17,6 +17,7 @@ pub mod http;
 pub mod invoke;
 pub mod routing;
 pub mod runtime;
+pub mod sealing;
 
 use std::future::Future;
 use std::net::SocketAddr;

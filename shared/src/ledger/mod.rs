@@ -6,17 +6,21 @@
 //! verifier do, through these functions, and the verifier needs nothing but the public
 //! key and the bytes.
 
+pub mod anchor;
 pub mod checkpoint;
 pub mod jcs;
 pub mod leaf;
 pub mod merkle;
 pub mod note;
+pub mod seal;
 pub mod signer;
 pub mod tiles;
 
+pub use anchor::{Anchor, AnchorError, DirectoryAnchor};
 pub use checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint, DEFAULT_ORIGIN_PREFIX};
 pub use leaf::{event_leaf_hash, leaf_data, leaf_hash_of_json, LeafError, LEAF_FORMAT};
 pub use merkle::{verify_consistency, verify_inclusion, Hash, ProofError};
 pub use note::{NoteError, SignedNote, VerifierKey};
+pub use seal::{seal_due, SealError, SealReport, SealSettings};
 pub use signer::{Ed25519Signer, SignError, Signer};
 pub use tiles::{Appended, Tile, TileError, TileId, TileSet};

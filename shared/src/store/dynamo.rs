@@ -33,6 +33,13 @@ pub const AMAZON_TRUST_SERVICES_PEM: &str = include_str!("../../certs/amazon-tru
 /// system's store with [`TlsTrust::System`]): reading and parsing the system's whole bundle
 /// was most of the cold start (docs/adr/0006-tls-client.md).
 pub async fn dynamo_client(config: &Config) -> Result<Client, StoreError> {
+    Ok(Client::new(&sdk_config(config).await?))
+}
+
+/// The SDK configuration every client of a function is built from (DynamoDB, and the
+/// sealer's KMS and S3): the HTTPS client and credentials of [`dynamo_client`], the
+/// region, and the local endpoint when one is set.
+pub async fn sdk_config(config: &Config) -> Result<aws_config::SdkConfig, StoreError> {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(https_client(config.tls_trust)?);
     if let Some(region) = &config.region {
@@ -50,7 +57,7 @@ pub async fn dynamo_client(config: &Config) -> Result<Client, StoreError> {
         ),
         CredentialSource::DefaultChain => loader,
     };
-    Ok(Client::new(&loader.load().await))
+    Ok(loader.load().await)
 }
 
 /// The SDK's hyper 1 client over rustls with ring, trusting `trust`.
@@ -170,7 +177,7 @@ const RETRYABLE_CODES: &[&str] = &[
     "LimitExceededException",
 ];
 
-fn classify<E, R>(operation: &'static str, error: SdkError<E, R>) -> StoreError
+pub(super) fn classify<E, R>(operation: &'static str, error: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
@@ -189,12 +196,14 @@ where
     }
 }
 
-/// Events in one DynamoDB table, keyed as [`crate::keys`] says.
+/// Events in one DynamoDB table, keyed as [`crate::keys`] says, and the ledger in another
+/// ([`DynamoStore::with_ledger_table`], `super::ledger`).
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
     client: Client,
     table: String,
     shards: u16,
+    ledger_table: Option<String>,
 }
 
 impl DynamoStore {
@@ -204,7 +213,16 @@ impl DynamoStore {
             client,
             table: table.into(),
             shards,
+            ledger_table: None,
         }
+    }
+
+    /// The same store, with the ledger in table `ledger_table` (`AUDIT_LEDGER_TABLE`).
+    /// Without one, marking a bucket pending and every ledger call fail permanently, so an
+    /// event is never acknowledged without its marker.
+    pub fn with_ledger_table(mut self, ledger_table: impl Into<String>) -> Self {
+        self.ledger_table = Some(ledger_table.into());
+        self
     }
 
     /// The table's name.
@@ -212,12 +230,19 @@ impl DynamoStore {
         &self.table
     }
 
+    /// The ledger table's name, when configured.
+    pub fn ledger_table(&self) -> Option<&str> {
+        self.ledger_table.as_deref()
+    }
+
     /// The SDK client, for tooling and tests.
     pub fn client(&self) -> &Client {
         &self.client
     }
 
-    /// The item `event` is stored as: its attributes, its keys and its content hash.
+    /// The item `event` is stored as: its attributes, its keys, its content hash and its
+    /// leaf hash (binary, `ledger::event_leaf_hash`), which `byRecorded` carries to the
+    /// sealer. An event without a leaf hash is refused: it could never be sealed.
     pub fn item_of(&self, event: &AuditEvent) -> Result<Item, StoreError> {
         let mut item: Item = serde_dynamo::to_item(event).map_err(|e| StoreError::Permanent {
             operation: "PutItem",
@@ -229,6 +254,14 @@ impl DynamoStore {
         item.insert(
             keys::CONTENT_HASH.to_owned(),
             AttributeValue::S(event.content_fingerprint()),
+        );
+        let leaf = crate::ledger::event_leaf_hash(event).map_err(|e| StoreError::Permanent {
+            operation: "PutItem",
+            message: format!("event has no leaf hash: {e}"),
+        })?;
+        item.insert(
+            keys::LEAF_HASH.to_owned(),
+            AttributeValue::B(leaf.to_vec().into()),
         );
         Ok(item)
     }

@@ -1,8 +1,9 @@
 //! Storage ports (small traits the handlers depend on), the ordered partition stream built
-//! on them, and the DynamoDB adapter.
+//! on them, the DynamoDB adapter, and the ledger's ports and adapter ([`ledger`]).
 
 mod condition;
 mod dynamo;
+pub mod ledger;
 mod stream;
 
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
@@ -10,8 +11,10 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
+pub use aws_sdk_dynamodb::Client as DynamoClient;
 pub use condition::{Condition, ItemValue, Visibility};
-pub use dynamo::{create_table, dynamo_client, DynamoStore};
+pub use dynamo::{create_table, dynamo_client, sdk_config, DynamoStore};
+pub use ledger::{LedgerReader, LedgerStore, PendingMarker};
 pub use stream::PartitionStream;
 
 use crate::domain::{AuditEvent, EventId, TenantId};
