@@ -8,7 +8,8 @@ use audit_bench::report::{Report, SectionId};
 use audit_bench::{events_json, TENANT};
 use audit_shared::config::Retention;
 use audit_shared::domain::Timestamp;
-use audit_shared::store::{dynamo_client, DynamoStore, EventWriter, PutOutcome};
+use audit_shared::store::{create_table, dynamo_client, DynamoStore, EventWriter, PutOutcome};
+use audit_shared::table::TableDefinition;
 
 use crate::settings::Settings;
 use crate::tables::{
@@ -33,7 +34,12 @@ pub async fn section(settings: &Settings, report: &mut Report) -> Result<()> {
     let table = "bench-ingest-handler";
     let client = dynamo_client(&settings.client_config(table, shards)?).await?;
     new_table(&client, table).await?;
-    let store = DynamoStore::new(client.clone(), table, shards);
+    // The handler marks each (tenant, minute) pending in the ledger table before writing
+    // the events, as in AWS: that write is part of what is measured.
+    let ledger = format!("{table}-ledger");
+    let _ = client.delete_table().table_name(&ledger).send().await;
+    create_table(&client, &ledger, &TableDefinition::ledger()).await?;
+    let store = DynamoStore::new(client.clone(), table, shards).with_ledger_table(ledger);
     // Each invocation's metric line is built (its cost is in the figures) and dropped.
     let ctx = ingest::IngestContext {
         metrics: audit_shared::metrics::discard(),
