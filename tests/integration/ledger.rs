@@ -68,6 +68,7 @@ fn sealer(store: &DynamoStore, clock: Arc<TestClock>) -> (SealerContext, std::pa
             origin_prefix: "audit.local".to_owned(),
         },
         clock,
+        metrics: audit_shared::metrics::discard(),
     };
     (ctx, dir)
 }
@@ -229,11 +230,25 @@ async fn ten_thousand_events_ingested_in_concurrent_batches_seal_into_a_chain_th
     let last_bucket = bucket_of(clock.now()).millis();
     let seal_clock = TestClock::at(last_bucket + BUCKET_MILLIS + SETTLE);
     let (sealer_ctx, anchor_dir) = sealer(&store, seal_clock);
+    let sink = Arc::new(audit_shared::metrics::MemorySink::default());
+    let sealer_ctx = SealerContext {
+        metrics: sink.clone(),
+        ..sealer_ctx
+    };
     let summary = seal(&sealer_ctx).await.unwrap();
     assert_eq!(summary.leaves, 10_000, "{summary:?}");
     assert_eq!(summary.late_found, 0);
     let checkpoints = all_checkpoints(&store, &tenant).await;
     assert_eq!(summary.checkpoints, checkpoints.len());
+    // The run's metric line, read by the EMF specification.
+    let lines = sink.take();
+    assert_eq!(lines.len(), 1, "one line per run: {lines:?}");
+    let line = audit_shared::metrics::SEALER
+        .read(&lines[0])
+        .unwrap_or_else(|e| panic!("{e}: {}", lines[0]));
+    assert_eq!(line.values["BucketsSealed"], checkpoints.len() as f64);
+    assert_eq!(line.values["EventsSealed"], 10_000.0);
+    assert_eq!(line.values["OldestUnsealedBucketAge"], 0.0);
     assert!(checkpoints.len() >= 4, "{}", checkpoints.len());
 
     let leaves = verify_ledger(&store, &tenant).await;

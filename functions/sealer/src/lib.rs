@@ -19,6 +19,7 @@ use audit_shared::config::Config;
 use audit_shared::ledger::{
     seal_due, Anchor, DirectoryAnchor, Ed25519Signer, SealError, SealSettings, Signer,
 };
+use audit_shared::metrics::{self, SealerRun, SharedSink};
 use audit_shared::store::{sdk_config, DynamoStore, LedgerStore};
 use lambda_runtime::Diagnostic;
 use serde::Serialize;
@@ -38,6 +39,8 @@ pub struct SealerContext {
     pub settings: SealSettings,
     /// The server's clock.
     pub clock: SharedClock,
+    /// Where each pass's metric line goes (standard output in Lambda).
+    pub metrics: SharedSink,
 }
 
 impl std::fmt::Debug for SealerContext {
@@ -165,6 +168,7 @@ impl SealerContext {
             anchor,
             settings: sealer.seal.clone(),
             clock: clock::system(),
+            metrics: metrics::stdout(),
         })
     }
 }
@@ -202,6 +206,20 @@ pub async fn handle(ctx: &SealerContext) -> Result<SealSummary, SealerError> {
         items_read: report.items_read,
         failed_tenants: report.failures.len(),
     };
+    let closed_ms = |bucket: audit_shared::domain::Timestamp| {
+        bucket.millis() + audit_shared::keys::ledger::BUCKET_MILLIS
+    };
+    metrics::emit_sealer_run(
+        ctx.metrics.as_ref(),
+        &SealerRun {
+            buckets_sealed: summary.checkpoints as u64,
+            events_sealed: summary.leaves,
+            oldest_unsealed_age: report.oldest_unsealed.map(|b| {
+                std::time::Duration::from_millis(u64::try_from(now - closed_ms(b)).unwrap_or(0))
+            }),
+        },
+        ctx.clock.now(),
+    );
     tracing::info!(
         pending_read = summary.pending_read,
         due = summary.due,

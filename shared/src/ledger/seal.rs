@@ -130,6 +130,9 @@ pub struct SealReport {
     pub items_read: u64,
     /// Tenants whose part failed, with the error (other tenants went on).
     pub failures: Vec<(TenantId, SealError)>,
+    /// The oldest settled bucket still waiting for its first checkpoint after this run
+    /// (its tenant failed), if any: what the sealing-lag alarm watches.
+    pub oldest_unsealed: Option<Timestamp>,
 }
 
 /// Whether `p` is due at `now` (ms).
@@ -177,6 +180,19 @@ pub async fn seal_due(
         }
     }
     report.due = due.values().map(Vec::len).sum();
+    // The first sealing of each tenant's due buckets, oldest first: what stays unsealed if
+    // the tenant fails.
+    let first_sealings: BTreeMap<TenantId, Timestamp> = due
+        .iter()
+        .filter_map(|(tenant, buckets)| {
+            buckets
+                .iter()
+                .filter(|b| b.sealed_at.is_none())
+                .map(|b| b.bucket)
+                .min()
+                .map(|b| (tenant.clone(), b))
+        })
+        .collect();
     for (tenant, buckets) in due {
         let mut run = TenantRun {
             store,
@@ -193,6 +209,11 @@ pub async fn seal_due(
             report.failures.push((tenant.clone(), error));
         }
     }
+    report.oldest_unsealed = report
+        .failures
+        .iter()
+        .filter_map(|(tenant, _)| first_sealings.get(tenant).copied())
+        .min();
     Ok(report)
 }
 

@@ -312,6 +312,7 @@ async fn run(ledger: &FakeLedger, anchor: &MemoryAnchor, now: i64) -> SealReport
         .await
         .unwrap();
     assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert_eq!(report.oldest_unsealed, None);
     report
 }
 
@@ -510,4 +511,6 @@ async fn a_bucket_sealed_elsewhere_meanwhile_is_a_reported_conflict() {
     assert_eq!(report.failures[0].0.as_str(), "acme");
     assert_eq!(report.sealed.len(), 1);
     assert_eq!(report.sealed[0].tenant.as_str(), "globex");
+    // acme's bucket stays unsealed: the run says how old it is (the sealing-lag metric).
+    assert_eq!(report.oldest_unsealed, Timestamp::from_millis(T0));
 }
