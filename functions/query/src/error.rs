@@ -93,9 +93,7 @@ impl ApiError {
             ApiError::Store(_)
             | ApiError::Internal(_)
             | ApiError::DeadlineExceeded(_)
-            | ApiError::KeyUnavailable(_) => {
-                Problem::internal(request_id)
-            }
+            | ApiError::KeyUnavailable(_) => Problem::internal(request_id),
         };
         let status =
             StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -18,7 +18,9 @@ use audit_shared::api::ParameterError;
 use audit_shared::domain::Timestamp;
 use audit_shared::keys::{self, ledger as lk};
 use audit_shared::ledger::read::{self, Counted, ReadError, MAX_RUN};
-use audit_shared::ledger::{Ed25519Signer, Signer, VerifierKey, DEFAULT_ORIGIN_PREFIX, LEAF_FORMAT};
+use audit_shared::ledger::{
+    Ed25519Signer, Signer, VerifierKey, DEFAULT_ORIGIN_PREFIX, LEAF_FORMAT,
+};
 use audit_shared::query::{Caller, PageToken, TokenError};
 use audit_shared::store::{LedgerReader, ReadStats, Visibility};
 use base64::engine::general_purpose::STANDARD as B64;
@@ -194,7 +196,12 @@ fn b64(hash: &[u8]) -> String {
     B64.encode(hash)
 }
 
-fn reply<T: serde::Serialize>(body: &T, stats: ReadStats, items: usize, plan: &str) -> Result<Reply, ApiError> {
+fn reply<T: serde::Serialize>(
+    body: &T,
+    stats: ReadStats,
+    items: usize,
+    plan: &str,
+) -> Result<Reply, ApiError> {
     Ok(Reply {
         body: json(body)?,
         cache: NO_STORE,
@@ -215,7 +222,11 @@ impl From<ReadError> for ApiError {
 }
 
 /// `GET /api/Audit/{eventId}/proof`.
-pub(crate) async fn proof(ctx: &QueryContext, caller: &Caller, id: &str) -> Result<Reply, ApiError> {
+pub(crate) async fn proof(
+    ctx: &QueryContext,
+    caller: &Caller,
+    id: &str,
+) -> Result<Reply, ApiError> {
     let id = parse_event_id(id).map_err(ApiError::BadPathParameter)?;
     let ledger = ledger_of(ctx)?;
     let visibility = Visibility::new(caller.scope.clone(), now_seconds(ctx));

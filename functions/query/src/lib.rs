@@ -198,7 +198,9 @@ pub async fn handle(ctx: &QueryContext, request: Request) -> Response<Body> {
                         HeaderValue::from_static(ledger::NOT_SEALED_RETRY_SECONDS),
                     );
                 }
-                ApiError::Store(_) | ApiError::DeadlineExceeded(_) | ApiError::KeyUnavailable(_)
+                ApiError::Store(_)
+                | ApiError::DeadlineExceeded(_)
+                | ApiError::KeyUnavailable(_)
                     if error.is_retryable() =>
                 {
                     response
@@ -349,9 +351,7 @@ async fn serve(
         Operation::ListCheckpoints => {
             ledger::checkpoints(ctx, &caller, &query_pairs(request)).await
         }
-        Operation::ListLedgerEntries => {
-            ledger::entries(ctx, &caller, &query_pairs(request)).await
-        }
+        Operation::ListLedgerEntries => ledger::entries(ctx, &caller, &query_pairs(request)).await,
         Operation::GetLedgerKeys => ledger::verifier_keys(ctx).await,
         Operation::ListEventTypes => catalog(EVENT_TYPES),
         Operation::ListCategories => catalog(CATEGORIES),

@@ -42,9 +42,9 @@ async fn main() -> Result<(), Error> {
         let keys: Arc<dyn KeySource> = match key {
             // The public key is read on the first request for it, not at cold start.
             Some(KeySetting::Kms(arn)) => {
-                let sdk = sdk_config(&config).await.inspect_err(
-                    |e| tracing::error!(error = %e, "cannot build the KMS client"),
-                )?;
+                let sdk = sdk_config(&config)
+                    .await
+                    .inspect_err(|e| tracing::error!(error = %e, "cannot build the KMS client"))?;
                 Arc::new(KmsKey::new(
                     aws_sdk_kms::Client::new(&sdk),
                     &arn,
@@ -54,7 +54,9 @@ async fn main() -> Result<(), Error> {
             Some(KeySetting::File(path)) => Arc::new(KeyFile::new(path)),
             None => {
                 tracing::error!("neither AUDIT_SIGNING_KEY_ARN nor AUDIT_SIGNING_KEY_FILE is set");
-                return Err("neither AUDIT_SIGNING_KEY_ARN nor AUDIT_SIGNING_KEY_FILE is set".into());
+                return Err(
+                    "neither AUDIT_SIGNING_KEY_ARN nor AUDIT_SIGNING_KEY_FILE is set".into(),
+                );
             }
         };
         ctx = ctx.with_ledger(LedgerContext {

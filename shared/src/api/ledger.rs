@@ -57,29 +57,34 @@ pub const CHECKPOINT_PARAMS: &[LedgerParam] = &[
     LedgerParam {
         name: RANGE_START,
         required: false,
-        doc: || ParamDoc {
+        doc: || {
+            ParamDoc {
             description: "Checkpoints of the buckets (minutes of `recordedAt`, server time) that end after this instant: \
                  an RFC 3339 date-time or a plain date (its first millisecond). Omitted: from the first checkpoint."
                 .to_owned(),
             schema: string(),
             example: None,
+        }
         },
     },
     LedgerParam {
         name: RANGE_END,
         required: false,
-        doc: || ParamDoc {
+        doc: || {
+            ParamDoc {
             description: "Checkpoints of the buckets that start at or before this instant (a plain date: its last \
                  millisecond). Omitted: up to the latest. Earlier than `rangeStart`: 400 naming both."
                 .to_owned(),
             schema: string(),
             example: None,
+        }
         },
     },
     LedgerParam {
         name: PAGE_SIZE,
         required: false,
-        doc: || ParamDoc {
+        doc: || {
+            ParamDoc {
             description: format!(
                 "Checkpoints per page, 1 to {CHECKPOINT_PAGE_MAX} (default {CHECKPOINT_PAGE_DEFAULT})."
             ),
@@ -89,15 +94,17 @@ pub const CHECKPOINT_PARAMS: &[LedgerParam] = &[
                 .maximum(Some(CHECKPOINT_PAGE_MAX))
                 .default(Some(json!(CHECKPOINT_PAGE_DEFAULT))),
             example: None,
+        }
         },
     },
     LedgerParam {
         name: NEXT_TOKEN,
         required: false,
         doc: || ParamDoc {
-            description: "The `nextToken` of the previous page, with the same `rangeStart`, `rangeEnd` and \
+            description:
+                "The `nextToken` of the previous page, with the same `rangeStart`, `rangeEnd` and \
                  `withProofs`; signed for the caller's tenant and those parameters."
-                .to_owned(),
+                    .to_owned(),
             schema: string().max_length(Some(1024)),
             example: None,
         },
@@ -105,7 +112,8 @@ pub const CHECKPOINT_PARAMS: &[LedgerParam] = &[
     LedgerParam {
         name: WITH_PROOFS,
         required: false,
-        doc: || ParamDoc {
+        doc: || {
+            ParamDoc {
             description: "`true`: each checkpoint carries `consistencyProof`, the RFC 9162 consistency proof from \
                  the tree of `firstIndex` leaves (the previous checkpoint's) to its own. Default `false`."
                 .to_owned(),
@@ -113,6 +121,7 @@ pub const CHECKPOINT_PARAMS: &[LedgerParam] = &[
                 .schema_type(Type::Boolean)
                 .default(Some(json!(false))),
             example: None,
+        }
         },
     },
 ];
@@ -123,7 +132,8 @@ pub const ENTRY_PARAMS: &[LedgerParam] = &[
         name: START,
         required: true,
         doc: || ParamDoc {
-            description: "Index of the first leaf (0 is the tenant's first event sealed).".to_owned(),
+            description: "Index of the first leaf (0 is the tenant's first event sealed)."
+                .to_owned(),
             schema: ObjectBuilder::new()
                 .schema_type(Type::Integer)
                 .minimum(Some(0)),
@@ -133,7 +143,8 @@ pub const ENTRY_PARAMS: &[LedgerParam] = &[
     LedgerParam {
         name: END,
         required: false,
-        doc: || ParamDoc {
+        doc: || {
+            ParamDoc {
             description: format!(
                 "Index after the last leaf, at most `start + {MAX_RUN}` and the latest checkpoint's tree size \
                  (both the default)."
@@ -142,6 +153,7 @@ pub const ENTRY_PARAMS: &[LedgerParam] = &[
                 .schema_type(Type::Integer)
                 .minimum(Some(1)),
             example: None,
+        }
         },
     },
 ];
@@ -166,8 +178,12 @@ impl CheckpointQuery {
     pub fn binding(&self) -> String {
         format!(
             "checkpoints|{}|{}|{}",
-            self.range_start.map(|t| t.to_key_string()).unwrap_or_default(),
-            self.range_end.map(|t| t.to_key_string()).unwrap_or_default(),
+            self.range_start
+                .map(|t| t.to_key_string())
+                .unwrap_or_default(),
+            self.range_end
+                .map(|t| t.to_key_string())
+                .unwrap_or_default(),
             self.with_proofs
         )
     }
@@ -317,11 +333,8 @@ pub fn parse_checkpoint_query(
 pub fn parse_entry_query(pairs: &[(String, String)]) -> Result<EntryQuery, InvalidParameters> {
     let mut errors = Vec::new();
     let seen = collect(pairs, ENTRY_PARAMS, &mut errors);
-    let start = given(&seen, START).and_then(|v| {
-        whole_u64(START, v, 0)
-            .map_err(|e| errors.push(e))
-            .ok()
-    });
+    let start =
+        given(&seen, START).and_then(|v| whole_u64(START, v, 0).map_err(|e| errors.push(e)).ok());
     let end = given(&seen, END).and_then(|v| whole_u64(END, v, 1).map_err(|e| errors.push(e)).ok());
     if let (Some(s), Some(e)) = (start, end) {
         if e <= s {
@@ -530,7 +543,13 @@ mod tests {
         ))
         .unwrap_err();
         let named: Vec<&str> = err.0.iter().map(|e| e.parameter.as_str()).collect();
-        for name in ["rangestart", "rangeStart", "rangeEnd", "pageSize", "withProofs"] {
+        for name in [
+            "rangestart",
+            "rangeStart",
+            "rangeEnd",
+            "pageSize",
+            "withProofs",
+        ] {
             assert!(named.contains(&name), "{name} in {named:?}");
         }
     }

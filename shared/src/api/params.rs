@@ -684,7 +684,12 @@ fn parse_codes<C: Ord>(
     codes
 }
 
-pub(crate) fn parse_whole(parameter: &str, value: &str, min: u32, max: u32) -> Result<u32, ParameterError> {
+pub(crate) fn parse_whole(
+    parameter: &str,
+    value: &str,
+    min: u32,
+    max: u32,
+) -> Result<u32, ParameterError> {
     let rule = if max == u32::MAX {
         format!("must be a whole number of at least {min}")
     } else {

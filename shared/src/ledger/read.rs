@@ -116,7 +116,11 @@ impl<'a> Counted<'a> {
     }
 
     /// [`LedgerReader::tiles`], counted.
-    pub async fn tiles(&mut self, tenant: &TenantId, ids: &[TileId]) -> Result<TileSet, StoreError> {
+    pub async fn tiles(
+        &mut self,
+        tenant: &TenantId,
+        ids: &[TileId],
+    ) -> Result<TileSet, StoreError> {
         if ids.is_empty() {
             return Ok(TileSet::new());
         }
@@ -302,7 +306,10 @@ pub struct LeafRun {
 /// The levels of the perfect subtrees that make up the first `size` leaves, largest first:
 /// one per bit set in `size`.
 pub fn frontier_levels(size: u64) -> Vec<u8> {
-    (0..64u8).rev().filter(|b| size & (1u64 << b) != 0).collect()
+    (0..64u8)
+        .rev()
+        .filter(|b| size & (1u64 << b) != 0)
+        .collect()
 }
 
 /// Leaves `start..end` of the tree of `size` leaves (`end <= size`, at most [`MAX_RUN`]),
