@@ -6,6 +6,7 @@
 
 mod ingest;
 mod ledger;
+mod proof;
 mod query;
 mod store;
 mod template;

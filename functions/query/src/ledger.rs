@@ -288,6 +288,9 @@ fn token_error(e: TokenError) -> ApiError {
     )])
 }
 
+/// The id part of a checkpoint page's position (tokens hold event sort keys).
+const CURSOR_ID: &str = "checkpoint";
+
 /// `GET /api/Audit/checkpoints`.
 pub(crate) async fn checkpoints(
     ctx: &QueryContext,
@@ -301,7 +304,8 @@ pub(crate) async fn checkpoints(
         Some(text) => {
             let token = PageToken::decode(text, &ctx.token_key, &caller.tenant, &digest)
                 .map_err(token_error)?;
-            let after = Timestamp::parse_rfc3339("nextToken", token.after.as_str())
+            let bucket = token.after.as_str().split('#').next().unwrap_or_default();
+            let after = Timestamp::parse_rfc3339("nextToken", bucket)
                 .map_err(|_| token_error(TokenError::Malformed("bad position")))?;
             Some((after, token.page_number))
         }
@@ -352,7 +356,8 @@ pub(crate) async fn checkpoints(
     let next_token = page.last_bucket.map(|bucket| {
         PageToken {
             page_number: resume.map_or(2, |(_, n)| n.saturating_add(1)),
-            after: keys::SortKey::from_stored(bucket.to_key_string()),
+            // Written in an event sort key's form (`<time>#<id>`), which tokens carry.
+            after: keys::SortKey::from_stored(format!("{}#{CURSOR_ID}", bucket.to_key_string())),
             skip: 0,
         }
         .encode(&ctx.token_key, &caller.tenant, &digest)
