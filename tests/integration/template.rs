@@ -481,7 +481,7 @@ fn the_ingest_function_may_only_append_events_consume_its_queue_and_dead_letter(
 }
 
 #[test]
-fn the_query_function_may_only_read_the_tables_and_the_public_key() {
+fn the_query_function_may_only_read_the_tables() {
     assert_eq!(
         role_permissions(&template(), "QueryFunction"),
         permissions(
@@ -500,7 +500,6 @@ fn the_query_function_may_only_read_the_tables_and_the_public_key() {
                         "dynamodb:BatchGetItem"
                     ]
                 ),
-                ("${SigningKey.Arn}", &["kms:GetPublicKey"]),
             ],
         )
     );
