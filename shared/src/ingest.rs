@@ -258,7 +258,7 @@ fn metadata_schema() -> impl Into<RefOr<Schema>> {
 }))]
 pub struct EventInput {
     /// Client-chosen idempotency id: 1 to 128 letters, digits and `. _ : -`, other than
-    /// `.`, `..`, `eventTypes` and `categories` (`GET /api/Audit/{eventId}` could not read
+    /// `.`, `..`, `eventTypes`, `categories` and `checkpoints` (`GET /api/Audit/{eventId}` could not read
     /// them back). Sending the same id
     /// twice stores the event once. Generated (a ULID) when absent; inside an SQS message it
     /// is derived from the message id, so a redelivered message is stored once too.

@@ -17,7 +17,9 @@ free_port() {
 }
 
 # The function binaries are built beside the gateway: LOCAL_BOOTSTRAP_DIR is its directory.
-cargo build --locked -q -p audit-local -p ingest -p query -p swagger -p sealer --bins
+cargo build --locked -q -p audit-local -p ingest -p query -p swagger -p sealer -p audit-verify --bins
+# The independent ledger check's own environment (cryptography, rfc8785).
+ledger_bin="$(bash infra/scripts/venv.sh --env ledger infra/python/ledger-requirements.txt)"
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 rie="$(bash infra/scripts/rie.sh)"
 endpoint="$(bash infra/scripts/engine.sh start e2e)"
@@ -59,6 +61,7 @@ export E2E_HTTP_URL="http://127.0.0.1:$http_port" E2E_INVOKE_URL="http://127.0.0
 export E2E_RUNTIME="$runtime" E2E_GATEWAY_PID="$gateway_pid" E2E_ENGINE_PID="$engine_pid"
 export E2E_RIE="$rie" E2E_BOOTSTRAP_DIR="$target_dir/debug" E2E_INGEST_TIMEOUT="$ingest_timeout"
 export E2E_CORS_ORIGIN="$cors_origin" E2E_GATEWAY_LOG="$log"
+export E2E_LEDGER_PYTHON="$ledger_bin/python" E2E_STATE_DIR="$root/target/engine/e2e-ledger"
 status=0
 if [ "$suite" = all ] || [ "$suite" = e2e ]; then
   .venv/bin/python -m pytest -q -p no:cacheprovider tests/e2e || status=$?

@@ -29,19 +29,19 @@ use serde_json::json;
 use tokio::time::Instant;
 
 /// 2024-03-01T10:00:00Z, a bucket start.
-const T0: i64 = 1_709_287_200_000;
-const SETTLE: i64 = 3_000;
+pub(crate) const T0: i64 = 1_709_287_200_000;
+pub(crate) const SETTLE: i64 = 3_000;
 const RECHECK: i64 = 15_000;
 
 /// A clock the test moves.
 #[derive(Debug)]
-struct TestClock(AtomicI64);
+pub(crate) struct TestClock(AtomicI64);
 
 impl TestClock {
-    fn at(ms: i64) -> Arc<Self> {
+    pub(crate) fn at(ms: i64) -> Arc<Self> {
         Arc::new(Self(AtomicI64::new(ms)))
     }
-    fn set(&self, ms: i64) {
+    pub(crate) fn set(&self, ms: i64) {
         self.0.store(ms, Ordering::SeqCst);
     }
 }
@@ -52,11 +52,14 @@ impl Clock for TestClock {
     }
 }
 
-fn signer() -> Arc<Ed25519Signer> {
+pub(crate) fn signer() -> Arc<Ed25519Signer> {
     Arc::new(Ed25519Signer::from_seed("audit.local", [42u8; 32]).unwrap())
 }
 
-fn sealer(store: &DynamoStore, clock: Arc<TestClock>) -> (SealerContext, std::path::PathBuf) {
+pub(crate) fn sealer(
+    store: &DynamoStore,
+    clock: Arc<TestClock>,
+) -> (SealerContext, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!("anchor-{}", ulid::Ulid::new()));
     let ctx = SealerContext {
         store: Arc::new(store.clone()),
@@ -73,14 +76,14 @@ fn sealer(store: &DynamoStore, clock: Arc<TestClock>) -> (SealerContext, std::pa
     (ctx, dir)
 }
 
-fn ingest_ctx(store: &DynamoStore, clock: Arc<TestClock>) -> IngestContext {
+pub(crate) fn ingest_ctx(store: &DynamoStore, clock: Arc<TestClock>) -> IngestContext {
     IngestContext {
         clock,
         ..IngestContext::new(Arc::new(store.clone()), Retention::default())
     }
 }
 
-async fn ingest_batch(ctx: &IngestContext, tenant: &str, ids: &[String]) {
+pub(crate) async fn ingest_batch(ctx: &IngestContext, tenant: &str, ids: &[String]) {
     let events: Vec<_> = ids
         .iter()
         .map(|id| event_json(tenant, id, 202, "2024-03-01T09:00:00.000Z"))

@@ -7,6 +7,7 @@
 mod formats;
 mod ingest;
 mod ledger;
+mod proof;
 mod query;
 mod store;
 mod template;

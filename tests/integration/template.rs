@@ -482,7 +482,7 @@ fn the_ingest_function_may_only_append_events_consume_its_queue_and_dead_letter(
 }
 
 #[test]
-fn the_query_function_may_only_read_the_table_and_its_indexes() {
+fn the_query_function_may_only_read_the_tables() {
     assert_eq!(
         role_permissions(&template(), "QueryFunction"),
         permissions(
@@ -492,6 +492,14 @@ fn the_query_function_may_only_read_the_table_and_its_indexes() {
                 (
                     "${AuditTable.Arn}/index/*",
                     &["dynamodb:GetItem", "dynamodb:Query"]
+                ),
+                (
+                    "${LedgerTable.Arn}",
+                    &[
+                        "dynamodb:GetItem",
+                        "dynamodb:Query",
+                        "dynamodb:BatchGetItem"
+                    ]
                 ),
             ],
         )
@@ -718,7 +726,7 @@ fn a_widened_role_is_detected() {
 // ------------------------------------------------------------------------------- API
 
 #[test]
-fn the_api_routes_are_the_contract_and_only_swagger_is_public() {
+fn the_api_routes_are_the_contract_and_only_swagger_and_the_verifier_key_are_public() {
     let t = template();
     let api = &resource(&t, "HttpApi")["Properties"];
     assert_eq!(api["Auth"]["DefaultAuthorizer"], "JwtAuthorizer");
@@ -741,11 +749,12 @@ fn the_api_routes_are_the_contract_and_only_swagger_is_public() {
         })
         .collect();
     assert_eq!(routes(&t), expected);
-    // Only the swagger function's routes are public.
+    // Only the swagger function's routes and the verifier key are public.
     for route in ROUTES {
         assert_eq!(
             route.public,
-            route.function == Function::Swagger,
+            route.function == Function::Swagger
+                || route.path == audit_shared::api::routes::LEDGER_KEYS_PATH,
             "{}",
             route.path
         );

@@ -33,6 +33,12 @@ pub enum ApiError {
     /// A method other than GET or HEAD.
     #[error("method {0} not allowed")]
     MethodNotAllowed(String),
+    /// The event exists but no checkpoint holds it yet (409 with `Retry-After`).
+    #[error("not sealed: {0}")]
+    NotSealed(String),
+    /// The verifier key could not be read (503 with `Retry-After`).
+    #[error("the verifier key is unavailable: {0}")]
+    KeyUnavailable(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -66,7 +72,7 @@ impl ApiError {
     pub fn is_retryable(&self) -> bool {
         match self {
             ApiError::Store(e) => e.is_retryable(),
-            ApiError::DeadlineExceeded(_) => true,
+            ApiError::DeadlineExceeded(_) | ApiError::KeyUnavailable(_) => true,
             _ => false,
         }
     }
@@ -82,12 +88,16 @@ impl ApiError {
             ApiError::Unauthorized(e) => Problem::unauthorized(e.to_string()),
             ApiError::NotFound(detail) => Problem::not_found(detail.clone()),
             ApiError::MethodNotAllowed(method) => Problem::method_not_allowed(method),
-            ApiError::Store(_) | ApiError::DeadlineExceeded(_) if self.is_retryable() => {
+            ApiError::NotSealed(detail) => Problem::conflict(detail.clone()),
+            ApiError::Store(_) | ApiError::DeadlineExceeded(_) | ApiError::KeyUnavailable(_)
+                if self.is_retryable() =>
+            {
                 Problem::unavailable(request_id)
             }
-            ApiError::Store(_) | ApiError::Internal(_) | ApiError::DeadlineExceeded(_) => {
-                Problem::internal(request_id)
-            }
+            ApiError::Store(_)
+            | ApiError::Internal(_)
+            | ApiError::DeadlineExceeded(_)
+            | ApiError::KeyUnavailable(_) => Problem::internal(request_id),
         };
         let status =
             StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

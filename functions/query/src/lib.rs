@@ -24,7 +24,10 @@
 //!   satisfies is a 406 naming `Accept`), with its pagination also in the `X-Has-More`,
 //!   `X-Next-Token` and `Link` headers;
 //! - `GET /api/Audit/{eventId}`: one event, 404 when absent, expired or out of scope;
-//! - `GET /api/Audit/eventTypes`, `GET /api/Audit/categories`: the catalog.
+//! - `GET /api/Audit/eventTypes`, `GET /api/Audit/categories`: the catalog;
+//! - `GET /api/Audit/{eventId}/proof`, `GET /api/Audit/checkpoints`,
+//!   `GET /api/Audit/ledger/entries`, `GET /api/Audit/ledger/keys` (public): the ledger
+//!   ([`ledger`]).
 //!
 //! Every response carries `Server-Timing: db;dur=<ms>, read;desc="items=<n> rcu=<units>"`,
 //! the same figures are logged with the request id, and errors are
@@ -48,6 +51,7 @@ pub mod apigw;
 pub mod claims;
 pub mod config;
 pub mod error;
+pub mod ledger;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -72,6 +76,7 @@ use serde::Serialize;
 
 pub use config::{ClaimNames, QueryConfig};
 pub use error::ApiError;
+pub use ledger::{KeySource, LedgerContext};
 
 /// What the handler reads from: both store ports. Any type with both is one.
 pub trait AuditStore: PartitionReader + EventReader {}
@@ -94,6 +99,9 @@ pub struct QueryContext {
     pub read_budget: u64,
     /// Where each request's metric line goes (standard output in Lambda).
     pub metrics: SharedSink,
+    /// The ledger the proof, checkpoint, entry and key routes read; without it they
+    /// answer 500.
+    pub ledger: Option<LedgerContext>,
 }
 
 impl QueryContext {
@@ -108,7 +116,14 @@ impl QueryContext {
             deadline: config.deadline,
             read_budget: config.read_budget,
             metrics: metrics::stdout(),
+            ledger: None,
         }
+    }
+
+    /// The same context with the ledger routes served from `ledger`.
+    pub fn with_ledger(mut self, ledger: LedgerContext) -> Self {
+        self.ledger = Some(ledger);
+        self
     }
 
     /// The same context with another clock.
@@ -222,7 +237,17 @@ pub async fn handle(ctx: &QueryContext, request: Request) -> Response<Body> {
                         .headers_mut()
                         .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
                 }
-                ApiError::Store(_) | ApiError::DeadlineExceeded(_) if error.is_retryable() => {
+                ApiError::NotSealed(_) => {
+                    response.headers_mut().insert(
+                        RETRY_AFTER,
+                        HeaderValue::from_static(ledger::NOT_SEALED_RETRY_SECONDS),
+                    );
+                }
+                ApiError::Store(_)
+                | ApiError::DeadlineExceeded(_)
+                | ApiError::KeyUnavailable(_)
+                    if error.is_retryable() =>
+                {
                     response
                         .headers_mut()
                         .insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
@@ -365,19 +390,27 @@ async fn serve(
     if !found.route.method.accepts(request.method().as_str()) {
         return Err(ApiError::MethodNotAllowed(request.method().to_string()));
     }
+    if found.route.operation == Operation::GetLedgerKeys {
+        // Public: no caller, nothing of a tenant.
+        return ledger::verifier_keys(ctx).await;
+    }
     let caller = claims::caller_of(request, &ctx.claims)?;
+    // API Gateway decodes path parameters; the raw segment is the fallback.
+    let event_id = || {
+        request
+            .path_parameters_ref()
+            .and_then(|p| p.first(EVENT_ID).map(str::to_owned))
+            .unwrap_or_else(|| apigw::percent_decode(found.parameter(EVENT_ID).unwrap_or_default()))
+    };
     match found.route.operation {
         Operation::ListEvents => list(ctx, request, &caller, stop_reading_at).await,
-        Operation::GetEvent => {
-            // API Gateway decodes path parameters; the raw segment is the fallback.
-            let id = request
-                .path_parameters_ref()
-                .and_then(|p| p.first(EVENT_ID).map(str::to_owned))
-                .unwrap_or_else(|| {
-                    apigw::percent_decode(found.parameter(EVENT_ID).unwrap_or_default())
-                });
-            event(ctx, &caller, &id).await
+        Operation::GetEvent => event(ctx, &caller, &event_id()).await,
+        Operation::GetProof => ledger::proof(ctx, &caller, &event_id()).await,
+        Operation::ListCheckpoints => {
+            ledger::checkpoints(ctx, &caller, &query_pairs(request)).await
         }
+        Operation::ListLedgerEntries => ledger::entries(ctx, &caller, &query_pairs(request)).await,
+        Operation::GetLedgerKeys => ledger::verifier_keys(ctx).await,
         Operation::ListEventTypes => catalog(EVENT_TYPES),
         Operation::ListCategories => catalog(CATEGORIES),
         // Served by another function: `route_of` only answers this function's routes.

@@ -47,7 +47,8 @@ use audit_shared::metrics;
 use audit_shared::store::{create_table, dynamo_client, DynamoStore};
 use audit_shared::table::TableDefinition;
 use ingest::{IngestAnswer, IngestContext};
-use query::{QueryConfig, QueryContext};
+use query::ledger::KeyFile;
+use query::{LedgerContext, QueryConfig, QueryContext};
 use serde_json::{json, Value};
 
 /// How long seeding one batch may take.
@@ -274,6 +275,24 @@ async fn run() -> Result<(), String> {
         return Ok(());
     }
     let state = settings.state_dir.as_path();
+    // The key the sealer signs with, created now rather than by the sealer's first run,
+    // so that the query function can serve the verifier key from the start.
+    let origin = local_variable("AUDIT_LEDGER_ORIGIN", state)
+        .filter(|o| !o.trim().is_empty())
+        .unwrap_or_else(|| audit_shared::ledger::DEFAULT_ORIGIN_PREFIX.to_owned());
+    let key_file = local_variable("AUDIT_SIGNING_KEY_FILE", state)
+        .map(std::path::PathBuf::from)
+        .ok_or("no signing key file")?;
+    if let Some(dir) = key_file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    audit_shared::ledger::Ed25519Signer::load_or_generate(&key_file, &origin)
+        .map_err(|e| e.to_string())?;
+    let ledger = LedgerContext {
+        reader: Arc::new(store.clone()),
+        keys: Arc::new(KeyFile::new(&key_file)),
+        origin_prefix: origin,
+    };
     let (gateway, pools, seal_run) = match settings.runtime {
         RuntimeMode::InProcess => {
             let sealer_config =
@@ -283,7 +302,7 @@ async fn run() -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             (
-                in_process_gateway(&settings, store, &query_config, &ingest_ctx)?,
+                in_process_gateway(&settings, store, &query_config, &ingest_ctx, ledger)?,
                 Vec::new(),
                 sealing::in_process(Arc::new(sealer_ctx)),
             )
@@ -395,8 +414,9 @@ fn in_process_gateway(
     store: DynamoStore,
     query_config: &QueryConfig,
     ingest_ctx: &Arc<IngestContext>,
+    ledger: LedgerContext,
 ) -> Result<Gateway, String> {
-    let query_ctx = Arc::new(QueryContext::new(store, query_config));
+    let query_ctx = Arc::new(QueryContext::new(store, query_config).with_ledger(ledger));
     let site = Arc::new(swagger::Site::new().map_err(|e| e.to_string())?);
     let ingest_ctx = Arc::clone(ingest_ctx);
     // As the Lambda adapter does: the function's timeout less the margin kept to answer.

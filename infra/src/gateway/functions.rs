@@ -54,6 +54,9 @@ pub const QUERY: FunctionSpec = FunctionSpec {
         "AUDIT_TENANT_CLAIM",
         "AUDIT_ORGANIZATIONS_CLAIM",
         "AUDIT_TOKEN_KEY",
+        "AUDIT_LEDGER_TABLE",
+        "AUDIT_LEDGER_ORIGIN",
+        "AUDIT_SIGNING_KEY_ARN",
     ],
 };
 
@@ -89,6 +92,10 @@ pub const SEALER: FunctionSpec = FunctionSpec {
 /// the KMS key and the S3 bucket.
 pub const SEALER_LOCAL_VARIABLES: [&str; 2] = ["AUDIT_SIGNING_KEY_FILE", "AUDIT_ANCHOR_DIR"];
 
+/// Variables the local run gives the query function beyond the template's: the key file
+/// it reads the verifier key from, standing in for the KMS key.
+pub const QUERY_LOCAL_VARIABLES: [&str; 1] = ["AUDIT_SIGNING_KEY_FILE"];
+
 /// Every function.
 pub const FUNCTIONS: [FunctionSpec; 4] = [INGEST, QUERY, SWAGGER, SEALER];
 
@@ -114,6 +121,8 @@ impl FunctionSpec {
     ) -> BTreeMap<String, String> {
         let local_only: &[&str] = if self.name == SEALER.name {
             &SEALER_LOCAL_VARIABLES
+        } else if self.name == QUERY.name {
+            &QUERY_LOCAL_VARIABLES
         } else {
             &[]
         };

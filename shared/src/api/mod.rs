@@ -6,9 +6,12 @@
 //! - [`EventPage`]: the body of `GET /api/Audit`.
 //! - [`Problem`]: RFC 9457 problem details with `errors: [{parameter, message}]`, and
 //!   [`GatewayMessage`], the `{"message": ...}` body API Gateway sends on its own.
+//! - [`ledger`]: the ledger routes' parameters and bodies (proofs, checkpoints, entries,
+//!   keys).
 //! - [`routes`]: `list_events`, `get_event`, `list_event_types`, `list_categories`,
 //!   annotated with `#[utoipa::path]`.
 
+pub mod ledger;
 mod page;
 pub mod params;
 mod problem;

@@ -357,7 +357,7 @@ fn identifier_pattern() -> ObjectBuilder {
     string().pattern(Some("^[A-Za-z0-9._:-]{1,128}$"))
 }
 
-fn string() -> ObjectBuilder {
+pub(crate) fn string() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String)
 }
 
@@ -729,7 +729,12 @@ fn parse_codes<C: Ord>(
     codes
 }
 
-fn parse_whole(parameter: &str, value: &str, min: u32, max: u32) -> Result<u32, ParameterError> {
+pub(crate) fn parse_whole(
+    parameter: &str,
+    value: &str,
+    min: u32,
+    max: u32,
+) -> Result<u32, ParameterError> {
     let rule = if max == u32::MAX {
         format!("must be a whole number of at least {min}")
     } else {
@@ -760,14 +765,17 @@ fn free_text(parameter: &str, value: &str) -> Result<String, ParameterError> {
     Ok(value.to_owned())
 }
 
+/// Which end of a range a bound is (a plain date means its first or last millisecond).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Bound {
+pub(crate) enum Bound {
+    /// The lower bound.
     Start,
+    /// The upper bound.
     End,
 }
 
 /// A range bound: the millisecond key bound, and the exact instant for comparing bounds.
-fn parse_bound(
+pub(crate) fn parse_bound(
     parameter: &str,
     value: &str,
     bound: Bound,
@@ -837,8 +845,8 @@ impl IntoParams for GetEventParams {
             .required(Required::True)
             .description(Some(format!(
                 "The event's id: 1 to {MAX_IDENTIFIER_LEN} characters of `[A-Za-z0-9._:-]`, \
-                 not `.` or `..` (the rule of ingestion, which also refuses `eventTypes` and \
-                 `categories`: those paths are the catalog's). Another value is a 400 naming \
+                 not `.` or `..` (the rule of ingestion, which also refuses `eventTypes`, \
+                 `categories` and `checkpoints`: those paths are other routes). Another value is a 400 naming \
                  `eventId`."
             )))
             .schema(Some(schema))

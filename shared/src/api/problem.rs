@@ -160,6 +160,12 @@ impl Problem {
         }
     }
 
+    /// 409: the resource exists but is not in the state the request needs (an event not
+    /// sealed yet has no inclusion proof).
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(409, "Conflict", detail)
+    }
+
     /// 414: the request line (method, URI and protocol) is `bytes` long, over `limit`.
     pub fn uri_too_long(bytes: usize, limit: usize) -> Self {
         Self::new(

@@ -64,7 +64,7 @@ impl std::fmt::Display for Identifier {
 /// Event ids that `GET /api/Audit/{eventId}` cannot carry: the dot segments and the literal
 /// segments of the routes beside it (`shared/src/api/routes` checks the list against its
 /// table).
-pub const RESERVED_EVENT_IDS: &[&str] = &[".", "..", "eventTypes", "categories"];
+pub const RESERVED_EVENT_IDS: &[&str] = &[".", "..", "eventTypes", "categories", "checkpoints"];
 
 /// The rule [`RESERVED_EVENT_IDS`] adds to event ids.
 fn reserved_event_id(value: &str) -> Result<(), String> {
@@ -171,7 +171,7 @@ mod tests {
     fn event_ids_that_a_url_path_cannot_carry_back_are_refused_naming_the_field() {
         // `GET /api/Audit/..` is another path, and `/api/Audit/eventTypes` another route: an
         // event stored under such an id could never be read back.
-        for bad in [".", "..", "eventTypes", "categories"] {
+        for bad in [".", "..", "eventTypes", "categories", "checkpoints"] {
             let err = EventId::parse(bad).unwrap_err();
             assert_eq!(err.field, "eventId", "{bad}");
             assert!(

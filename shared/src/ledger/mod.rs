@@ -12,6 +12,7 @@ pub mod jcs;
 pub mod leaf;
 pub mod merkle;
 pub mod note;
+pub mod read;
 pub mod seal;
 pub mod signer;
 pub mod tiles;

@@ -89,7 +89,8 @@ pub const EXAMPLE_REQUESTS: [(&str, &str); 4] = [
     modifiers(&Overview, &BearerAuth, &IngestContract),
     tags(
         (name = "Audit", description = "Reading the audit trail: the filtered, paginated listing and single events."),
-        (name = "Catalog", description = "The categories and event types the service knows, with their stable codes and descriptions.")
+        (name = "Catalog", description = "The categories and event types the service knows, with their stable codes and descriptions."),
+        (name = "Ledger", description = "Tamper evidence: inclusion proofs of events, the signed checkpoints and their consistency proofs, the ledger's leaves and the public verifier key (docs/ledger.md).")
     )
 )]
 struct ApiDoc;
@@ -381,7 +382,12 @@ impl Modify for ServerErrors {
         let reads_the_store = |route: &Route| {
             matches!(
                 route.operation,
-                routes::Operation::ListEvents | routes::Operation::GetEvent
+                routes::Operation::ListEvents
+                    | routes::Operation::GetEvent
+                    | routes::Operation::GetProof
+                    | routes::Operation::ListCheckpoints
+                    | routes::Operation::ListLedgerEntries
+                    | routes::Operation::GetLedgerKeys
             )
         };
         for route in ROUTES
@@ -735,6 +741,11 @@ mod tests {
         let mut seen = 0;
         for (path, item) in doc["paths"].as_object().unwrap() {
             for operation in item.as_object().unwrap().values() {
+                if path == routes::LEDGER_KEYS_PATH {
+                    // Public: no token, so no 401.
+                    assert!(operation["responses"]["401"].is_null(), "{path}");
+                    continue;
+                }
                 let content = &operation["responses"]["401"]["content"];
                 assert_eq!(
                     content["application/json"]["example"],
@@ -758,7 +769,8 @@ mod tests {
                 seen += 1;
             }
         }
-        assert_eq!(seen, 4);
+        // Every documented operation but the public verifier key.
+        assert_eq!(seen, 7);
         let overview = doc["info"]["description"].as_str().unwrap();
         assert!(
             overview.contains("`{ \"message\": \"Not Found\" }`"),
@@ -803,7 +815,12 @@ mod tests {
             let unavailable = &doc["paths"][route.path]["get"]["responses"]["503"];
             let reads = matches!(
                 route.operation,
-                routes::Operation::ListEvents | routes::Operation::GetEvent
+                routes::Operation::ListEvents
+                    | routes::Operation::GetEvent
+                    | routes::Operation::GetProof
+                    | routes::Operation::ListCheckpoints
+                    | routes::Operation::ListLedgerEntries
+                    | routes::Operation::GetLedgerKeys
             );
             assert_eq!(unavailable.is_object(), reads, "{}", route.path);
             if reads {
@@ -837,8 +854,12 @@ mod tests {
             [
                 "/api/Audit",
                 "/api/Audit/categories",
+                "/api/Audit/checkpoints",
                 "/api/Audit/eventTypes",
-                "/api/Audit/{eventId}"
+                "/api/Audit/ledger/entries",
+                "/api/Audit/ledger/keys",
+                "/api/Audit/{eventId}",
+                "/api/Audit/{eventId}/proof"
             ]
         );
         for path in paths {
@@ -1015,12 +1036,16 @@ mod tests {
     }
 
     #[test]
-    fn every_operation_requires_the_bearer_scheme() {
+    fn every_operation_but_the_public_key_requires_the_bearer_scheme() {
         let doc = value();
         let paths = doc["paths"].as_object().unwrap();
         for (path, item) in paths {
             for (method, operation) in item.as_object().unwrap() {
                 let security = operation["security"].as_array();
+                if path == routes::LEDGER_KEYS_PATH {
+                    assert!(security.is_none_or(Vec::is_empty), "{method} {path}");
+                    continue;
+                }
                 assert!(
                     security.is_some_and(|s| s.iter().any(|r| r.get(BEARER_AUTH).is_some())),
                     "{method} {path} does not require {BEARER_AUTH}"

@@ -14,6 +14,9 @@
 
 use utoipa::OpenApi;
 
+use crate::api::ledger::{
+    CheckpointList, CheckpointParams, EntryParams, InclusionProof, LedgerEntries, LedgerKeys,
+};
 use crate::api::params::{GetEventParams, ListEventsParams};
 use crate::api::{EventPage, Problem};
 use crate::catalog::{Category, EventType};
@@ -31,6 +34,14 @@ pub const GET_EVENT_PATH: &str = "/api/Audit/{eventId}";
 pub const EVENT_TYPES_PATH: &str = "/api/Audit/eventTypes";
 /// Path of the category catalog.
 pub const CATEGORIES_PATH: &str = "/api/Audit/categories";
+/// Path of an event's inclusion proof.
+pub const EVENT_PROOF_PATH: &str = "/api/Audit/{eventId}/proof";
+/// Path of the tenant's checkpoints.
+pub const CHECKPOINTS_PATH: &str = "/api/Audit/checkpoints";
+/// Path of a run of the tenant's ledger leaves.
+pub const LEDGER_ENTRIES_PATH: &str = "/api/Audit/ledger/entries";
+/// Path of the verifier keys (public).
+pub const LEDGER_KEYS_PATH: &str = "/api/Audit/ledger/keys";
 /// Path of the Swagger UI's page.
 pub const SWAGGER_PATH: &str = "/api/audit/swagger";
 /// Path of the Swagger UI's files and the OpenAPI document.
@@ -69,6 +80,14 @@ pub enum Operation {
     ListEventTypes,
     /// The category catalog.
     ListCategories,
+    /// An event's inclusion proof.
+    GetProof,
+    /// The tenant's checkpoints.
+    ListCheckpoints,
+    /// A run of the tenant's ledger leaves.
+    ListLedgerEntries,
+    /// The verifier keys.
+    GetLedgerKeys,
     /// The Swagger UI's page (redirects to the trailing-slash form).
     SwaggerUi,
     /// A Swagger UI file or the OpenAPI document.
@@ -160,6 +179,40 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: Method::Get,
+        path: EVENT_PROOF_PATH,
+        operation: Operation::GetProof,
+        function: Function::Query,
+        public: false,
+        operation_id: Some("getEventProof"),
+    },
+    Route {
+        method: Method::Get,
+        path: CHECKPOINTS_PATH,
+        operation: Operation::ListCheckpoints,
+        function: Function::Query,
+        public: false,
+        operation_id: Some("listCheckpoints"),
+    },
+    Route {
+        method: Method::Get,
+        path: LEDGER_ENTRIES_PATH,
+        operation: Operation::ListLedgerEntries,
+        function: Function::Query,
+        public: false,
+        operation_id: Some("listLedgerEntries"),
+    },
+    Route {
+        method: Method::Get,
+        path: LEDGER_KEYS_PATH,
+        operation: Operation::GetLedgerKeys,
+        function: Function::Query,
+        // The key verifies checkpoints; it is meant for anyone, as a verifier needs
+        // nothing else from the service to check exported data.
+        public: true,
+        operation_id: Some("getLedgerKeys"),
+    },
+    Route {
+        method: Method::Get,
         path: SWAGGER_PATH,
         operation: Operation::SwaggerUi,
         function: Function::Swagger,
@@ -181,7 +234,16 @@ pub const ROUTES: &[Route] = &[
 /// The documented operations; `crate::openapi` places each at the path, method and
 /// operation id that [`ROUTES`] gives it.
 #[derive(OpenApi)]
-#[openapi(paths(list_events, get_event, list_event_types, list_categories))]
+#[openapi(paths(
+    list_events,
+    get_event,
+    list_event_types,
+    list_categories,
+    get_event_proof,
+    list_checkpoints,
+    list_ledger_entries,
+    get_ledger_keys
+))]
 pub struct RouteDocs;
 
 /// List audit events, filtered and paginated.
@@ -364,3 +426,100 @@ pub fn list_event_types() {}
     security(("bearerAuth" = []))
 )]
 pub fn list_categories() {}
+
+/// Get an event's inclusion proof against the tenant's latest checkpoint.
+///
+/// The proof that the event, as `GET /api/Audit/{eventId}` returns it, is leaf `leafIndex`
+/// of the tenant's tree committed to by `checkpoint` (the latest signed checkpoint, a C2SP
+/// signed note). To check it: recompute the leaf hash from the event (`leafFormat`,
+/// docs/ledger.md), verify the audit path (RFC 9162 section 2.1.3.2) against the root in
+/// `checkpoint`, and the checkpoint's signature with the key of
+/// `GET /api/Audit/ledger/keys`.
+///
+/// Visibility is that of `GET /api/Audit/{eventId}`: 404 when the caller's tenant has no
+/// such event, when it is out of the caller's organization scope or expired. An event
+/// stored but not sealed yet is a 409: events are sealed about a minute after the minute
+/// they were recorded in ends; retry after `Retry-After` seconds.
+#[utoipa::path(
+    get,
+    path = EVENT_PROOF_PATH,
+    tag = "Ledger",
+    params(GetEventParams),
+    responses(
+        (status = 200, description = "The inclusion proof.", body = InclusionProof,
+            headers(("Server-Timing" = String, description = "DynamoDB time and items read (checkpoints, entry bundles, tiles)."))),
+        (status = 400, description = "The `eventId` path parameter is not an event id.",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such event for this caller.", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 409, description = "The event is stored but not sealed yet.", body = Problem,
+            content_type = "application/problem+json",
+            headers(("Retry-After" = String, description = "Seconds after which sealing is expected.")),
+            example = json!({ "type": "about:blank", "title": "Conflict", "status": 409,
+                "detail": "Event 01HQZX3J8Y6K2M4N5P7R9S0T1V is stored but not sealed yet; sealing takes about a minute after its minute ends. Retry later." })),
+    ),
+    security(("bearerAuth" = []))
+)]
+pub fn get_event_proof() {}
+
+/// List the tenant's checkpoints, oldest first.
+///
+/// Each checkpoint seals one bucket (a minute of `recordedAt`, server time) of the
+/// tenant's events into its Merkle tree and is chained to the previous one (`seq`,
+/// `prev`). With `withProofs=true`, each carries the consistency proof from the previous
+/// checkpoint's tree (`firstIndex` leaves) to its own. Pages follow `nextToken`.
+#[utoipa::path(
+    get,
+    path = CHECKPOINTS_PATH,
+    tag = "Ledger",
+    params(CheckpointParams),
+    responses(
+        (status = 200, description = "One page of checkpoints.", body = CheckpointList,
+            headers(("Server-Timing" = String, description = "DynamoDB time and items read."))),
+        (status = 400, description = "A parameter is invalid; `errors` names each one and its rule.",
+            body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearerAuth" = []))
+)]
+pub fn list_checkpoints() {}
+
+/// List a run of the tenant's ledger leaves.
+///
+/// Leaves `start..end` of the tenant's tree: each leaf's entry (`<recordedAt>#<eventId>`)
+/// and hash, with the frontier at `start`, enough to recompute the root of every
+/// checkpoint in the run and to find which events the ledger holds (the verifier's
+/// completeness check). At most 1,024 leaves a request.
+#[utoipa::path(
+    get,
+    path = LEDGER_ENTRIES_PATH,
+    tag = "Ledger",
+    params(EntryParams),
+    responses(
+        (status = 200, description = "The leaves.", body = LedgerEntries,
+            headers(("Server-Timing" = String, description = "DynamoDB time and items read."))),
+        (status = 400, description = "A parameter is invalid; `errors` names each one and its rule.",
+            body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearerAuth" = []))
+)]
+pub fn list_ledger_entries() {}
+
+/// Get the verifier keys of the checkpoints.
+///
+/// Public (no token): the key is meant for anyone verifying checkpoints. A verifier
+/// should hold its own copy (from the deployment's `SigningKeyArn` output, or published
+/// out of band) rather than trust this answer.
+#[utoipa::path(
+    get,
+    path = LEDGER_KEYS_PATH,
+    tag = "Ledger",
+    responses(
+        (status = 200, description = "The verifier keys, origin prefix and leaf format.", body = LedgerKeys,
+            example = json!({
+                "keys": ["audit.local+5b2e8f1a+AXMrX1mWVmBh2Y3mQ8vZ6z3d1c0PZ0ZfKx8nT0x5yQk4"],
+                "originPrefix": "audit.local",
+                "leafFormat": "audit-event/v1"
+            })),
+    )
+)]
+pub fn get_ledger_keys() {}
