@@ -29,7 +29,7 @@ fn metric_names_are_unique_and_every_set_is_small() {
                     .product::<usize>()
         })
         .sum();
-    assert_eq!(metrics, 31);
+    assert_eq!(metrics, 47);
     for set in METRIC_SETS {
         assert!(set.dimensions.len() <= 1, "{}", set.function);
     }
@@ -39,7 +39,16 @@ fn metric_names_are_unique_and_every_set_is_small() {
 fn the_route_dimension_takes_the_query_functions_operation_ids() {
     assert_eq!(
         ROUTE.values(),
-        ["listEvents", "getEvent", "listEventTypes", "listCategories"]
+        [
+            "listEvents",
+            "getEvent",
+            "listEventTypes",
+            "listCategories",
+            "getEventProof",
+            "listCheckpoints",
+            "listLedgerEntries",
+            "getLedgerKeys"
+        ]
     );
     assert_eq!(SOURCE.values(), ["direct", "sqs"]);
 }
