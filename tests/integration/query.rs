@@ -1327,9 +1327,11 @@ async fn each_request_writes_a_metric_line_that_says_what_it_read_returned_and_w
         ..budget_context(store, now, BUDGET)
     };
     let base = with_claims(fixture("list.json"), SKEW_TENANT, None);
-    // Failures are rare: the budget cuts the walk into partial pages; the unfiltered
-    // listing fills its first page.
-    let mut q = "outcome=failure&pageSize=5".to_owned();
+    // The busy actor is never in category 100, and no index serves an actor's category:
+    // the budget cuts the walk into partial pages; the unfiltered listing fills its first
+    // page.
+    let walk = "actorId=svc-busy&category=100&pageSize=5";
+    let mut q = walk.to_owned();
     let (mut partial, mut answers) = (0, 0);
     loop {
         let reply = call(&ctx, &with_query(base.clone(), &q)).await;
@@ -1353,7 +1355,7 @@ async fn each_request_writes_a_metric_line_that_says_what_it_read_returned_and_w
         partial += usize::from(stopped_short);
         answers += 1;
         match reply.body["nextToken"].as_str() {
-            Some(token) => q = format!("outcome=failure&pageSize=5&nextToken={token}"),
+            Some(token) => q = format!("{walk}&nextToken={token}"),
             None => break,
         }
     }
