@@ -219,6 +219,18 @@ mod tests {
     }
 
     #[test]
+    fn the_feed_wait_is_read_in_seconds_and_bounded() {
+        assert_eq!(config(&[]).unwrap().feed_retry_seconds, 60);
+        let c = config(&[("AUDIT_FEED_RETRY_SECONDS", "5")]).unwrap();
+        assert_eq!(c.feed_retry_seconds, 5);
+        for bad in ["0", "3601", "soon", "-1"] {
+            let err = config(&[("AUDIT_FEED_RETRY_SECONDS", bad)]).unwrap_err();
+            assert_eq!(err.name, "AUDIT_FEED_RETRY_SECONDS", "{bad}");
+            assert!(err.reason.contains("1 to 3600"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
     fn the_deadline_is_read_in_milliseconds_and_bounded() {
         let c = config(&[("AUDIT_QUERY_DEADLINE_MS", "2500")]).unwrap();
         assert_eq!(c.deadline, Duration::from_millis(2500));
