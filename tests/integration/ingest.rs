@@ -648,7 +648,7 @@ async fn event_ids_a_url_cannot_read_back_and_metadata_keys_with_control_charact
     let store = table.store(1);
     let ctx = context(Arc::new(store.clone()));
     let at = "2024-03-01T11:00:00.000Z";
-    let mut events: Vec<Value> = [".", "..", "eventTypes", "categories", "checkpoints"]
+    let mut events: Vec<Value> = [".", "..", "eventTypes", "categories", "checkpoints", "feed"]
         .iter()
         .map(|id| event_json("acme", id, 202, at))
         .collect();
@@ -663,14 +663,14 @@ async fn event_ids_a_url_cannot_read_back_and_metadata_keys_with_control_charact
             .unwrap(),
     );
 
-    assert_eq!(response.totals.rejected, 6, "{:?}", response.results);
+    assert_eq!(response.totals.rejected, 7, "{:?}", response.results);
     assert_eq!(response.totals.stored, 1, "'...' is an ordinary id");
-    for result in &response.results[..5] {
+    for result in &response.results[..6] {
         assert_eq!(result.status, EventStatus::Rejected);
         assert_eq!(result.errors[0].field, "eventId");
         assert!(result.errors[0].message.contains("must not be"));
     }
-    let key = &response.results[5];
+    let key = &response.results[6];
     assert_eq!(key.status, EventStatus::Rejected);
     assert_eq!(key.errors[0].field, "metadata.bell\\u{7}");
     assert!(key.errors[0].message.contains("control characters"));

@@ -20,6 +20,15 @@ pub const ENV_TOKEN_KEY: &str = "AUDIT_TOKEN_KEY";
 /// answer is the matches found so far with a `nextToken` that resumes where reading stopped.
 pub const ENV_QUERY_READ_BUDGET: &str = "AUDIT_QUERY_READ_BUDGET";
 
+/// Seconds a feed reader that is caught up is told to wait (`retryAfterSeconds` and
+/// `Retry-After` of `GET /api/Audit/feed`), 1 to 3600, default
+/// [`DEFAULT_FEED_RETRY_SECONDS`]. It should be about the sealer's delay: a bucket (a
+/// minute of `recordedAt`) is sealed `AUDIT_SEAL_SETTLE_MS` after it ends, and the sealer
+/// runs every minute in AWS; locally (`make dev`) a few seconds.
+pub const ENV_FEED_RETRY_SECONDS: &str = "AUDIT_FEED_RETRY_SECONDS";
+/// [`ENV_FEED_RETRY_SECONDS`] when unset: a minute, the sealer's schedule in AWS.
+pub const DEFAULT_FEED_RETRY_SECONDS: u64 = 60;
+
 /// Longest a request may take, in milliseconds, before it answers 503 (default
 /// [`DEFAULT_QUERY_DEADLINE`]); the Lambda invocation's own deadline, less
 /// [`crate::QUERY_DEADLINE_MARGIN`], caps it.
@@ -69,6 +78,8 @@ pub struct QueryConfig {
     pub deadline: Duration,
     /// Most items one list request reads ([`ENV_QUERY_READ_BUDGET`]).
     pub read_budget: u64,
+    /// What the feed tells a caught-up reader to wait ([`ENV_FEED_RETRY_SECONDS`]).
+    pub feed_retry_seconds: u64,
 }
 
 /// A setting that is malformed.
@@ -136,8 +147,22 @@ impl QueryConfig {
                     ),
                 })?,
         };
+        let feed_retry_seconds = match get(ENV_FEED_RETRY_SECONDS) {
+            None => DEFAULT_FEED_RETRY_SECONDS,
+            Some(value) => value
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=3600).contains(n))
+                .ok_or_else(|| QueryConfigError {
+                    name: ENV_FEED_RETRY_SECONDS,
+                    reason: format!(
+                        "must be a whole number of seconds from 1 to 3600 (was {value:?})"
+                    ),
+                })?,
+        };
         Ok(Self {
             claims,
+            feed_retry_seconds,
             token_key,
             token_key_is_default,
             deadline,
@@ -154,6 +179,7 @@ impl Default for QueryConfig {
             token_key_is_default: true,
             deadline: DEFAULT_QUERY_DEADLINE,
             read_budget: READ_BUDGET_DEFAULT,
+            feed_retry_seconds: DEFAULT_FEED_RETRY_SECONDS,
         }
     }
 }
@@ -189,6 +215,18 @@ mod tests {
             let err = config(&[("AUDIT_QUERY_READ_BUDGET", bad)]).unwrap_err();
             assert_eq!(err.name, "AUDIT_QUERY_READ_BUDGET", "{bad}");
             assert!(err.reason.contains("10 to 100000"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_feed_wait_is_read_in_seconds_and_bounded() {
+        assert_eq!(config(&[]).unwrap().feed_retry_seconds, 60);
+        let c = config(&[("AUDIT_FEED_RETRY_SECONDS", "5")]).unwrap();
+        assert_eq!(c.feed_retry_seconds, 5);
+        for bad in ["0", "3601", "soon", "-1"] {
+            let err = config(&[("AUDIT_FEED_RETRY_SECONDS", bad)]).unwrap_err();
+            assert_eq!(err.name, "AUDIT_FEED_RETRY_SECONDS", "{bad}");
+            assert!(err.reason.contains("1 to 3600"), "{bad}: {err}");
         }
     }
 

@@ -186,7 +186,7 @@ pub enum KeySetting {
     File(PathBuf),
 }
 
-fn ledger_of(ctx: &QueryContext) -> Result<&LedgerContext, ApiError> {
+pub(crate) fn ledger_of(ctx: &QueryContext) -> Result<&LedgerContext, ApiError> {
     ctx.ledger
         .as_ref()
         .ok_or_else(|| ApiError::Internal(format!("no ledger is configured ({ENV_LEDGER_TABLE})")))

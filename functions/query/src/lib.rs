@@ -24,6 +24,9 @@
 //!   satisfies is a 406 naming `Accept`), with its pagination also in the `X-Has-More`,
 //!   `X-Next-Token` and `Link` headers;
 //! - `GET /api/Audit/{eventId}`: one event, 404 when absent, expired or out of scope;
+//! - `GET /api/Audit/feed`: sealed events in leaf order from a signed cursor ([`feed`]), in
+//!   the same formats, with `X-Next-Cursor`, `X-Has-More` and, when caught up,
+//!   `Retry-After`;
 //! - `GET /api/Audit/eventTypes`, `GET /api/Audit/categories`: the catalog;
 //! - `GET /api/Audit/{eventId}/proof`, `GET /api/Audit/checkpoints`,
 //!   `GET /api/Audit/ledger/entries`, `GET /api/Audit/ledger/keys` (public): the ledger
@@ -51,6 +54,7 @@ pub mod apigw;
 pub mod claims;
 pub mod config;
 pub mod error;
+pub mod feed;
 pub mod ledger;
 
 use std::sync::Arc;
@@ -99,7 +103,10 @@ pub struct QueryContext {
     pub read_budget: u64,
     /// Where each request's metric line goes (standard output in Lambda).
     pub metrics: SharedSink,
-    /// The ledger the proof, checkpoint, entry and key routes read; without it they
+    /// Seconds a feed reader that is caught up should wait (`retryAfterSeconds`,
+    /// [`config::ENV_FEED_RETRY_SECONDS`]).
+    pub feed_retry_seconds: u64,
+    /// The ledger the feed, proof, checkpoint, entry and key routes read; without it they
     /// answer 500.
     pub ledger: Option<LedgerContext>,
 }
@@ -115,6 +122,7 @@ impl QueryContext {
             clock: clock::system(),
             deadline: config.deadline,
             read_budget: config.read_budget,
+            feed_retry_seconds: config.feed_retry_seconds,
             metrics: metrics::stdout(),
             ledger: None,
         }
@@ -406,6 +414,7 @@ async fn serve(
         Operation::ListEvents => list(ctx, request, &caller, stop_reading_at).await,
         Operation::GetEvent => event(ctx, &caller, &event_id()).await,
         Operation::GetProof => ledger::proof(ctx, &caller, &event_id()).await,
+        Operation::ReadFeed => feed::feed(ctx, request, &caller, stop_reading_at).await,
         Operation::ListCheckpoints => {
             ledger::checkpoints(ctx, &caller, &query_pairs(request)).await
         }

@@ -1,10 +1,11 @@
 //! `audit-export`: exports a filtered range of the audit trail through the HTTP API as
-//! NDJSON, CSV or OCSF, resumable from a state file (`audit-export --help`;
+//! NDJSON, CSV or OCSF (or follows the feed, `--feed`), resumable from a state file (`audit-export --help`;
 //! `audit_local::export` has the details).
 
 use std::process::ExitCode;
 
-use audit_local::export::{run, source::ListSource, ExportError, Options, Outcome};
+use audit_local::export::source::{FeedSource, ListSource};
+use audit_local::export::{run, ExportError, Options, Outcome};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -16,14 +17,22 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = match ListSource::new(
+    let (url, query, size, token) = (
         &options.url,
         &options.query,
         options.page_size,
         options.token.clone(),
-    ) {
-        Ok(mut source) => run(&options, &mut source).await,
-        Err(error) => Err(error),
+    );
+    let result = if options.feed {
+        match FeedSource::new(url, query, size, token) {
+            Ok(mut source) => run(&options, &mut source).await,
+            Err(error) => Err(error),
+        }
+    } else {
+        match ListSource::new(url, query, size, token) {
+            Ok(mut source) => run(&options, &mut source).await,
+            Err(error) => Err(error),
+        }
     };
     match result {
         Ok(Outcome::Complete { events }) => {

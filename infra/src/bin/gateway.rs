@@ -146,13 +146,21 @@ fn emulator_config(per_function: usize) -> Result<EmulatorConfig, String> {
     })
 }
 
+/// What the feed tells a caught-up reader to wait locally: the local sealer settles 3 s
+/// after a bucket ends and runs every few seconds.
+const LOCAL_FEED_RETRY_SECONDS: &str = "5";
+
 /// A variable of the functions' local environment: the gateway's own, or the sealer's
-/// local default under `state_dir`.
+/// local default under `state_dir`, or the feed's local wait.
 fn local_variable(name: &str, state_dir: &std::path::Path) -> Option<String> {
     std::env::var(name)
         .ok()
         .filter(|v| !v.trim().is_empty())
         .or_else(|| sealing::local_default(name, state_dir))
+        .or_else(|| {
+            (name == query::config::ENV_FEED_RETRY_SECONDS)
+                .then(|| LOCAL_FEED_RETRY_SECONDS.to_owned())
+        })
 }
 
 /// Starts the emulators of one function, with the environment the template gives it.
@@ -245,8 +253,10 @@ async fn seed_events(ctx: &IngestContext, tenant: &str, count: usize) -> Result<
 
 async fn run() -> Result<(), String> {
     let config = Config::from_env().map_err(|e| e.to_string())?;
-    let query_config = QueryConfig::from_env().map_err(|e| e.to_string())?;
     let settings = settings()?;
+    let query_config =
+        QueryConfig::from_lookup(|name| local_variable(name, settings.state_dir.as_path()))
+            .map_err(|e| e.to_string())?;
     if config.endpoint_url.is_none() {
         return Err("AUDIT_DYNAMODB_ENDPOINT is not set: the local gateway only runs against a local engine".into());
     }

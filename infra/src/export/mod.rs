@@ -1,5 +1,11 @@
-//! `audit-export`: walks a filtered range of the trail through the HTTP API and writes it as
-//! NDJSON, CSV or OCSF to a file or standard output, resumable after an interruption.
+//! `audit-export`: walks a filtered range of the trail, or the feed (`--feed`), through the
+//! HTTP API and writes it as NDJSON, CSV or OCSF to a file or standard output, resumable
+//! after an interruption.
+//!
+//! With `--feed` the source is `GET /api/Audit/feed` ([`source::FeedSource`]): the export
+//! stops when the feed is caught up, keeping the cursor in the state file, so that running
+//! it again later appends what was sealed since (an incremental export); with `--follow`
+//! it waits `retryAfterSeconds` and asks again, forever.
 //!
 //! The loop: read a page from the [`source::EventSource`], append its records to the output
 //! ([`Format::write_export`]: the writers the API serves with), flush and sync the output,
@@ -16,7 +22,8 @@ use std::io::{IsTerminal, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use audit_shared::api::params::{FORMAT, NEXT_TOKEN, PAGE_NUMBER, PAGE_SIZE};
+use audit_shared::api::feed::CURSOR;
+use audit_shared::api::params::{CATEGORY, EVENT_TYPE, FORMAT, NEXT_TOKEN, PAGE_NUMBER, PAGE_SIZE};
 use audit_shared::format::Format;
 use audit_shared::limits::PAGE_SIZE_MAX;
 use serde::{Deserialize, Serialize};
@@ -66,12 +73,17 @@ pub struct Options {
     pub page_size: u32,
     /// Stop (as if interrupted) after this many pages of this run (tests).
     pub stop_after_pages: Option<u64>,
+    /// Read the feed (`GET /api/Audit/feed`) rather than the listing.
+    pub feed: bool,
+    /// With `feed`: when caught up, wait and go on rather than stop.
+    pub follow: bool,
 }
 
 /// The usage text.
 pub const USAGE: &str = "\
 usage: audit-export --url URL [--token TOKEN] [--query FILTERS] [--format ndjson|csv|ocsf]
                     [--output FILE [--state FILE]] [--page-size N] [--stop-after-pages N]
+                    [--feed [--follow]]
 
   --url       the API's root, e.g. http://127.0.0.1:3000 (make dev) or the stack's ApiUrl
   --token     bearer token (default: $AUDIT_TOKEN; none: the local gateway's tenant)
@@ -83,6 +95,10 @@ usage: audit-export --url URL [--token TOKEN] [--query FILTERS] [--format ndjson
               resumes where it stopped (needs --output)
   --page-size events per request, 1 to 1000 (default 1000)
   --stop-after-pages  stop after N pages, as an interruption would (for tests)
+  --feed      read GET /api/Audit/feed: every sealed event once, in recorded order
+              (--query takes category and eventType only); stops when caught up, and
+              with --state a later run goes on from there
+  --follow    with --feed: when caught up, wait retryAfterSeconds and go on (never ends)
 ";
 
 impl Options {
@@ -96,6 +112,8 @@ impl Options {
         let mut state = None;
         let mut page_size = PAGE_SIZE_MAX;
         let mut stop_after_pages = None;
+        let mut feed = false;
+        let mut follow = false;
         let mut args = args.iter();
         while let Some(flag) = args.next() {
             let mut value = || {
@@ -139,6 +157,8 @@ impl Options {
                         ))
                     })?);
                 }
+                "--feed" => feed = true,
+                "--follow" => follow = true,
                 "-h" | "--help" => return Err(ExportError::Usage(USAGE.to_owned())),
                 other => {
                     return Err(ExportError::Usage(format!(
@@ -149,11 +169,19 @@ impl Options {
         }
         let url = url.ok_or_else(|| ExportError::Usage(format!("--url is required\n\n{USAGE}")))?;
         for (name, _) in form_pairs(&query) {
-            if [NEXT_TOKEN, PAGE_NUMBER, PAGE_SIZE, FORMAT].contains(&name.as_str()) {
+            if [NEXT_TOKEN, PAGE_NUMBER, PAGE_SIZE, FORMAT, CURSOR].contains(&name.as_str()) {
                 return Err(ExportError::Usage(format!(
                     "--query must hold filters only: the exporter sets {name} itself"
                 )));
             }
+            if feed && ![CATEGORY, EVENT_TYPE].contains(&name.as_str()) {
+                return Err(ExportError::Usage(format!(
+                    "--feed takes the filters category and eventType only (got {name})"
+                )));
+            }
+        }
+        if follow && !feed {
+            return Err(ExportError::Usage("--follow needs --feed".to_owned()));
         }
         if state.is_some() && output.is_none() {
             return Err(ExportError::Usage(
@@ -169,6 +197,8 @@ impl Options {
             state,
             page_size,
             stop_after_pages,
+            feed,
+            follow,
         })
     }
 }
@@ -204,6 +234,10 @@ pub struct State {
     pub position: Option<String>,
     /// Whether the source has no more pages.
     pub done: bool,
+    /// Whether the source is the feed (then `position` is its cursor, and `done` is never
+    /// set: a later run goes on from the cursor).
+    #[serde(default)]
+    pub feed: bool,
 }
 
 impl State {
@@ -217,6 +251,7 @@ impl State {
             pages: 0,
             position: None,
             done: false,
+            feed: options.feed,
         }
     }
 
@@ -261,28 +296,32 @@ pub enum Outcome {
 
 /// Runs the export of `options` from `source`.
 pub async fn run(options: &Options, source: &mut impl EventSource) -> Result<Outcome, ExportError> {
-    let mut state = match &options.state {
-        Some(path) => match State::read(path)? {
-            Some(saved) => {
-                let asked = State::fresh(options);
-                if (&saved.url, &saved.query, &saved.format)
-                    != (&asked.url, &asked.query, &asked.format)
-                {
-                    return Err(ExportError::Usage(format!(
-                        "{} belongs to another export (url {}, query '{}', format {}): \
+    let mut state =
+        match &options.state {
+            Some(path) => {
+                match State::read(path)? {
+                    Some(saved) => {
+                        let asked = State::fresh(options);
+                        if (&saved.url, &saved.query, &saved.format, saved.feed)
+                            != (&asked.url, &asked.query, &asked.format, asked.feed)
+                        {
+                            return Err(ExportError::Usage(format!(
+                        "{} belongs to another export (url {}, query '{}', format {}, {}): \
                          give the same arguments, or another state file",
                         path.display(),
                         saved.url,
                         saved.query,
-                        saved.format
+                        saved.format,
+                        if saved.feed { "the feed" } else { "the listing" }
                     )));
+                        }
+                        saved
+                    }
+                    None => State::fresh(options),
                 }
-                saved
             }
             None => State::fresh(options),
-        },
-        None => State::fresh(options),
-    };
+        };
     if state.done {
         return Ok(Outcome::Complete {
             events: state.events,
@@ -335,11 +374,14 @@ pub async fn run(options: &Options, source: &mut impl EventSource) -> Result<Out
         }
         pages_this_run += 1;
         progress.show(state.events);
-        if state.done {
+        if state.done || (page.caught_up.is_some() && !options.follow) {
             progress.finish(state.events);
             return Ok(Outcome::Complete {
                 events: state.events,
             });
+        }
+        if let Some(wait) = page.caught_up {
+            tokio::time::sleep(wait).await;
         }
     }
 }

@@ -1,9 +1,10 @@
 //! Where an export reads events from: a paginated source with a resumable position
-//! ([`EventSource`]). Today the listing, `GET /api/Audit` with its `nextToken`
-//! ([`ListSource`]); a feed with its cursor is another implementation of the same trait.
+//! ([`EventSource`]): the listing, `GET /api/Audit` with its `nextToken` ([`ListSource`]),
+//! or the feed, `GET /api/Audit/feed` with its cursor ([`FeedSource`]).
 
 use std::time::Duration;
 
+use audit_shared::api::feed::FeedPage;
 use audit_shared::api::EventPage;
 use audit_shared::domain::AuditEvent;
 use axum::body::Bytes;
@@ -24,6 +25,9 @@ pub struct SourcePage {
     pub events: Vec<AuditEvent>,
     /// Where the next page starts; `None` when nothing follows.
     pub next: Option<String>,
+    /// A source that never ends (the feed) sets this when it is caught up: how long to
+    /// wait before asking again from `next`.
+    pub caught_up: Option<Duration>,
 }
 
 /// A paginated source of events with a resumable position: an opaque string the source
@@ -58,17 +62,29 @@ impl ListSource {
         page_size: u32,
         token: Option<String>,
     ) -> Result<Self, ExportError> {
+        Self::at(
+            audit_shared::api::routes::LIST_EVENTS_PATH,
+            url,
+            query,
+            page_size,
+            token,
+        )
+    }
+
+    fn at(
+        path: &str,
+        url: &str,
+        query: &str,
+        page_size: u32,
+        token: Option<String>,
+    ) -> Result<Self, ExportError> {
         let connector = HttpsConnectorBuilder::new()
             .with_native_roots()
             .map_err(|e| ExportError::Usage(format!("no TLS trust store: {e}")))?
             .https_or_http()
             .enable_http1()
             .build();
-        let mut base = format!(
-            "{}{}?",
-            url.trim_end_matches('/'),
-            audit_shared::api::routes::LIST_EVENTS_PATH
-        );
+        let mut base = format!("{}{path}?", url.trim_end_matches('/'));
         if !query.is_empty() {
             base.push_str(query);
             base.push('&');
@@ -114,27 +130,14 @@ impl ListSource {
             .to_bytes();
         Ok((status, retry_after, body))
     }
-}
 
-impl EventSource for ListSource {
-    async fn page(&mut self, position: Option<&str>) -> Result<SourcePage, ExportError> {
-        let mut uri = self.base.clone();
-        if let Some(token) = position {
-            uri.push_str("&nextToken=");
-            uri.push_str(token);
-        }
+    /// The body of a 200 at `uri`, retrying 429 and 503 as the API says.
+    async fn get_ok(&self, uri: &str) -> Result<Bytes, ExportError> {
         let mut attempt = 1;
         loop {
-            let (status, retry_after, body) = self.get(&uri).await?;
+            let (status, retry_after, body) = self.get(uri).await?;
             if status == StatusCode::OK {
-                let page: EventPage = serde_json::from_slice(&body).map_err(|e| {
-                    ExportError::Http(format!("GET {uri}: not a page of events: {e}"))
-                })?;
-                let next = page.next_token.filter(|_| page.has_more);
-                return Ok(SourcePage {
-                    events: page.items,
-                    next,
-                });
+                return Ok(body);
             }
             let retryable = status == StatusCode::TOO_MANY_REQUESTS
                 || status == StatusCode::SERVICE_UNAVAILABLE;
@@ -148,5 +151,69 @@ impl EventSource for ListSource {
             tokio::time::sleep(wait.min(MAX_RETRY_WAIT)).await;
             attempt += 1;
         }
+    }
+}
+
+impl EventSource for ListSource {
+    async fn page(&mut self, position: Option<&str>) -> Result<SourcePage, ExportError> {
+        let mut uri = self.base.clone();
+        if let Some(token) = position {
+            uri.push_str("&nextToken=");
+            uri.push_str(token);
+        }
+        let body = self.get_ok(&uri).await?;
+        let page: EventPage = serde_json::from_slice(&body)
+            .map_err(|e| ExportError::Http(format!("GET {uri}: not a page of events: {e}")))?;
+        let next = page.next_token.filter(|_| page.has_more);
+        Ok(SourcePage {
+            events: page.items,
+            next,
+            caught_up: None,
+        })
+    }
+}
+
+/// `GET /api/Audit/feed` through the HTTP API: every sealed event once, in recorded order,
+/// page after page by `cursor`. It never ends: when caught up, its page says how long to
+/// wait (`retryAfterSeconds`) and its cursor is where to ask again.
+pub struct FeedSource(ListSource);
+
+impl FeedSource {
+    /// A feed source for the API at `url`, the feed's filters (`category`, `eventType`) as
+    /// a query string, `page_size` events per request, and a bearer token.
+    pub fn new(
+        url: &str,
+        query: &str,
+        page_size: u32,
+        token: Option<String>,
+    ) -> Result<Self, ExportError> {
+        ListSource::at(
+            audit_shared::api::routes::FEED_PATH,
+            url,
+            query,
+            page_size,
+            token,
+        )
+        .map(Self)
+    }
+}
+
+impl EventSource for FeedSource {
+    async fn page(&mut self, position: Option<&str>) -> Result<SourcePage, ExportError> {
+        let mut uri = self.0.base.clone();
+        if let Some(cursor) = position {
+            uri.push_str("&cursor=");
+            uri.push_str(cursor);
+        }
+        let body = self.0.get_ok(&uri).await?;
+        let page: FeedPage = serde_json::from_slice(&body)
+            .map_err(|e| ExportError::Http(format!("GET {uri}: not a page of the feed: {e}")))?;
+        let caught_up = (!page.has_more)
+            .then(|| Duration::from_secs(page.retry_after_seconds.unwrap_or(1).max(1)));
+        Ok(SourcePage {
+            events: page.items,
+            next: Some(page.next_cursor),
+            caught_up,
+        })
     }
 }

@@ -46,6 +46,7 @@ impl EventSource for Pages {
         Ok(SourcePage {
             events: self.pages[index].clone(),
             next: (index + 1 < self.pages.len()).then(|| (index + 1).to_string()),
+            caught_up: None,
         })
     }
 }
@@ -60,6 +61,8 @@ fn options(dir: &Path, name: &str, format: Format) -> Options {
         state: Some(dir.join(format!("{name}.state"))),
         page_size: 4,
         stop_after_pages: None,
+        feed: false,
+        follow: false,
     }
 }
 
@@ -160,4 +163,121 @@ fn arguments_parse_and_bad_ones_are_named() {
         let error = Options::parse(&args(bad), None).unwrap_err().to_string();
         assert!(error.contains(says), "{bad}: {error}");
     }
+}
+
+/// A feed: `available` of its events sealed so far; positions are event indexes; caught
+/// up, it answers its position again with a wait.
+struct Feed {
+    events: Vec<AuditEvent>,
+    available: usize,
+    per_page: usize,
+    /// Events sealed at each caught-up answer (a `--follow` run sees them after waiting).
+    grow_by: usize,
+}
+
+impl EventSource for Feed {
+    async fn page(&mut self, position: Option<&str>) -> Result<SourcePage, ExportError> {
+        let from: usize = position.map_or(0, |p| p.parse().unwrap());
+        let to = (from + self.per_page).min(self.available);
+        let caught_up = to == self.available;
+        let page = SourcePage {
+            events: self.events[from..to].to_vec(),
+            next: Some(to.to_string()),
+            caught_up: caught_up.then(|| std::time::Duration::from_millis(1)),
+        };
+        if caught_up {
+            self.available = (self.available + self.grow_by).min(self.events.len());
+        }
+        Ok(page)
+    }
+}
+
+fn feed(available: usize, grow_by: usize) -> Feed {
+    Feed {
+        events: Pages::new(30, 30).pages.remove(0),
+        available,
+        per_page: 4,
+        grow_by,
+    }
+}
+
+#[tokio::test]
+async fn a_feed_export_stops_when_caught_up_and_a_later_run_appends_what_was_sealed_since() {
+    let dir = scratch();
+    let whole = Options {
+        feed: true,
+        ..options(&dir, "feed-whole", Format::Csv)
+    };
+    assert_eq!(
+        run(&whole, &mut feed(30, 0)).await.unwrap(),
+        Outcome::Complete { events: 30 }
+    );
+    let expected = std::fs::read(whole.output.as_ref().unwrap()).unwrap();
+
+    let parts = Options {
+        feed: true,
+        ..options(&dir, "feed-parts", Format::Csv)
+    };
+    // 10 sealed: the run stops caught up, the cursor kept.
+    assert_eq!(
+        run(&parts, &mut feed(10, 0)).await.unwrap(),
+        Outcome::Complete { events: 10 }
+    );
+    let state = State::read(parts.state.as_ref().unwrap()).unwrap().unwrap();
+    assert!(!state.done && state.feed);
+    assert_eq!(state.position.as_deref(), Some("10"));
+    // Interrupted on the way to 30, then resumed: the same bytes as one run.
+    let mut cut = parts.clone();
+    cut.stop_after_pages = Some(2);
+    assert_eq!(
+        run(&cut, &mut feed(30, 0)).await.unwrap(),
+        Outcome::Stopped { events: 18 }
+    );
+    assert_eq!(
+        run(&parts, &mut feed(30, 0)).await.unwrap(),
+        Outcome::Complete { events: 30 }
+    );
+    assert_eq!(
+        std::fs::read(parts.output.as_ref().unwrap()).unwrap(),
+        expected
+    );
+
+    // --follow waits and goes on as events are sealed (stopped here after 12 pages).
+    let follow = Options {
+        feed: true,
+        follow: true,
+        stop_after_pages: Some(12),
+        ..options(&dir, "feed-follow", Format::Csv)
+    };
+    let outcome = run(&follow, &mut feed(5, 5)).await.unwrap();
+    assert_eq!(outcome, Outcome::Stopped { events: 30 });
+    assert_eq!(
+        std::fs::read(follow.output.as_ref().unwrap()).unwrap(),
+        expected
+    );
+    // A state of the listing is not a state of the feed.
+    let listing = options(&dir, "feed-parts", Format::Csv);
+    assert!(matches!(
+        run(&listing, &mut Pages::new(3, 4)).await,
+        Err(ExportError::Usage(_))
+    ));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn feed_options_take_only_the_feed_filters() {
+    let args = |s: &str| s.split(' ').map(str::to_owned).collect::<Vec<_>>();
+    let o = Options::parse(
+        &args("--url http://x --feed --follow --query category=200"),
+        None,
+    )
+    .unwrap();
+    assert!(o.feed && o.follow);
+    assert!(Options::parse(&args("--url http://x --follow"), None).is_err());
+    assert!(Options::parse(
+        &args("--url http://x --feed --query rangeStart=2026-01-01"),
+        None
+    )
+    .is_err());
+    assert!(Options::parse(&args("--url http://x --feed --query cursor=abc"), None).is_err());
 }

@@ -350,7 +350,7 @@ pub fn parse_entry_query(pairs: &[(String, String)]) -> Result<EntryQuery, Inval
     }
 }
 
-fn into_params(params: &[LedgerParam]) -> Vec<Parameter> {
+pub(crate) fn into_params(params: &[LedgerParam]) -> Vec<Parameter> {
     params
         .iter()
         .map(|param| {

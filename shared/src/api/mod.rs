@@ -6,11 +6,13 @@
 //! - [`EventPage`]: the body of `GET /api/Audit`.
 //! - [`Problem`]: RFC 9457 problem details with `errors: [{parameter, message}]`, and
 //!   [`GatewayMessage`], the `{"message": ...}` body API Gateway sends on its own.
+//! - [`feed`]: the feed's parameters and body (`GET /api/Audit/feed`).
 //! - [`ledger`]: the ledger routes' parameters and bodies (proofs, checkpoints, entries,
 //!   keys).
 //! - [`routes`]: `list_events`, `get_event`, `list_event_types`, `list_categories`,
 //!   annotated with `#[utoipa::path]`.
 
+pub mod feed;
 pub mod ledger;
 mod page;
 pub mod params;

@@ -64,7 +64,8 @@ impl std::fmt::Display for Identifier {
 /// Event ids that `GET /api/Audit/{eventId}` cannot carry: the dot segments and the literal
 /// segments of the routes beside it (`shared/src/api/routes` checks the list against its
 /// table).
-pub const RESERVED_EVENT_IDS: &[&str] = &[".", "..", "eventTypes", "categories", "checkpoints"];
+pub const RESERVED_EVENT_IDS: &[&str] =
+    &[".", "..", "eventTypes", "categories", "checkpoints", "feed"];
 
 /// The rule [`RESERVED_EVENT_IDS`] adds to event ids.
 fn reserved_event_id(value: &str) -> Result<(), String> {

@@ -770,7 +770,7 @@ mod tests {
             }
         }
         // Every documented operation but the public verifier key.
-        assert_eq!(seen, 7);
+        assert_eq!(seen, 8);
         let overview = doc["info"]["description"].as_str().unwrap();
         assert!(
             overview.contains("`{ \"message\": \"Not Found\" }`"),
@@ -856,6 +856,7 @@ mod tests {
                 "/api/Audit/categories",
                 "/api/Audit/checkpoints",
                 "/api/Audit/eventTypes",
+                "/api/Audit/feed",
                 "/api/Audit/ledger/entries",
                 "/api/Audit/ledger/keys",
                 "/api/Audit/{eventId}",

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 pub use execute::{run_query, Caller, QueryEnv, QueryPage};
 pub use merge::{read_merged_within, MergeOutcome, Stop};
 pub use plan::Plan;
-pub use token::{PageToken, TokenError, TokenKey};
+pub use token::{CursorError, FeedCursor, PageToken, TokenError, TokenKey};
 
 use crate::catalog::{CategoryCode, EventTypeCode};
 use crate::domain::{Identifier, Outcome, TargetRef, Timestamp};

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, Projection, ProjectionType, ReturnConsumedCapacity,
+    KeyType, KeysAndAttributes, Projection, ProjectionType, ReturnConsumedCapacity,
     ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
@@ -366,7 +366,97 @@ impl EventReader for DynamoStore {
             .transpose()?;
         Ok((event, stats))
     }
+
+    async fn get_events(
+        &self,
+        tenant: &TenantId,
+        ids: &[EventId],
+    ) -> Result<(Vec<AuditEvent>, ReadStats), StoreError> {
+        let started = std::time::Instant::now();
+        let mut unique: Vec<String> = ids.iter().map(|id| keys::event_pk(tenant, id)).collect();
+        unique.sort_unstable();
+        unique.dedup();
+        // The batches (100 keys each) run concurrently: a page of the feed is at most ten.
+        let batches = unique
+            .chunks(BATCH_GET_MAX)
+            .map(|chunk| self.batch_get_events(chunk));
+        let mut stats = ReadStats::default();
+        let mut found = Vec::with_capacity(ids.len());
+        for batch in futures::future::join_all(batches).await {
+            let (events, requests, capacity) = batch?;
+            found.extend(events);
+            stats.requests += requests;
+            stats.read_capacity += capacity;
+        }
+        stats.items_read = found.len() as u64;
+        stats.db_time = started.elapsed();
+        Ok((found, stats))
+    }
 }
+
+impl DynamoStore {
+    /// One BatchGetItem of at most [`BATCH_GET_MAX`] event keys, retrying what it leaves
+    /// unprocessed: the events, the requests made and the capacity consumed.
+    async fn batch_get_events(
+        &self,
+        pks: &[String],
+    ) -> Result<(Vec<AuditEvent>, u32, f64), StoreError> {
+        let mut request: Vec<Item> = pks
+            .iter()
+            .map(|pk| HashMap::from([(keys::PK.to_owned(), AttributeValue::S(pk.clone()))]))
+            .collect();
+        let (mut found, mut requests, mut capacity) = (Vec::with_capacity(pks.len()), 0, 0.0);
+        for _ in 0..BATCH_ROUNDS {
+            if request.is_empty() {
+                break;
+            }
+            let keys_and_attributes = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut request)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Permanent {
+                    operation: "BatchGetItem",
+                    message: e.to_string(),
+                })?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, keys_and_attributes)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await
+                .map_err(|e| classify("BatchGetItem", e))?;
+            requests += 1;
+            capacity += out
+                .consumed_capacity()
+                .iter()
+                .filter_map(|c| c.capacity_units())
+                .sum::<f64>();
+            if let Some(mut responses) = out.responses {
+                for item in responses.remove(&self.table).unwrap_or_default() {
+                    found.push(event_of(item)?.1);
+                }
+            }
+            if let Some(mut left) = out.unprocessed_keys {
+                if let Some(k) = left.remove(&self.table) {
+                    request = k.keys;
+                }
+            }
+        }
+        if !request.is_empty() {
+            return Err(StoreError::Transient {
+                operation: "BatchGetItem",
+                message: format!("{} keys left unprocessed", request.len()),
+            });
+        }
+        Ok((found, requests, capacity))
+    }
+}
+
+/// Most keys of one BatchGetItem.
+const BATCH_GET_MAX: usize = 100;
+/// Rounds of retrying what a BatchGetItem left unprocessed.
+const BATCH_ROUNDS: usize = 8;
 
 /// Most operands of one `IN` in a DynamoDB condition expression.
 const MAX_IN_OPERANDS: usize = 100;

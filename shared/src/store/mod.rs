@@ -102,6 +102,24 @@ pub trait EventReader: Send + Sync {
         Ok((event, stats))
     }
 
+    /// The events `ids` that exist (in no particular order; absent ones are left out),
+    /// with what reading them cost. Callers bound `ids` (the feed: at most a page's worth).
+    /// Adapters that batch override this; the default reads one after another.
+    async fn get_events(
+        &self,
+        tenant: &TenantId,
+        ids: &[EventId],
+    ) -> Result<(Vec<AuditEvent>, ReadStats), StoreError> {
+        let mut stats = ReadStats::default();
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            let (event, one) = self.get_event_counted(tenant, id).await?;
+            stats.add(&one);
+            found.extend(event);
+        }
+        Ok((found, stats))
+    }
+
     /// The event if the caller may see it (`None` when absent, expired or out of scope,
     /// which nothing tells apart), with what reading it cost.
     async fn get_visible_event(

@@ -14,6 +14,7 @@
 
 use utoipa::OpenApi;
 
+use crate::api::feed::{FeedPage, FeedParams};
 use crate::api::ledger::{
     CheckpointList, CheckpointParams, EntryParams, InclusionProof, LedgerEntries, LedgerKeys,
 };
@@ -36,6 +37,8 @@ pub const EVENT_TYPES_PATH: &str = "/api/Audit/eventTypes";
 pub const CATEGORIES_PATH: &str = "/api/Audit/categories";
 /// Path of an event's inclusion proof.
 pub const EVENT_PROOF_PATH: &str = "/api/Audit/{eventId}/proof";
+/// Path of the feed: every sealed event once, in leaf order, from a cursor.
+pub const FEED_PATH: &str = "/api/Audit/feed";
 /// Path of the tenant's checkpoints.
 pub const CHECKPOINTS_PATH: &str = "/api/Audit/checkpoints";
 /// Path of a run of the tenant's ledger leaves.
@@ -82,6 +85,8 @@ pub enum Operation {
     ListCategories,
     /// An event's inclusion proof.
     GetProof,
+    /// The feed: sealed events in leaf order from a cursor.
+    ReadFeed,
     /// The tenant's checkpoints.
     ListCheckpoints,
     /// A run of the tenant's ledger leaves.
@@ -187,6 +192,14 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: Method::Get,
+        path: FEED_PATH,
+        operation: Operation::ReadFeed,
+        function: Function::Query,
+        public: false,
+        operation_id: Some("readFeed"),
+    },
+    Route {
+        method: Method::Get,
         path: CHECKPOINTS_PATH,
         operation: Operation::ListCheckpoints,
         function: Function::Query,
@@ -240,6 +253,7 @@ pub const ROUTES: &[Route] = &[
     list_event_types,
     list_categories,
     get_event_proof,
+    read_feed,
     list_checkpoints,
     list_ledger_entries,
     get_ledger_keys
@@ -461,6 +475,79 @@ pub fn list_categories() {}
     security(("bearerAuth" = []))
 )]
 pub fn get_event_proof() {}
+
+/// Follow the trail: every event of the caller's scope exactly once, in recorded order.
+///
+/// The feed serves only sealed events (docs/ledger.md): the leaves of the tenant's ledger
+/// up to its latest checkpoint, in leaf order (the order the service recorded and sealed
+/// them), each event once. Sealed leaves never change, so a consumer that follows
+/// `nextCursor` never misses an event, late ones included: an event whose `occurredAt` is
+/// a week old but that was recorded now is sealed now and comes after what was read so
+/// far. Events are sealed about a minute after the minute they were recorded in ends
+/// (`retryAfterSeconds`).
+///
+/// Every answer carries a `nextCursor`, also when nothing is new. `hasMore: true`: more
+/// sealed events are already there, ask again at once (a page may hold fewer than
+/// `pageSize` events, even none, when the read budget ran out: it counts the ledger's
+/// entries read and the events fetched, 2,000 by default). `hasMore: false`: caught up;
+/// wait `retryAfterSeconds` (also in `Retry-After`) and ask again with the same cursor.
+///
+/// Visibility is that of the listing: only the organizations of the caller's scope, and
+/// no expired event. An event deleted from the table (its leaf stays) is skipped; the
+/// verifier (`audit-verify`) reports it. `category` and `eventType` filter as on the
+/// listing and are bound into the cursor, with the tenant and the organization scope.
+#[utoipa::path(
+    get,
+    path = FEED_PATH,
+    tag = "Audit",
+    params(FeedParams),
+    responses(
+        (status = 200, description = "One page of the feed, in the format `format` or `Accept` chose (JSON by default).",
+            content(
+                (FeedPage = "application/json", example = json!({
+                    "items": [{
+                        "eventId": "01HQZX3J8Y6K2M4N5P7R9S0T1V",
+                        "tenantId": "acme",
+                        "eventType": 202,
+                        "eventTypeName": "LoginFailed",
+                        "category": 200,
+                        "categoryName": "UserAction",
+                        "occurredAt": "2024-02-23T05:00:00.000Z",
+                        "recordedAt": "2024-03-01T05:00:00.120Z",
+                        "actor": { "id": "user-42", "type": "user" },
+                        "outcome": "failure"
+                    }],
+                    "nextCursor": "AQAAAAAAAAAqB9x2kq1m3f0cQm0H1a2b3c4d5e6f7a8b9c0d1e2f3a4",
+                    "hasMore": false,
+                    "retryAfterSeconds": 60
+                })),
+                (String = "application/x-ndjson"),
+                (String = "text/csv"),
+                (Vec<Object> = "application/vnd.ocsf+json")
+            ),
+            headers(
+                ("X-Next-Cursor" = String, description = "`nextCursor`, in every format."),
+                ("X-Has-More" = String, description = "`true` or `false`: `hasMore`, in every format."),
+                ("Retry-After" = String, description = "When caught up: `retryAfterSeconds`."),
+                ("Vary" = String, description = "`Accept`: the format may depend on it."),
+                ("Server-Timing" = String, description = "What the page cost: ledger entries read and events fetched, e.g. `db;dur=3.1, read;desc=\"items=151 rcu=0\"`.")
+            )
+        ),
+        (status = 400, description = "A parameter is invalid; `errors` names each one and its rule (a foreign, altered or other-filters cursor names `cursor`).",
+            body = Problem, content_type = "application/problem+json",
+            example = json!({
+                "type": "about:blank", "title": "Bad Request", "status": 400,
+                "detail": "1 query parameter is invalid.",
+                "errors": [
+                    { "parameter": "cursor", "message": "was issued for different filters or another organization scope; repeat the category and eventType of the request that returned it, or drop cursor to start over" }
+                ]
+            })),
+        (status = 406, description = "No format suits the `Accept` header; `errors` names `Accept`.",
+            body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearerAuth" = []))
+)]
+pub fn read_feed() {}
 
 /// List the tenant's checkpoints, oldest first.
 ///
