@@ -29,7 +29,7 @@ fn metric_names_are_unique_and_every_set_is_small() {
                     .product::<usize>()
         })
         .sum();
-    assert_eq!(metrics, 47);
+    assert_eq!(metrics, 51);
     for set in METRIC_SETS {
         assert!(set.dimensions.len() <= 1, "{}", set.function);
     }
@@ -45,6 +45,7 @@ fn the_route_dimension_takes_the_query_functions_operation_ids() {
             "listEventTypes",
             "listCategories",
             "getEventProof",
+            "readFeed",
             "listCheckpoints",
             "listLedgerEntries",
             "getLedgerKeys"
