@@ -23,17 +23,20 @@ pub enum SectionId {
     HandlerCpu,
     /// 6. Adversarial requests and the organization indexes.
     Adversarial,
+    /// 7. The ledger: write and storage cost, the sealer per bucket, proof latency.
+    Ledger,
 }
 
 impl SectionId {
     /// Every section, in the document's order.
-    pub const ALL: [SectionId; 6] = [
+    pub const ALL: [SectionId; 7] = [
         SectionId::Query,
         SectionId::Ingest,
         SectionId::ColdStart,
         SectionId::PackageSize,
         SectionId::HandlerCpu,
         SectionId::Adversarial,
+        SectionId::Ledger,
     ];
 
     /// The section's number in the document.
@@ -45,6 +48,7 @@ impl SectionId {
             SectionId::PackageSize => 4,
             SectionId::HandlerCpu => 5,
             SectionId::Adversarial => 6,
+            SectionId::Ledger => 7,
         }
     }
 
@@ -57,6 +61,7 @@ impl SectionId {
             SectionId::PackageSize => "size",
             SectionId::HandlerCpu => "cpu",
             SectionId::Adversarial => "adversarial",
+            SectionId::Ledger => "ledger",
         }
     }
 
@@ -69,6 +74,7 @@ impl SectionId {
             SectionId::PackageSize => "Package size",
             SectionId::HandlerCpu => "Handler CPU per request, without I/O (criterion)",
             SectionId::Adversarial => "Adversarial requests and the organization indexes",
+            SectionId::Ledger => "Ledger",
         }
     }
 
@@ -324,7 +330,7 @@ mod tests {
     #[test]
     fn a_document_reads_back_its_sections_targets_and_header() {
         let previous = read_previous(&previous_document());
-        assert_eq!(previous.sections.len(), 6);
+        assert_eq!(previous.sections.len(), 7);
         assert_eq!(
             previous.sections[2],
             (
@@ -332,7 +338,7 @@ mod tests {
                 section(SectionId::ColdStart, "old figures of cold")
             )
         );
-        assert_eq!(previous.target_rows.len(), 6);
+        assert_eq!(previous.target_rows.len(), 7);
         assert_eq!(
             previous.target_rows[1],
             (
@@ -368,10 +374,11 @@ mod tests {
                 SectionId::Ingest,
                 SectionId::PackageSize,
                 SectionId::HandlerCpu,
-                SectionId::Adversarial
+                SectionId::Adversarial,
+                SectionId::Ledger
             ]
         );
-        assert_eq!(merged.sections.len(), 6);
+        assert_eq!(merged.sections.len(), 7);
         assert!(merged.sections[0].contains("old figures of query"));
         assert!(merged.sections[2].contains("new cold figures"));
         assert!(merged.sections[4].contains("old figures of cpu"));
@@ -384,6 +391,7 @@ mod tests {
                 "| 4 | target of size | old | yes |",
                 "| 5 | target of cpu | old | yes |",
                 "| 6 | target of adversarial | old | yes |",
+                "| 7 | target of ledger | old | yes |",
             ]
         );
         let document = render(HEADER, &merged, Some(READING)).unwrap();
@@ -413,9 +421,9 @@ mod tests {
     fn the_reading_is_inserted_whole_after_the_last_section() {
         let document = previous_document();
         let reading_at = document.find("## Reading the figures").unwrap();
-        let last_section = document.find(&SectionId::Adversarial.heading()).unwrap();
+        let last_section = document.find(&SectionId::Ledger.heading()).unwrap();
         assert!(reading_at > last_section);
-        assert!(document[..reading_at].ends_with("old figures of adversarial\n\n"));
+        assert!(document[..reading_at].ends_with("old figures of ledger\n\n"));
         assert!(document.ends_with(READING));
         assert_eq!(document.matches("Written by hand.").count(), 1);
         assert_eq!(

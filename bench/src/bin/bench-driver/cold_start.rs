@@ -13,7 +13,7 @@ use audit_bench::ratio;
 use audit_bench::report::{Report, SectionId};
 
 use crate::settings::Settings;
-use crate::{log, Result, FUNCTIONS};
+use crate::{log, Result, COLD_FUNCTIONS};
 
 /// A minimal Lambda Runtime API: it notes when a function first asks for an invocation
 /// (`GET /2018-06-01/runtime/invocation/next`) and keeps the connection open, so the
@@ -137,7 +137,7 @@ pub fn section(settings: &Settings, report: &mut Report) -> Result<()> {
         return Err("BENCH_BIN_DIR is not set (host release binaries)".into());
     };
     let api = RuntimeApi::start()?;
-    let names: Vec<&str> = std::iter::once(HELLO).chain(FUNCTIONS).collect();
+    let names: Vec<&str> = std::iter::once(HELLO).chain(COLD_FUNCTIONS).collect();
     let mut times: HashMap<&str, Vec<f64>> = HashMap::new();
     let mut rss: HashMap<&str, Vec<f64>> = HashMap::new();
     // One unmeasured start each puts the binaries in the page cache; then the binaries take

@@ -11,14 +11,16 @@
 //!   baseline run each and no full Scan), `BENCH_DEEP_PAGE` (100), `BENCH_INGEST_EVENTS` (10000), `BENCH_COLD_RUNS` (20);
 //! - `BENCH_ADVERSARIAL_SIZES` (`100000,1000000`: the skewed tables of section 6, each at
 //!   every `BENCH_SHARDS`), `BENCH_ADVERSARIAL_REPS` (5 timed first pages after 1 warm-up);
+//! - `BENCH_LEDGER_REPS` (3: section 7's sealer reps, each a fresh table sealing a bucket of
+//!   100 then one of 10,000);
 //! - `BENCH_BIN_DIR`: host release binaries `ingest`, `query`, `swagger`, `bench-hello`;
 //! - `BENCH_LAMBDA_DIR`: `make build` output, `<function>/bootstrap`;
 //! - `BENCH_CRITERION_DIR`: criterion's output of `cargo bench -p audit-bench`;
-//! - `BENCH_SKIP`: sections to leave out (`query,ingest,cold,size,cpu,adversarial`);
+//! - `BENCH_SKIP`: sections to leave out (`query,ingest,cold,size,cpu,adversarial,ledger`);
 //! - `BENCH_OUT` (`docs/PERFORMANCE.md`), `BENCH_NOTE` (a line about how the run was made).
 //!
 //! One module per section ([`query`], [`ingest`], [`cold_start`], [`size`], [`cpu`],
-//! [`adversarial`]), each adding its text and its targets to the report; [`document`]
+//! [`adversarial`], [`ledger`]), each adding its text and its targets to the report; [`document`]
 //! writes the document, keeping what this run did not measure (`audit_bench::report`).
 
 mod adversarial;
@@ -26,6 +28,7 @@ mod cold_start;
 mod cpu;
 mod document;
 mod ingest;
+mod ledger;
 mod query;
 mod settings;
 mod size;
@@ -38,8 +41,12 @@ use crate::settings::Settings;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Result<T> = std::result::Result<T, BoxError>;
 
-/// The functions whose binaries are measured.
-const FUNCTIONS: [&str; 3] = ["ingest", "query", "swagger"];
+/// The functions whose Lambda packages are measured.
+const FUNCTIONS: [&str; 4] = ["ingest", "query", "swagger", "sealer"];
+/// The functions whose cold start is measured: not the sealer, which in AWS calls KMS
+/// (GetPublicKey) while it builds its context, before its first request for an invocation,
+/// and the local Runtime API harness answers no such call.
+const COLD_FUNCTIONS: [&str; 3] = ["ingest", "query", "swagger"];
 
 fn log(message: impl AsRef<str>) {
     eprintln!("bench: {}", message.as_ref());
@@ -74,6 +81,10 @@ async fn main() -> Result<()> {
     // write too, so it is written as soon as it is measured.
     if settings.runs(SectionId::Adversarial) {
         adversarial::section(&settings, &mut report).await?;
+        writer.write(&settings, &report)?;
+    }
+    if settings.runs(SectionId::Ledger) {
+        ledger::section(&settings, &mut report).await?;
         writer.write(&settings, &report)?;
     }
     if settings.runs(SectionId::Query) {

@@ -45,7 +45,8 @@ pub fn section(settings: &Settings, report: &mut Report) -> Result<()> {
     let _ = writeln!(
         s,
         "`make build` (cargo-lambda, release profile: LTO, one codegen unit, strip, \
-         panic=abort, opt-level 3) bootstraps, zipped with deflate as SAM does.\n"
+         panic=abort, opt-level 3, and opt-level `z` for the `aws-sdk-s3` and `aws-sdk-kms` \
+         crates) bootstraps, zipped with deflate as SAM does.\n"
     );
     let _ = writeln!(
         s,
