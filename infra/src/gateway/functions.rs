@@ -57,6 +57,7 @@ pub const QUERY: FunctionSpec = FunctionSpec {
         "AUDIT_LEDGER_TABLE",
         "AUDIT_LEDGER_ORIGIN",
         "AUDIT_SIGNING_KEY_ARN",
+        "AUDIT_FEED_RETRY_SECONDS",
     ],
 };
 
