@@ -69,6 +69,8 @@ impl PartitionReader for Memory {
             scanned: items.len() as u32,
             items,
             last_evaluated,
+            fetched: 0,
+            requests: 1,
             read_capacity: 0.0,
         })
     }

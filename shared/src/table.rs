@@ -9,9 +9,12 @@ use crate::keys;
 /// Which attributes an index copies from the base item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Projection {
-    /// Every attribute: a query reads whole events without a second fetch (ADR 0001).
+    /// Every attribute: a query reads whole events without a second fetch.
     All,
-    /// The keys and these attributes only.
+    /// The index's keys and the table's only: a query fetches the events it keeps.
+    KeysOnly,
+    /// The keys and these top-level attributes: conditions on them run in the index, and a
+    /// query fetches only the events that pass them.
     Include(&'static [&'static str]),
 }
 
@@ -20,6 +23,7 @@ impl Projection {
     pub const fn as_str(self) -> &'static str {
         match self {
             Projection::All => "ALL",
+            Projection::KeysOnly => "KEYS_ONLY",
             Projection::Include(_) => "INCLUDE",
         }
     }
@@ -27,9 +31,35 @@ impl Projection {
     /// The non-key attributes an `INCLUDE` projection copies (none otherwise).
     pub const fn non_key_attributes(self) -> &'static [&'static str] {
         match self {
-            Projection::All => &[],
+            Projection::All | Projection::KeysOnly => &[],
             Projection::Include(names) => names,
         }
+    }
+
+    /// Whether the index's items carry the top-level attribute `name` (key attributes
+    /// aside, which every projection carries).
+    pub fn carries(self, name: &str) -> bool {
+        match self {
+            Projection::All => true,
+            Projection::KeysOnly => false,
+            Projection::Include(names) => names.contains(&name),
+        }
+    }
+}
+
+/// What each query index copies, chosen by measurement for a workload of many writes, few
+/// reads and years of retention (docs/adr/0011-index-projections.md): the big indexes copy
+/// only their keys, so an event costs one write unit and about 200 bytes per index whatever
+/// its size; `byOrganizationCategory` also copies `eventType`, which a scoped caller's
+/// event-type filter reads there; the sparse `byFailure` (0.5% of events) copies
+/// everything, which costs little and saves its pages a fetch.
+pub fn query_projection(index: keys::Index) -> Projection {
+    if index == keys::BY_FAILURE {
+        Projection::All
+    } else if index == keys::BY_ORGANIZATION_CATEGORY {
+        Projection::Include(&[keys::field::EVENT_TYPE])
+    } else {
+        Projection::KeysOnly
     }
 }
 
@@ -60,15 +90,22 @@ pub struct TableDefinition {
 }
 
 impl TableDefinition {
-    /// The audit table: the events, their query indexes and the ledger's `byRecorded`.
+    /// The audit table: the events, their query indexes (projected as
+    /// [`query_projection`] says) and the ledger's `byRecorded`.
     pub fn audit() -> Self {
+        Self::audit_projected(query_projection)
+    }
+
+    /// The audit table with each query index projected as `projection` says: the bench
+    /// measures the alternatives side by side with it.
+    pub fn audit_projected(projection: impl Fn(keys::Index) -> Projection) -> Self {
         let mut indexes: Vec<IndexDefinition> = keys::INDEXES
             .iter()
             .map(|index| IndexDefinition {
                 name: index.name,
                 partition_key: index.partition_attribute,
                 sort_key: keys::SK,
-                projection: Projection::All,
+                projection: projection(*index),
             })
             .collect();
         indexes.push(IndexDefinition {
@@ -96,6 +133,14 @@ impl TableDefinition {
         }
     }
 
+    /// The projection of the index named `name` (`None` for an unknown index).
+    pub fn projection_of(&self, name: &str) -> Option<Projection> {
+        self.indexes
+            .iter()
+            .find(|i| i.name == name)
+            .map(|i| i.projection)
+    }
+
     /// Every attribute that is part of a key, each once (all are strings).
     pub fn key_attributes(&self) -> Vec<&'static str> {
         let mut attrs = vec![self.partition_key];
@@ -116,6 +161,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_projection_carries_what_it_copies() {
+        assert!(Projection::All.carries("outcome"));
+        assert!(!Projection::KeysOnly.carries("outcome"));
+        let include = Projection::Include(&["eventType"]);
+        assert!(include.carries("eventType"));
+        assert!(!include.carries("category"));
+        let all = TableDefinition::audit_projected(|_| Projection::All);
+        assert_eq!(all.projection_of("byTime"), Some(Projection::All));
+        assert_eq!(
+            TableDefinition::audit().projection_of("byTime"),
+            Some(Projection::KeysOnly)
+        );
+        assert_eq!(TableDefinition::audit().projection_of("nope"), None);
+    }
+
+    #[test]
     fn the_table_has_the_base_key_nine_indexes_and_ttl() {
         let t = TableDefinition::audit();
         assert_eq!(t.partition_key, "pk");
@@ -134,9 +195,23 @@ mod tests {
                 "byRecorded"
             ]
         );
-        assert!(t.indexes[..8]
-            .iter()
-            .all(|i| i.sort_key == "sk" && i.projection == Projection::All));
+        assert!(t.indexes[..8].iter().all(|i| i.sort_key == "sk"));
+        let projections: Vec<&str> = t.indexes.iter().map(|i| i.projection.as_str()).collect();
+        assert_eq!(
+            projections,
+            [
+                "KEYS_ONLY",
+                "KEYS_ONLY",
+                "KEYS_ONLY",
+                "KEYS_ONLY",
+                "KEYS_ONLY",
+                "KEYS_ONLY",
+                "INCLUDE",
+                "ALL",
+                "INCLUDE"
+            ]
+        );
+        assert_eq!(t.indexes[6].projection.non_key_attributes(), ["eventType"]);
         assert_eq!(t.indexes[8].sort_key, "recordedSk");
         assert_eq!(t.indexes[8].projection.non_key_attributes(), ["leafHash"]);
         assert_eq!(t.ttl_attribute, Some("expiresAt"));

@@ -247,9 +247,13 @@ fn a_template_table_that_drifts_from_the_definition_is_detected() {
     // Structural edits.
     type Mutation = (&'static str, fn(&mut Value));
     let mutations: Vec<Mutation> = vec![
-        ("projection KEYS_ONLY", |t| {
+        ("projection ALL", |t| {
             t["Resources"][TABLE]["Properties"]["GlobalSecondaryIndexes"][1]["Projection"] =
-                json!({ "ProjectionType": "KEYS_ONLY" });
+                json!({ "ProjectionType": "ALL" });
+        }),
+        ("INCLUDE attribute dropped", |t| {
+            t["Resources"][TABLE]["Properties"]["GlobalSecondaryIndexes"][6]["Projection"] =
+                json!({ "ProjectionType": "INCLUDE", "NonKeyAttributes": [] });
         }),
         ("index dropped", |t| {
             t["Resources"][TABLE]["Properties"]["GlobalSecondaryIndexes"]
@@ -302,6 +306,24 @@ fn the_table_is_on_demand_encrypted_recoverable_and_kept() {
     assert_eq!(p["SSESpecification"]["SSEType"], "KMS");
     // A fixed name would make a retained table collide with a redeployed stack.
     assert!(p.get("TableName").is_none());
+}
+
+#[test]
+fn both_tables_take_their_class_from_one_parameter_standard_ia_by_default() {
+    let t = template();
+    let class = &t["Parameters"]["TableClass"];
+    assert_eq!(class["Default"], "STANDARD_INFREQUENT_ACCESS");
+    assert_eq!(
+        class["AllowedValues"],
+        json!(["STANDARD", "STANDARD_INFREQUENT_ACCESS"])
+    );
+    for table in [TABLE, "LedgerTable"] {
+        assert_eq!(
+            resource(&t, table)["Properties"]["TableClass"],
+            json!({ "Ref": "TableClass" }),
+            "{table}"
+        );
+    }
 }
 
 // ------------------------------------------------------------------------------- IAM

@@ -32,7 +32,8 @@
 //!   `GET /api/Audit/ledger/entries`, `GET /api/Audit/ledger/keys` (public): the ledger
 //!   ([`ledger`]).
 //!
-//! Every response carries `Server-Timing: db;dur=<ms>, read;desc="items=<n> rcu=<units>"`,
+//! Every response carries
+//! `Server-Timing: db;dur=<ms>, read;desc="items=<n> fetched=<n> rcu=<units>"`,
 //! the same figures are logged with the request id, and errors are
 //! `application/problem+json` ([`error`]). Every request to one of these routes also writes
 //! one CloudWatch Embedded Metric Format line to [`QueryContext::metrics`]
@@ -267,8 +268,9 @@ pub async fn handle(ctx: &QueryContext, request: Request) -> Response<Body> {
     };
     let db_ms = stats.db_time.as_secs_f64() * 1000.0;
     let timing = format!(
-        "db;dur={db_ms:.1}, read;desc=\"items={} rcu={}\", total;dur={:.1}",
+        "db;dur={db_ms:.1}, read;desc=\"items={} fetched={} rcu={}\", total;dur={:.1}",
         stats.items_read,
+        stats.items_fetched,
         stats.read_capacity,
         started.elapsed().as_secs_f64() * 1000.0
     );

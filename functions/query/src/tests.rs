@@ -502,6 +502,8 @@ impl PartitionReader for Slow {
             last_evaluated: Some(audit_shared::keys::sort_key(at, &id)),
             // DynamoDB's 1 MB cap: a page may stop before its Limit.
             scanned: request.limit.min(50),
+            fetched: 0,
+            requests: 1,
             read_capacity: 0.0,
         })
     }

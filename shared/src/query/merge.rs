@@ -499,6 +499,8 @@ mod tests {
                     None
                 },
                 scanned: slice.len() as u32,
+                fetched: 0,
+                requests: 1,
                 read_capacity: 0.0,
                 items: slice
                     .into_iter()

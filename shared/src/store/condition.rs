@@ -64,6 +64,15 @@ impl Condition {
         }
     }
 
+    /// The top-level attribute the condition reads: an index answers the condition itself
+    /// only when its projection carries this attribute.
+    pub fn attribute(&self) -> &'static str {
+        let path = match self {
+            Condition::OneOf { path, .. } | Condition::AbsentOrAbove { path, .. } => path,
+        };
+        path.first().copied().unwrap_or_default()
+    }
+
     /// Whether `item` (an event's JSON form, which is its stored form) satisfies this
     /// condition, as DynamoDB would judge it.
     pub fn matches(&self, item: &Value) -> bool {

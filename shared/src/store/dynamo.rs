@@ -1,6 +1,7 @@
 //! The DynamoDB adapter of the storage ports, over `aws-sdk-dynamodb`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -19,7 +20,7 @@ use super::{
 use crate::config::{Config, CredentialSource, TlsTrust};
 use crate::domain::{AuditEvent, EventId, TenantId};
 use crate::keys::{self, AttributePath, SortKey};
-use crate::table::TableDefinition;
+use crate::table::{self, TableDefinition};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -120,8 +121,9 @@ pub async fn create_table(
     }
     for index in &definition.indexes {
         let projection = match index.projection {
-            crate::table::Projection::All => ProjectionType::All,
-            crate::table::Projection::Include(_) => ProjectionType::Include,
+            table::Projection::All => ProjectionType::All,
+            table::Projection::KeysOnly => ProjectionType::KeysOnly,
+            table::Projection::Include(_) => ProjectionType::Include,
         };
         let non_key: Vec<String> = index
             .projection
@@ -204,6 +206,7 @@ pub struct DynamoStore {
     table: String,
     shards: u16,
     ledger_table: Option<String>,
+    definition: Arc<TableDefinition>,
 }
 
 impl DynamoStore {
@@ -214,7 +217,16 @@ impl DynamoStore {
             table: table.into(),
             shards,
             ledger_table: None,
+            definition: Arc::new(TableDefinition::audit()),
         }
+    }
+
+    /// The same store over a table created from `definition` instead of
+    /// [`TableDefinition::audit`] (the bench's alternative projections): reads follow its
+    /// indexes' projections.
+    pub fn with_definition(mut self, definition: TableDefinition) -> Self {
+        self.definition = Arc::new(definition);
+        self
     }
 
     /// The same store, with the ledger in table `ledger_table` (`AUDIT_LEDGER_TABLE`).
@@ -354,6 +366,7 @@ impl EventReader for DynamoStore {
         let stats = ReadStats {
             requests: 1,
             items_read: u64::from(output.item.is_some()),
+            items_fetched: 0,
             read_capacity: output
                 .consumed_capacity()
                 .and_then(|c| c.capacity_units())
@@ -379,12 +392,12 @@ impl EventReader for DynamoStore {
         // The batches (100 keys each) run concurrently: a page of the feed is at most ten.
         let batches = unique
             .chunks(BATCH_GET_MAX)
-            .map(|chunk| self.batch_get_events(chunk));
+            .map(|chunk| self.batch_get_events(chunk, true));
         let mut stats = ReadStats::default();
         let mut found = Vec::with_capacity(ids.len());
         for batch in futures::future::join_all(batches).await {
             let (events, requests, capacity) = batch?;
-            found.extend(events);
+            found.extend(events.into_iter().map(|(_, e)| e));
             stats.requests += requests;
             stats.read_capacity += capacity;
         }
@@ -395,12 +408,14 @@ impl EventReader for DynamoStore {
 }
 
 impl DynamoStore {
-    /// One BatchGetItem of at most [`BATCH_GET_MAX`] event keys, retrying what it leaves
-    /// unprocessed: the events, the requests made and the capacity consumed.
+    /// One BatchGetItem of at most [`BATCH_GET_MAX`] event keys (strongly consistent or
+    /// not), retrying what it leaves unprocessed: the events with their sort keys, the
+    /// requests made and the capacity consumed.
     async fn batch_get_events(
         &self,
         pks: &[String],
-    ) -> Result<(Vec<AuditEvent>, u32, f64), StoreError> {
+        consistent: bool,
+    ) -> Result<(Vec<(SortKey, AuditEvent)>, u32, f64), StoreError> {
         let mut request: Vec<Item> = pks
             .iter()
             .map(|pk| HashMap::from([(keys::PK.to_owned(), AttributeValue::S(pk.clone()))]))
@@ -412,7 +427,7 @@ impl DynamoStore {
             }
             let keys_and_attributes = KeysAndAttributes::builder()
                 .set_keys(Some(std::mem::take(&mut request)))
-                .consistent_read(true)
+                .consistent_read(consistent)
                 .build()
                 .map_err(|e| StoreError::Permanent {
                     operation: "BatchGetItem",
@@ -434,7 +449,7 @@ impl DynamoStore {
                 .sum::<f64>();
             if let Some(mut responses) = out.responses {
                 for item in responses.remove(&self.table).unwrap_or_default() {
-                    found.push(event_of(item)?.1);
+                    found.push(event_of(item)?);
                 }
             }
             if let Some(mut left) = out.unprocessed_keys {
@@ -450,6 +465,52 @@ impl DynamoStore {
             });
         }
         Ok((found, requests, capacity))
+    }
+}
+
+impl DynamoStore {
+    /// The events of the base keys `pks` (index order), fetched for a page of an index
+    /// that does not copy them whole: eventually consistent batches, since the index itself
+    /// is; a key the batch does not find is asked again strongly consistent, so an event
+    /// just written is never skipped (one that expired and was deleted meanwhile stays
+    /// absent). Returns the events in `pks` order, the requests made and the capacity.
+    async fn fetch_in_order(
+        &self,
+        pks: &[String],
+    ) -> Result<(Vec<(SortKey, AuditEvent)>, u32, f64), StoreError> {
+        let (mut requests, mut capacity) = (0, 0.0);
+        let mut found: HashMap<String, (SortKey, AuditEvent)> = HashMap::with_capacity(pks.len());
+        let record = |found: &mut HashMap<String, (SortKey, AuditEvent)>,
+                      events: Vec<(SortKey, AuditEvent)>| {
+            for (sk, event) in events {
+                found.insert(
+                    keys::event_pk(&event.tenant_id, &event.event_id),
+                    (sk, event),
+                );
+            }
+        };
+        let batches = pks
+            .chunks(BATCH_GET_MAX)
+            .map(|chunk| self.batch_get_events(chunk, false));
+        for batch in futures::future::join_all(batches).await {
+            let (events, r, c) = batch?;
+            record(&mut found, events);
+            requests += r;
+            capacity += c;
+        }
+        let missing: Vec<String> = pks
+            .iter()
+            .filter(|pk| !found.contains_key(*pk))
+            .cloned()
+            .collect();
+        for chunk in missing.chunks(BATCH_GET_MAX) {
+            let (events, r, c) = self.batch_get_events(chunk, true).await?;
+            record(&mut found, events);
+            requests += r;
+            capacity += c;
+        }
+        let ordered = pks.iter().filter_map(|pk| found.remove(pk)).collect();
+        Ok((ordered, requests, capacity))
     }
 }
 
@@ -539,16 +600,22 @@ impl PartitionReader for DynamoStore {
     }
 
     async fn read_page(&self, request: &PageRequest) -> Result<Page, StoreError> {
-        let mut filter = FilterBuilder::default();
-        for condition in request
-            .visibility
-            .conditions()
+        let index = request.index;
+        let projection = self
+            .definition
+            .projection_of(index.name)
+            .unwrap_or(table::Projection::All);
+        // Conditions on attributes the index carries run in the index (a FilterExpression);
+        // the others run on the fetched events, with the same rule (`Condition::matches`).
+        let visibility = request.visibility.conditions();
+        let (in_index, after_fetch): (Vec<&Condition>, Vec<&Condition>) = visibility
             .iter()
             .chain(&request.conditions)
-        {
+            .partition(|c| projection.carries(c.attribute()));
+        let mut filter = FilterBuilder::default();
+        for condition in in_index {
             filter.add(condition);
         }
-        let index = request.index;
         let start_key = match &request.start_after {
             None => None,
             Some(sk) => {
@@ -574,7 +641,9 @@ impl PartitionReader for DynamoStore {
             .table_name(&self.table)
             .index_name(index.name)
             .key_condition_expression("#p = :p AND #s BETWEEN :lo AND :hi")
-            .filter_expression(filter.clauses.join(" AND "))
+            .set_filter_expression(
+                (!filter.clauses.is_empty()).then(|| filter.clauses.join(" AND ")),
+            )
             .set_expression_attribute_names(Some({
                 let mut names = filter.names;
                 names.insert("#p".into(), index.partition_attribute.into());
@@ -595,7 +664,7 @@ impl PartitionReader for DynamoStore {
             .send()
             .await
             .map_err(|e| classify("Query", e))?;
-        let read_capacity = output
+        let mut read_capacity = output
             .consumed_capacity()
             .and_then(|c| c.capacity_units())
             .unwrap_or(0.0);
@@ -612,18 +681,56 @@ impl PartitionReader for DynamoStore {
             },
             None => None,
         };
-        let items = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(event_of)
-            .collect::<Result<Vec<_>, _>>()?;
+        let found = output.items.unwrap_or_default();
+        if projection == table::Projection::All {
+            let items = found
+                .into_iter()
+                .map(event_of)
+                .collect::<Result<Vec<_>, _>>()?;
+            return Ok(Page {
+                items,
+                last_evaluated,
+                scanned,
+                fetched: 0,
+                requests: 1,
+                read_capacity,
+            });
+        }
+        let pks: Vec<String> = found
+            .iter()
+            .filter_map(|item| match item.get(keys::PK) {
+                Some(AttributeValue::S(pk)) => Some(pk.clone()),
+                _ => None,
+            })
+            .collect();
+        let (mut requests, mut fetched) = (1, 0);
+        let mut items = Vec::new();
+        if !pks.is_empty() {
+            let (events, r, c) = self.fetch_in_order(&pks).await?;
+            requests += r;
+            read_capacity += c;
+            fetched = u32::try_from(events.len()).unwrap_or(u32::MAX);
+            items = events
+                .into_iter()
+                .filter(|(_, event)| after_fetch.is_empty() || matches_all(&after_fetch, event))
+                .collect();
+        }
         Ok(Page {
             items,
             last_evaluated,
             scanned,
+            fetched,
+            requests,
             read_capacity,
         })
+    }
+}
+
+/// Whether `event` satisfies every one of `conditions`, judged on its stored (JSON) form.
+fn matches_all(conditions: &[&Condition], event: &AuditEvent) -> bool {
+    match serde_json::to_value(event) {
+        Ok(item) => conditions.iter().all(|c| c.matches(&item)),
+        Err(_) => false,
     }
 }
 

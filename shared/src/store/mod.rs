@@ -96,6 +96,7 @@ pub trait EventReader: Send + Sync {
         let stats = ReadStats {
             requests: 1,
             items_read: u64::from(event.is_some()),
+            items_fetched: 0,
             read_capacity: 0.0,
             db_time: started.elapsed(),
         };
@@ -197,9 +198,14 @@ pub struct Page {
     pub items: Vec<(SortKey, AuditEvent)>,
     /// Where the next page starts, `None` when the partition range is exhausted.
     pub last_evaluated: Option<SortKey>,
-    /// Items DynamoDB read (before filtering).
+    /// Index items DynamoDB read (before filtering): what the read budget counts.
     pub scanned: u32,
-    /// Read capacity units consumed.
+    /// Events fetched from the table after the index read, for an index that does not
+    /// copy them whole (at most one per index item kept).
+    pub fetched: u32,
+    /// DynamoDB requests the page took: the query, and the fetches when there were any.
+    pub requests: u32,
+    /// Read capacity units consumed, the fetches' included.
     pub read_capacity: f64,
 }
 
@@ -208,8 +214,12 @@ pub struct Page {
 pub struct ReadStats {
     /// DynamoDB requests made.
     pub requests: u32,
-    /// Items DynamoDB read, filtered or not.
+    /// Items DynamoDB read, filtered or not: index items for a listing (the read budget
+    /// counts these).
     pub items_read: u64,
+    /// Events fetched by key after reading an index that does not copy them whole; each is
+    /// one index item kept, so never more than `items_read`.
+    pub items_fetched: u64,
     /// Read capacity units consumed, as DynamoDB reported them.
     pub read_capacity: f64,
     /// Time spent waiting for DynamoDB.
@@ -221,6 +231,7 @@ impl ReadStats {
     pub fn add(&mut self, other: &ReadStats) {
         self.requests += other.requests;
         self.items_read += other.items_read;
+        self.items_fetched += other.items_fetched;
         self.read_capacity += other.read_capacity;
         self.db_time += other.db_time;
     }

@@ -81,8 +81,9 @@ impl<'r, R: PartitionReader + ?Sized> PartitionStream<'r, R> {
             }
         };
         budget.refund(granted.saturating_sub(page.scanned));
-        self.stats.requests += 1;
+        self.stats.requests += page.requests.max(1);
         self.stats.items_read += u64::from(page.scanned);
+        self.stats.items_fetched += u64::from(page.fetched);
         self.stats.read_capacity += page.read_capacity;
         match page.last_evaluated {
             Some(sk) => self.request.start_after = Some(sk),
@@ -196,6 +197,8 @@ mod tests {
             items: items.iter().map(|n| item(*n)).collect(),
             last_evaluated: last.map(SortKey::from_stored),
             scanned,
+            fetched: 0,
+            requests: 1,
             read_capacity: 0.5,
         }
     }

@@ -325,7 +325,7 @@ pub struct RouteDocs;
                 ("X-Has-More" = String, description = "`true` or `false`: `hasMore`, in every format."),
                 ("X-Next-Token" = String, description = "`nextToken`, in every format, present when there is a next page."),
                 ("Vary" = String, description = "`Accept`: the format may depend on it."),
-                ("Server-Timing" = String, description = "What the page cost: DynamoDB time, items read and read capacity, e.g. `db;dur=3.1, read;desc=\"items=51 rcu=3.5\"`.")
+                ("Server-Timing" = String, description = "What the page cost: DynamoDB time, index items read, events fetched by key and read capacity, e.g. `db;dur=3.1, read;desc=\"items=51 fetched=50 rcu=3.5\"`.")
             )
         ),
         (status = 406, description = "No format of the listing suits the `Accept` header (and no `format` parameter chose one); `errors` names `Accept` and the media types on offer.",
