@@ -6,9 +6,10 @@ use std::collections::HashMap;
 use audit_shared::domain::{AuditEvent, EventId, TenantId, Timestamp};
 use audit_shared::keys::{self, Partition, SortKey};
 use audit_shared::store::{
-    EventReader, EventWriter, Order, OrganizationScope, PageRequest, PartitionStream, PutOutcome,
-    Visibility,
+    Condition, DynamoStore, EventReader, EventWriter, Order, OrganizationScope, PageRequest,
+    PartitionReader, PartitionStream, PutOutcome, Visibility,
 };
+use audit_shared::table::{Projection, TableDefinition};
 use audit_tests::{event_json, TestTable};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use chrono::{Duration, TimeZone, Utc};
@@ -276,7 +277,10 @@ async fn expired_events_are_never_returned() {
 
 #[tokio::test]
 async fn the_read_capacity_counter_equals_what_the_engine_reports() {
-    let table = TestTable::new().await;
+    // An index that copies whole items: its pages are the Query's alone (the keys-only
+    // indexes' fetches are counted in the test after this one).
+    let table =
+        TestTable::with_definition(TableDefinition::audit_projected(|_| Projection::All)).await;
     let store = table.store(1);
     fill_partition(&table, "rcu", 1200).await;
     let request = stream_request("rcu", &bottom(), &SortKey::top(), Order::Desc);
@@ -323,5 +327,219 @@ async fn the_read_capacity_counter_equals_what_the_engine_reports() {
         "{} vs {reported}",
         stats.read_capacity
     );
+    table.delete().await;
+}
+
+/// A page request over one shard of `partition` for the tenant `tenant`, whole range.
+fn partition_request(
+    tenant: &str,
+    partition: Partition,
+    conditions: Vec<Condition>,
+) -> PageRequest {
+    let tenant = TenantId::parse(tenant).unwrap();
+    PageRequest {
+        partition: partition.key(&tenant, 0),
+        tenant,
+        index: partition.index(),
+        lower: bottom(),
+        upper: SortKey::top(),
+        order: Order::Desc,
+        limit: 1000,
+        start_after: None,
+        conditions,
+        visibility: Visibility::new(OrganizationScope::Any, Utc::now().timestamp()),
+    }
+}
+
+/// 60 events of one actor: types 201, 202, 601 in turn (categories 200, 200, 600),
+/// organizations `org-a` and `org-b` in turn, one a second.
+fn mixed_events(tenant: &str) -> Vec<AuditEvent> {
+    let start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+    (0..60)
+        .map(|i| {
+            let at = (start + Duration::seconds(i)).to_rfc3339();
+            let mut json = event_json(
+                tenant,
+                &format!("m{i:03}"),
+                [201, 202, 601][(i % 3) as usize],
+                &at,
+            );
+            json["organizationId"] = serde_json::json!(if i % 2 == 0 { "org-a" } else { "org-b" });
+            AuditEvent::parse(&json, now()).unwrap()
+        })
+        .collect()
+}
+
+async fn put_all(store: &DynamoStore, events: &[AuditEvent]) {
+    for r in futures::future::join_all(events.iter().map(|e| store.put_event(e))).await {
+        assert_eq!(r.unwrap(), PutOutcome::Stored);
+    }
+}
+
+async fn fill_mixed(store: &DynamoStore, tenant: &str) {
+    put_all(store, &mixed_events(tenant)).await;
+}
+
+#[tokio::test]
+async fn a_keys_only_index_fetches_its_events_and_applies_the_conditions_it_does_not_carry() {
+    let table = TestTable::new().await;
+    assert_eq!(
+        TableDefinition::audit().projection_of("byTime"),
+        Some(Projection::KeysOnly)
+    );
+    let store = table.store(1);
+    fill_mixed(&store, "ko").await;
+    let org_a = Condition::text(keys::ORGANIZATION_ID_PATH, "org-a");
+    let page = store
+        .read_page(&partition_request("ko", Partition::Time, vec![org_a]))
+        .await
+        .unwrap();
+    // The index cannot tell the organizations apart: all 60 are read and fetched, the
+    // 30 of org-a kept, newest first.
+    assert_eq!((page.scanned, page.fetched), (60, 60));
+    assert_eq!(page.items.len(), 30);
+    assert!(page
+        .items
+        .iter()
+        .all(|(_, e)| e.organization_id.as_ref().map(|o| o.as_str()) == Some("org-a")));
+    assert!(page.items.windows(2).all(|w| w[0].0 > w[1].0));
+    assert_eq!(page.items[0].1.event_id.as_str(), "m058");
+    // The query and one batch of fetches.
+    assert_eq!(page.requests, 2);
+    assert!(page.read_capacity > 0.0);
+    table.delete().await;
+}
+
+#[tokio::test]
+async fn an_include_index_runs_the_conditions_it_carries_before_fetching() {
+    let table = TestTable::new().await;
+    let store = table.store(1);
+    fill_mixed(&store, "inc").await;
+    // byActor carries category and event type: the condition runs in the index, so only
+    // the 20 events of category 600 are fetched.
+    let category = Condition::numbers(keys::CATEGORY_PATH, [600]);
+    let page = store
+        .read_page(&partition_request(
+            "inc",
+            Partition::Actor("user-1".into()),
+            vec![category],
+        ))
+        .await
+        .unwrap();
+    assert_eq!((page.scanned, page.fetched, page.items.len()), (60, 20, 20));
+    assert!(page.items.iter().all(|(_, e)| e.event_type == 601));
+    table.delete().await;
+}
+
+#[tokio::test]
+async fn every_projection_answers_the_same_pages() {
+    let tables = [
+        TestTable::with_definition(TableDefinition::audit_projected(|_| Projection::All)).await,
+        TestTable::new().await,
+        TestTable::with_definition(TableDefinition::audit_projected(|_| Projection::KeysOnly))
+            .await,
+    ];
+    // The same events (same recordedAt) in each.
+    let events = mixed_events("same");
+    for table in &tables {
+        put_all(&table.store(1), &events).await;
+    }
+    let requests = [
+        partition_request("same", Partition::Time, Vec::new()),
+        partition_request(
+            "same",
+            Partition::Time,
+            vec![Condition::text(keys::ORGANIZATION_ID_PATH, "org-b")],
+        ),
+        partition_request(
+            "same",
+            Partition::Actor("user-1".into()),
+            vec![Condition::numbers(keys::EVENT_TYPE_PATH, [202])],
+        ),
+        partition_request("same", Partition::Category(200.into()), Vec::new()),
+    ];
+    for request in &requests {
+        let mut pages = Vec::new();
+        for table in &tables {
+            let mut request = request.clone();
+            request.limit = 7;
+            let store = table.store(1);
+            let mut stream = PartitionStream::new(&store, request);
+            let mut got = Vec::new();
+            while let Some((sk, e)) = stream.next(7).await.unwrap() {
+                got.push((sk, e));
+            }
+            pages.push(got);
+        }
+        assert!(!pages[0].is_empty(), "{request:?}");
+        assert_eq!(pages[0], pages[1], "{request:?}");
+        assert_eq!(pages[0], pages[2], "{request:?}");
+    }
+    for table in tables {
+        table.delete().await;
+    }
+}
+
+#[tokio::test]
+async fn a_keys_only_page_counts_the_fetches_in_its_requests_and_capacity() {
+    let table = TestTable::new().await;
+    let store = table.store(1);
+    fill_partition(&table, "kocap", 150).await;
+    let mut request = stream_request("kocap", &bottom(), &SortKey::top(), Order::Desc);
+    request.limit = 150;
+    let page = store.read_page(&request).await.unwrap();
+    assert_eq!(
+        (page.scanned, page.fetched, page.items.len()),
+        (150, 150, 150)
+    );
+    // One Query, then 150 keys in two BatchGetItem calls (at most 100 keys each).
+    assert_eq!(page.requests, 3);
+    // The same Query and fetches asked directly, with the engine's consumed capacity.
+    let out = table
+        .client
+        .query()
+        .table_name(&table.name)
+        .index_name("byTime")
+        .key_condition_expression("timePk = :p AND sk BETWEEN :lo AND :hi")
+        .expression_attribute_values(":p", AttributeValue::S(request.partition.clone()))
+        .expression_attribute_values(":lo", AttributeValue::S("0".into()))
+        .expression_attribute_values(":hi", AttributeValue::S("~".into()))
+        .scan_index_forward(false)
+        .limit(150)
+        .return_consumed_capacity(ReturnConsumedCapacity::Total)
+        .send()
+        .await
+        .unwrap();
+    let mut reported = out.consumed_capacity().unwrap().capacity_units().unwrap();
+    let keys: Vec<_> = out
+        .items()
+        .iter()
+        .map(|i| HashMap::from([("pk".to_owned(), i["pk"].clone())]))
+        .collect();
+    for chunk in keys.chunks(100) {
+        let batch = table
+            .client
+            .batch_get_item()
+            .request_items(
+                &table.name,
+                aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                    .set_keys(Some(chunk.to_vec()))
+                    .build()
+                    .unwrap(),
+            )
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .unwrap();
+        reported += batch.consumed_capacity()[0].capacity_units().unwrap();
+    }
+    assert!(
+        (page.read_capacity - reported).abs() < 1e-9,
+        "{} vs {reported}",
+        page.read_capacity
+    );
+    // Keys-only index items are small: the Query costs far less than the fetches, which
+    // round each 1.5 KB event up to 4 KB (0.5 unit eventually consistent).
+    assert!((reported - 75.0).abs() < 5.0, "{reported}");
     table.delete().await;
 }

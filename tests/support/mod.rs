@@ -61,6 +61,8 @@ pub struct TestTable {
     pub name: String,
     /// A client of the local engine.
     pub client: Client,
+    /// What the event table was created from; its stores read by it.
+    definition: TableDefinition,
 }
 
 impl TestTable {
@@ -70,10 +72,19 @@ impl TestTable {
     /// # Panics
     /// When the engine is missing or refuses a table: the test cannot run without it.
     pub async fn new() -> Self {
+        Self::with_definition(TableDefinition::audit()).await
+    }
+
+    /// As [`Self::new`], with the event table created from `definition` (other index
+    /// projections); its stores read by it.
+    ///
+    /// # Panics
+    /// When the engine is missing or refuses a table.
+    pub async fn with_definition(definition: TableDefinition) -> Self {
         let client = local_client().await;
         let name = unique_name("audit-test");
         for (table, definition) in [
-            (name.clone(), TableDefinition::audit()),
+            (name.clone(), definition.clone()),
             (ledger_table_of(&name), TableDefinition::ledger()),
         ] {
             if let Err(e) = create_table(&client, &table, &definition).await {
@@ -83,7 +94,11 @@ impl TestTable {
                 );
             }
         }
-        Self { name, client }
+        Self {
+            name,
+            client,
+            definition,
+        }
     }
 
     /// The ledger table's name.
@@ -95,6 +110,7 @@ impl TestTable {
     pub fn store(&self, shards: u16) -> DynamoStore {
         DynamoStore::new(self.client.clone(), self.name.clone(), shards)
             .with_ledger_table(self.ledger_name())
+            .with_definition(self.definition.clone())
     }
 
     /// Deletes both tables (the in-memory engine also forgets everything when it stops).
