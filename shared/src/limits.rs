@@ -35,6 +35,9 @@ pub const MAX_SHARDS: u16 = 64;
 /// (`AUDIT_QUERY_READ_BUDGET`) names none. Items are counted as DynamoDB counts them,
 /// before its FilterExpression: a request whose filters drop most items stops here and
 /// answers the matches found so far with a `nextToken` that resumes where reading stopped.
+/// These are index items; each one kept costs at most one fetch of its event by key (the
+/// query indexes copy only their keys, docs/adr/0011-index-projections.md), so a request
+/// reads at most twice this many items in all.
 pub const READ_BUDGET_DEFAULT: u64 = 2_000;
 /// Smallest read budget the setting accepts.
 pub const READ_BUDGET_MIN: u64 = 10;
