@@ -66,6 +66,7 @@ impl PartitionReader for Memory {
             .collect();
         let last_evaluated = (items.len() == limit).then(|| items[limit - 1].0.clone());
         Ok(Page {
+            keys: Vec::new(),
             scanned: items.len() as u32,
             items,
             last_evaluated,

@@ -47,23 +47,41 @@ impl Projection {
     }
 }
 
+/// The attributes every caller's visibility reads (`store::Visibility`: expiry and
+/// organization scope): every query index carries them, so that visibility runs in the
+/// index and a page fetches only the events it returns.
+const VISIBILITY: &[&str] = &[keys::field::EXPIRES_AT, keys::field::ORGANIZATION_ID];
+/// `byActor`'s: visibility, and the category and event type an actor's filtered pages read.
+const ACTOR: &[&str] = &[
+    keys::field::EXPIRES_AT,
+    keys::field::ORGANIZATION_ID,
+    keys::field::CATEGORY,
+    keys::field::EVENT_TYPE,
+];
+/// `byOrganizationCategory`'s: visibility, and the event type a scoped caller's event-type
+/// filter reads there.
+const ORGANIZATION_CATEGORY: &[&str] = &[
+    keys::field::EXPIRES_AT,
+    keys::field::ORGANIZATION_ID,
+    keys::field::EVENT_TYPE,
+];
+
 /// What each query index copies, chosen by measurement for a workload of many writes, few
 /// reads and years of retention (docs/adr/0011-index-projections.md): the big indexes copy
-/// only their keys, so an event costs one write unit and about 200 bytes per index whatever
-/// its size. Two also copy the small attributes a filter commonly reads there, so that the
-/// filter runs in the index instead of on fetched events: `byOrganizationCategory` the
-/// event type (a scoped caller's event-type filter), `byActor` the category and event type
-/// (an actor's events of one kind). The sparse `byFailure` (0.5% of events) copies
-/// everything, which costs little and saves its pages a fetch.
+/// their keys and the few small attributes the conditions usually applied there read
+/// (visibility everywhere; an actor's category and event type; a scoped caller's event
+/// type), so an event costs one write unit and about 200 bytes per index whatever its size,
+/// and a page fetches by key only the events it returns. The sparse `byFailure` (0.5% of
+/// events) copies everything, which costs little and saves its pages the fetch.
 pub fn query_projection(index: keys::Index) -> Projection {
     if index == keys::BY_FAILURE {
         Projection::All
-    } else if index == keys::BY_ORGANIZATION_CATEGORY {
-        Projection::Include(&[keys::field::EVENT_TYPE])
     } else if index == keys::BY_ACTOR {
-        Projection::Include(&[keys::field::CATEGORY, keys::field::EVENT_TYPE])
+        Projection::Include(ACTOR)
+    } else if index == keys::BY_ORGANIZATION_CATEGORY {
+        Projection::Include(ORGANIZATION_CATEGORY)
     } else {
-        Projection::KeysOnly
+        Projection::Include(VISIBILITY)
     }
 }
 
@@ -165,6 +183,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_query_index_carries_what_visibility_reads() {
+        use crate::store::{OrganizationScope, Visibility};
+        let visibility = Visibility::new(OrganizationScope::Only(vec!["o".into()]), 0);
+        let read: Vec<&str> = visibility
+            .conditions()
+            .iter()
+            .map(|c| c.attribute())
+            .collect();
+        assert_eq!(read.len(), 2);
+        for index in keys::INDEXES {
+            let projection = query_projection(index);
+            for attribute in &read {
+                assert!(projection.carries(attribute), "{} {attribute}", index.name);
+            }
+        }
+    }
+
+    #[test]
     fn a_projection_carries_what_it_copies() {
         assert!(Projection::All.carries("outcome"));
         assert!(!Projection::KeysOnly.carries("outcome"));
@@ -175,7 +211,7 @@ mod tests {
         assert_eq!(all.projection_of("byTime"), Some(Projection::All));
         assert_eq!(
             TableDefinition::audit().projection_of("byTime"),
-            Some(Projection::KeysOnly)
+            Some(Projection::Include(VISIBILITY))
         );
         assert_eq!(TableDefinition::audit().projection_of("nope"), None);
     }
@@ -200,28 +236,29 @@ mod tests {
             ]
         );
         assert!(t.indexes[..8].iter().all(|i| i.sort_key == "sk"));
-        let projections: Vec<&str> = t.indexes.iter().map(|i| i.projection.as_str()).collect();
+        let projections: Vec<(&str, &[&str])> = t
+            .indexes
+            .iter()
+            .map(|i| (i.projection.as_str(), i.projection.non_key_attributes()))
+            .collect();
+        let visibility: &[&str] = &["expiresAt", "organizationId"];
         assert_eq!(
             projections,
             [
-                "KEYS_ONLY",
-                "KEYS_ONLY",
-                "KEYS_ONLY",
-                "INCLUDE",
-                "KEYS_ONLY",
-                "KEYS_ONLY",
-                "INCLUDE",
-                "ALL",
-                "INCLUDE"
+                ("INCLUDE", visibility),
+                ("INCLUDE", visibility),
+                ("INCLUDE", visibility),
+                (
+                    "INCLUDE",
+                    &["expiresAt", "organizationId", "category", "eventType"][..]
+                ),
+                ("INCLUDE", visibility),
+                ("INCLUDE", visibility),
+                ("INCLUDE", &["expiresAt", "organizationId", "eventType"][..]),
+                ("ALL", &[][..]),
+                ("INCLUDE", &["leafHash"][..]),
             ]
         );
-        assert_eq!(
-            t.indexes[3].projection.non_key_attributes(),
-            ["category", "eventType"]
-        );
-        assert_eq!(t.indexes[6].projection.non_key_attributes(), ["eventType"]);
-        assert_eq!(t.indexes[8].sort_key, "recordedSk");
-        assert_eq!(t.indexes[8].projection.non_key_attributes(), ["leafHash"]);
         assert_eq!(t.ttl_attribute, Some("expiresAt"));
         assert_eq!(
             t.key_attributes(),

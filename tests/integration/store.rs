@@ -352,7 +352,7 @@ fn partition_request(
 }
 
 /// 60 events of one actor: types 201, 202, 601 in turn (categories 200, 200, 600),
-/// organizations `org-a` and `org-b` in turn, one a second.
+/// organizations `org-a` and `org-b` in turn, every fourth a failure, one a second.
 fn mixed_events(tenant: &str) -> Vec<AuditEvent> {
     let start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
     (0..60)
@@ -365,6 +365,7 @@ fn mixed_events(tenant: &str) -> Vec<AuditEvent> {
                 &at,
             );
             json["organizationId"] = serde_json::json!(if i % 2 == 0 { "org-a" } else { "org-b" });
+            json["outcome"] = serde_json::json!(if i % 4 == 0 { "failure" } else { "success" });
             AuditEvent::parse(&json, now()).unwrap()
         })
         .collect()
@@ -381,29 +382,30 @@ async fn fill_mixed(store: &DynamoStore, tenant: &str) {
 }
 
 #[tokio::test]
-async fn a_keys_only_index_fetches_its_events_and_applies_the_conditions_it_does_not_carry() {
+async fn an_index_that_does_not_carry_a_condition_fetches_the_events_and_applies_it_to_them() {
     let table = TestTable::new().await;
-    assert_eq!(
-        TableDefinition::audit().projection_of("byTime"),
-        Some(Projection::KeysOnly)
-    );
+    assert!(!TableDefinition::audit()
+        .projection_of("byTime")
+        .unwrap()
+        .carries("outcome"));
     let store = table.store(1);
     fill_mixed(&store, "ko").await;
-    let org_a = Condition::text(keys::ORGANIZATION_ID_PATH, "org-a");
+    let failure = Condition::text(keys::OUTCOME_PATH, "failure");
     let page = store
-        .read_page(&partition_request("ko", Partition::Time, vec![org_a]))
+        .read_page(&partition_request("ko", Partition::Time, vec![failure]))
         .await
         .unwrap();
-    // The index cannot tell the organizations apart: all 60 are read and fetched, the
-    // 30 of org-a kept, newest first.
+    // The index cannot tell outcomes apart: all 60 are read and fetched, the 15 failures
+    // kept, newest first.
     assert_eq!((page.scanned, page.fetched), (60, 60));
-    assert_eq!(page.items.len(), 30);
+    assert!(page.keys.is_empty());
+    assert_eq!(page.items.len(), 15);
     assert!(page
         .items
         .iter()
-        .all(|(_, e)| e.organization_id.as_ref().map(|o| o.as_str()) == Some("org-a")));
+        .all(|(_, e)| e.outcome == audit_shared::domain::Outcome::Failure));
     assert!(page.items.windows(2).all(|w| w[0].0 > w[1].0));
-    assert_eq!(page.items[0].1.event_id.as_str(), "m058");
+    assert_eq!(page.items[0].1.event_id.as_str(), "m056");
     // The query and one batch of fetches.
     assert_eq!(page.requests, 2);
     assert!(page.read_capacity > 0.0);
@@ -411,12 +413,12 @@ async fn a_keys_only_index_fetches_its_events_and_applies_the_conditions_it_does
 }
 
 #[tokio::test]
-async fn an_include_index_runs_the_conditions_it_carries_before_fetching() {
+async fn an_index_that_carries_every_condition_leaves_the_fetch_to_the_merge() {
     let table = TestTable::new().await;
     let store = table.store(1);
     fill_mixed(&store, "inc").await;
-    // byActor carries category and event type: the condition runs in the index, so only
-    // the 20 events of category 600 are fetched.
+    // byActor carries category (and visibility): the conditions run in the index, and the
+    // page holds the 20 keys of category 600, no event.
     let category = Condition::numbers(keys::CATEGORY_PATH, [600]);
     let page = store
         .read_page(&partition_request(
@@ -426,8 +428,57 @@ async fn an_include_index_runs_the_conditions_it_carries_before_fetching() {
         ))
         .await
         .unwrap();
-    assert_eq!((page.scanned, page.fetched, page.items.len()), (60, 20, 20));
-    assert!(page.items.iter().all(|(_, e)| e.event_type == 601));
+    assert_eq!((page.scanned, page.fetched), (60, 0));
+    assert!(page.items.is_empty());
+    assert_eq!(page.keys.len(), 20);
+    assert_eq!(page.requests, 1);
+    let tenant = TenantId::parse("inc").unwrap();
+    let (events, stats) = store.fetch_events(&tenant, &page.keys).await.unwrap();
+    assert_eq!(
+        (events.len(), stats.items_fetched, stats.requests),
+        (20, 20, 1)
+    );
+    assert!(events.iter().all(|(_, e)| e.event_type == 601));
+    // A scoped caller's visibility runs in the index too.
+    let mut scoped = partition_request("inc", Partition::Time, Vec::new());
+    scoped.visibility = Visibility::new(
+        OrganizationScope::Only(vec!["org-b".into()]),
+        Utc::now().timestamp(),
+    );
+    let page = store.read_page(&scoped).await.unwrap();
+    assert_eq!((page.scanned, page.keys.len(), page.fetched), (60, 30, 0));
+    table.delete().await;
+}
+
+#[tokio::test]
+async fn a_merged_page_fetches_only_the_events_it_returns() {
+    let table = TestTable::new().await;
+    let store = table.store(4);
+    fill_mixed(&store, "merged").await;
+    let tenant = TenantId::parse("merged").unwrap();
+    let requests: Vec<PageRequest> = (0..4)
+        .map(|shard| {
+            let mut r = partition_request("merged", Partition::Time, Vec::new());
+            r.partition = Partition::Time.key(&tenant, shard);
+            r
+        })
+        .collect();
+    let budget = audit_shared::store::ReadBudget::unlimited();
+    let outcome = audit_shared::query::read_merged_within(&store, requests, 0, 10, &budget)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = outcome
+        .items
+        .iter()
+        .map(|(_, e)| e.event_id.as_str())
+        .collect();
+    let expected: Vec<String> = (50..60).rev().map(|i| format!("m{i:03}")).collect();
+    assert_eq!(ids, expected);
+    assert!(outcome.has_more);
+    // More index items are read than returned (one look-ahead per stream at least), but
+    // only the ten returned are fetched.
+    assert!(outcome.stats.items_read > 10, "{:?}", outcome.stats);
+    assert_eq!(outcome.stats.items_fetched, 10);
     table.delete().await;
 }
 
@@ -457,6 +508,11 @@ async fn every_projection_answers_the_same_pages() {
             vec![Condition::numbers(keys::EVENT_TYPE_PATH, [202])],
         ),
         partition_request("same", Partition::Category(200.into()), Vec::new()),
+        partition_request(
+            "same",
+            Partition::Time,
+            vec![Condition::text(keys::OUTCOME_PATH, "failure")],
+        ),
     ];
     for request in &requests {
         let mut pages = Vec::new();
@@ -481,7 +537,7 @@ async fn every_projection_answers_the_same_pages() {
 }
 
 #[tokio::test]
-async fn a_keys_only_page_counts_the_fetches_in_its_requests_and_capacity() {
+async fn a_keys_page_and_its_fetch_count_what_the_engine_reports() {
     let table = TestTable::new().await;
     let store = table.store(1);
     fill_partition(&table, "kocap", 150).await;
@@ -489,11 +545,14 @@ async fn a_keys_only_page_counts_the_fetches_in_its_requests_and_capacity() {
     request.limit = 150;
     let page = store.read_page(&request).await.unwrap();
     assert_eq!(
-        (page.scanned, page.fetched, page.items.len()),
-        (150, 150, 150)
+        (page.scanned, page.keys.len(), page.fetched, page.requests),
+        (150, 150, 0, 1)
     );
-    // One Query, then 150 keys in two BatchGetItem calls (at most 100 keys each).
-    assert_eq!(page.requests, 3);
+    let tenant = TenantId::parse("kocap").unwrap();
+    let (events, fetch) = store.fetch_events(&tenant, &page.keys).await.unwrap();
+    assert_eq!(events.len(), 150);
+    // 150 keys in two BatchGetItem calls (at most 100 keys each).
+    assert_eq!((fetch.requests, fetch.items_fetched), (2, 150));
     // The same Query and fetches asked directly, with the engine's consumed capacity.
     let out = table
         .client
@@ -510,12 +569,14 @@ async fn a_keys_only_page_counts_the_fetches_in_its_requests_and_capacity() {
         .send()
         .await
         .unwrap();
-    let mut reported = out.consumed_capacity().unwrap().capacity_units().unwrap();
+    let query_units = out.consumed_capacity().unwrap().capacity_units().unwrap();
+    assert!((page.read_capacity - query_units).abs() < 1e-9);
     let keys: Vec<_> = out
         .items()
         .iter()
         .map(|i| HashMap::from([("pk".to_owned(), i["pk"].clone())]))
         .collect();
+    let mut fetch_units = 0.0;
     for chunk in keys.chunks(100) {
         let batch = table
             .client
@@ -531,15 +592,16 @@ async fn a_keys_only_page_counts_the_fetches_in_its_requests_and_capacity() {
             .send()
             .await
             .unwrap();
-        reported += batch.consumed_capacity()[0].capacity_units().unwrap();
+        fetch_units += batch.consumed_capacity()[0].capacity_units().unwrap();
     }
     assert!(
-        (page.read_capacity - reported).abs() < 1e-9,
-        "{} vs {reported}",
-        page.read_capacity
+        (fetch.read_capacity - fetch_units).abs() < 1e-9,
+        "{} vs {fetch_units}",
+        fetch.read_capacity
     );
-    // Keys-only index items are small: the Query costs far less than the fetches, which
+    // Index items of keys are small: the Query costs far less than the fetches, which
     // round each 1.5 KB event up to 4 KB (0.5 unit eventually consistent).
-    assert!((reported - 75.0).abs() < 5.0, "{reported}");
+    assert!((fetch_units - 75.0).abs() < 5.0, "{fetch_units}");
+    assert!(query_units < 10.0, "{query_units}");
     table.delete().await;
 }

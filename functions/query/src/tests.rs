@@ -501,6 +501,7 @@ impl PartitionReader for Slow {
             items: Vec::new(),
             last_evaluated: Some(audit_shared::keys::sort_key(at, &id)),
             // DynamoDB's 1 MB cap: a page may stop before its Limit.
+            keys: Vec::new(),
             scanned: request.limit.min(50),
             fetched: 0,
             requests: 1,

@@ -21,7 +21,7 @@
 //! one look-ahead per stream), in a few round trips.
 
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
@@ -161,7 +161,7 @@ pub async fn read_merged_within<R: PartitionReader + ?Sized>(
     budget: &ReadBudget,
 ) -> Result<MergeOutcome, StoreError> {
     let k = requests.len();
-    let Some(order) = requests.first().map(|r| r.order) else {
+    let Some((order, tenant)) = requests.first().map(|r| (r.order, r.tenant.clone())) else {
         return Ok(MergeOutcome {
             items: Vec::new(),
             has_more: false,
@@ -320,9 +320,33 @@ pub async fn read_merged_within<R: PartitionReader + ?Sized>(
         stats.add(before);
         stats.add(s.stats());
     }
+    // The events the readers deferred, fetched for the page's items only, together.
+    let deferred: Vec<SortKey> = cursor
+        .items
+        .iter()
+        .filter(|(_, event)| event.is_none())
+        .map(|(sk, _)| sk.clone())
+        .collect();
+    let mut fetched: HashMap<SortKey, AuditEvent> = HashMap::new();
+    if !deferred.is_empty() {
+        let started = Instant::now();
+        let (found, fetch_stats) = reader.fetch_events(&tenant, &deferred).await?;
+        db_time += started.elapsed();
+        stats.add(&fetch_stats);
+        fetched = found.into_iter().collect();
+    }
+    // An event deleted (expired) since its index item was read is left out.
+    let items = cursor
+        .items
+        .into_iter()
+        .filter_map(|(sk, event)| match event {
+            Some(event) => Some((sk, event)),
+            None => fetched.remove(&sk).map(|event| (sk, event)),
+        })
+        .collect();
     stats.db_time = db_time;
     Ok(MergeOutcome {
-        items: cursor.items,
+        items,
         has_more,
         stats,
         streams: k,
@@ -363,7 +387,8 @@ struct Cursor {
     taken: Vec<u64>,
     emitted: u64,
     skip: u64,
-    items: Vec<(SortKey, AuditEvent)>,
+    /// Taken items; `None` for an event still to fetch.
+    items: Vec<(SortKey, Option<AuditEvent>)>,
     last_sk: Option<SortKey>,
 }
 
@@ -498,6 +523,7 @@ mod tests {
                 } else {
                     None
                 },
+                keys: Vec::new(),
                 scanned: slice.len() as u32,
                 fetched: 0,
                 requests: 1,

@@ -92,16 +92,43 @@ impl TokenKey {
         Ok(Self { keys })
     }
 
-    fn mac(key: &[u8], tenant: &TenantId, payload: &[u8]) -> HmacSha256 {
+    /// HMAC-SHA-256 over a context label (which keeps page tokens and feed cursors apart),
+    /// the tenant and `payload`.
+    fn mac(key: &[u8], context: &[u8], tenant: &TenantId, payload: &[u8]) -> HmacSha256 {
         let Ok(mut mac) = HmacSha256::new_from_slice(key) else {
             unreachable!("HMAC accepts keys of any length")
         };
-        mac.update(CONTEXT);
+        mac.update(context);
         // Length-prefixed, so the tenant cannot run into the payload.
         mac.update(&(tenant.as_str().len() as u32).to_be_bytes());
         mac.update(tenant.as_str().as_bytes());
         mac.update(payload);
         mac
+    }
+
+    /// `payload` followed by its MAC (first [`MAC_LEN`] bytes) under the signing key, as
+    /// base64url text.
+    fn seal(&self, context: &[u8], tenant: &TenantId, mut payload: Vec<u8>) -> String {
+        let signing_key = self.keys.first().map_or(&[][..], Vec::as_slice);
+        let tag = Self::mac(signing_key, context, tenant, &payload)
+            .finalize()
+            .into_bytes();
+        payload.extend_from_slice(&tag[..MAC_LEN]);
+        URL_SAFE_NO_PAD.encode(payload)
+    }
+
+    /// The payload of sealed `bytes` (the decoded text, at least [`MAC_LEN`] long) when one
+    /// of the keys verifies its MAC.
+    fn verify<'b>(&self, context: &[u8], tenant: &TenantId, bytes: &'b [u8]) -> Option<&'b [u8]> {
+        let (payload, tag) = bytes.split_at(bytes.len().checked_sub(MAC_LEN)?);
+        self.keys
+            .iter()
+            .any(|k| {
+                Self::mac(k, context, tenant, payload)
+                    .verify_truncated_left(tag)
+                    .is_ok()
+            })
+            .then_some(payload)
     }
 }
 
@@ -148,12 +175,7 @@ impl PageToken {
         }
         bytes.extend_from_slice(digest);
         bytes.extend_from_slice(self.after.as_str().as_bytes());
-        let signing_key = key.keys.first().map_or(&[][..], Vec::as_slice);
-        let tag = TokenKey::mac(signing_key, tenant, &bytes)
-            .finalize()
-            .into_bytes();
-        bytes.extend_from_slice(&tag[..MAC_LEN]);
-        URL_SAFE_NO_PAD.encode(bytes)
+        key.seal(CONTEXT, tenant, bytes)
     }
 
     /// Reads and verifies `text` for `tenant` and the filters of `digest`.
@@ -174,15 +196,9 @@ impl PageToken {
         if bytes.len() < HEADER_LEN + skip_len + MAC_LEN + 1 {
             return Err(TokenError::Malformed("too short"));
         }
-        let (payload, tag) = bytes.split_at(bytes.len() - MAC_LEN);
-        let genuine = key.keys.iter().any(|k| {
-            TokenKey::mac(k, tenant, payload)
-                .verify_truncated_left(tag)
-                .is_ok()
-        });
-        if !genuine {
-            return Err(TokenError::Forged);
-        }
+        let payload = key
+            .verify(CONTEXT, tenant, &bytes)
+            .ok_or(TokenError::Forged)?;
         let header_end = HEADER_LEN + skip_len;
         if payload[5 + skip_len..header_end] != digest[..] {
             return Err(TokenError::OtherFilters);
@@ -245,29 +261,13 @@ pub struct FeedCursor {
 }
 
 impl FeedCursor {
-    fn mac(key: &[u8], tenant: &TenantId, payload: &[u8]) -> HmacSha256 {
-        let Ok(mut mac) = HmacSha256::new_from_slice(key) else {
-            unreachable!("HMAC accepts keys of any length")
-        };
-        mac.update(FEED_CONTEXT);
-        mac.update(&(tenant.as_str().len() as u32).to_be_bytes());
-        mac.update(tenant.as_str().as_bytes());
-        mac.update(payload);
-        mac
-    }
-
     /// The cursor's text, signed for `tenant` and the scope and filters of `digest`.
     pub fn encode(&self, key: &TokenKey, tenant: &TenantId, digest: &[u8; DIGEST_LEN]) -> String {
         let mut bytes = Vec::with_capacity(FEED_LEN);
         bytes.push(FEED_VERSION);
         bytes.extend_from_slice(&self.next_leaf.to_be_bytes());
         bytes.extend_from_slice(digest);
-        let signing_key = key.keys.first().map_or(&[][..], Vec::as_slice);
-        let tag = Self::mac(signing_key, tenant, &bytes)
-            .finalize()
-            .into_bytes();
-        bytes.extend_from_slice(&tag[..MAC_LEN]);
-        URL_SAFE_NO_PAD.encode(bytes)
+        key.seal(FEED_CONTEXT, tenant, bytes)
     }
 
     /// Reads and verifies `text` for `tenant` and the scope and filters of `digest`.
@@ -286,15 +286,9 @@ impl FeedCursor {
         if bytes[0] != FEED_VERSION {
             return Err(CursorError::Malformed("unknown version"));
         }
-        let (payload, tag) = bytes.split_at(FEED_LEN - MAC_LEN);
-        let genuine = key.keys.iter().any(|k| {
-            Self::mac(k, tenant, payload)
-                .verify_truncated_left(tag)
-                .is_ok()
-        });
-        if !genuine {
-            return Err(CursorError::Forged);
-        }
+        let payload = key
+            .verify(FEED_CONTEXT, tenant, &bytes)
+            .ok_or(CursorError::Forged)?;
         if payload[9..] != digest[..] {
             return Err(CursorError::OtherFilters);
         }

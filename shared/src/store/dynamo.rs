@@ -689,6 +689,27 @@ impl PartitionReader for DynamoStore {
                 .collect::<Result<Vec<_>, _>>()?;
             return Ok(Page {
                 items,
+                keys: Vec::new(),
+                last_evaluated,
+                scanned,
+                fetched: 0,
+                requests: 1,
+                read_capacity,
+            });
+        }
+        if after_fetch.is_empty() {
+            // Every condition ran in the index: the merge fetches the events its page
+            // returns, and only those (`fetch_events`).
+            let keys = found
+                .iter()
+                .filter_map(|item| match item.get(keys::SK) {
+                    Some(AttributeValue::S(sk)) => Some(SortKey::from_stored(sk.clone())),
+                    _ => None,
+                })
+                .collect();
+            return Ok(Page {
+                items: Vec::new(),
+                keys,
                 last_evaluated,
                 scanned,
                 fetched: 0,
@@ -717,12 +738,39 @@ impl PartitionReader for DynamoStore {
         }
         Ok(Page {
             items,
+            keys: Vec::new(),
             last_evaluated,
             scanned,
             fetched,
             requests,
             read_capacity,
         })
+    }
+
+    async fn fetch_events(
+        &self,
+        tenant: &TenantId,
+        keys: &[SortKey],
+    ) -> Result<(Vec<(SortKey, AuditEvent)>, ReadStats), StoreError> {
+        let started = std::time::Instant::now();
+        let pks = keys
+            .iter()
+            .map(|sk| {
+                keys::event_pk_of_sort_key(tenant, sk).ok_or_else(|| StoreError::Corrupt {
+                    key: sk.to_string(),
+                    message: "an index sort key without an event id".to_owned(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let (events, requests, read_capacity) = self.fetch_in_order(&pks).await?;
+        let stats = ReadStats {
+            requests,
+            items_read: 0,
+            items_fetched: events.len() as u64,
+            read_capacity,
+            db_time: started.elapsed(),
+        };
+        Ok((events, stats))
     }
 }
 

@@ -143,6 +143,26 @@ pub trait PartitionReader: Send + Sync {
 
     /// One DynamoDB page of `request`.
     async fn read_page(&self, request: &PageRequest) -> Result<Page, StoreError>;
+
+    /// The events of the sort keys `keys` (of `tenant`), which pages of this reader left in
+    /// [`Page::keys`], in no particular order (events deleted meanwhile are left out), with
+    /// what fetching them cost. A reader whose pages always hold events has nothing to
+    /// fetch: the default refuses any key.
+    async fn fetch_events(
+        &self,
+        tenant: &TenantId,
+        keys: &[SortKey],
+    ) -> Result<(Vec<(SortKey, AuditEvent)>, ReadStats), StoreError> {
+        let _ = tenant;
+        if keys.is_empty() {
+            Ok((Vec::new(), ReadStats::default()))
+        } else {
+            Err(StoreError::Permanent {
+                operation: "BatchGetItem",
+                message: "this reader's pages hold their events".to_owned(),
+            })
+        }
+    }
 }
 
 /// Direction of a read along the sort key.
@@ -196,6 +216,11 @@ pub struct PageRequest {
 pub struct Page {
     /// Events, each with its sort key, in the requested order.
     pub items: Vec<(SortKey, AuditEvent)>,
+    /// Index items kept whose events the reader left to [`PartitionReader::fetch_events`],
+    /// in the requested order: an index that copies only keys, when every condition ran in
+    /// the index, so that only the events a merged page returns are fetched. A page holds
+    /// either `items` or `keys`.
+    pub keys: Vec<SortKey>,
     /// Where the next page starts, `None` when the partition range is exhausted.
     pub last_evaluated: Option<SortKey>,
     /// Index items DynamoDB read (before filtering): what the read budget counts.

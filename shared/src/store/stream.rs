@@ -15,7 +15,9 @@ use crate::keys::SortKey;
 pub struct PartitionStream<'r, R: PartitionReader + ?Sized> {
     reader: &'r R,
     request: PageRequest,
-    buffer: VecDeque<(SortKey, AuditEvent)>,
+    /// Items read and not yet taken; `None` for an event the reader deferred
+    /// ([`super::Page::keys`]), which whoever takes it fetches.
+    buffer: VecDeque<(SortKey, Option<AuditEvent>)>,
     exhausted: bool,
     stats: ReadStats,
 }
@@ -89,7 +91,10 @@ impl<'r, R: PartitionReader + ?Sized> PartitionStream<'r, R> {
             Some(sk) => self.request.start_after = Some(sk),
             None => self.exhausted = true,
         }
-        self.buffer.extend(page.items);
+        self.buffer
+            .extend(page.items.into_iter().map(|(sk, e)| (sk, Some(e))));
+        self.buffer
+            .extend(page.keys.into_iter().map(|sk| (sk, None)));
         Ok(true)
     }
 
@@ -111,20 +116,40 @@ impl<'r, R: PartitionReader + ?Sized> PartitionStream<'r, R> {
         self.request.start_after.as_ref()
     }
 
-    /// The next item, if buffered.
-    pub fn peek(&self) -> Option<&(SortKey, AuditEvent)> {
+    /// The next item, if buffered (its event `None` while deferred).
+    pub fn peek(&self) -> Option<&(SortKey, Option<AuditEvent>)> {
         self.buffer.front()
     }
 
-    /// Takes the next buffered item.
-    pub fn pop(&mut self) -> Option<(SortKey, AuditEvent)> {
+    /// Takes the next buffered item (its event `None` while deferred: the merge fetches
+    /// the events of a page together).
+    pub fn pop(&mut self) -> Option<(SortKey, Option<AuditEvent>)> {
         self.buffer.pop_front()
     }
 
-    /// The next item, reading a page of at most `limit` items if needed.
+    /// The next item with its event, reading a page of at most `limit` items if needed and
+    /// fetching a deferred event alone (tools and tests; the merge fetches a page's events
+    /// in one go). An event deleted since its index item was read is passed over.
     pub async fn next(&mut self, limit: u32) -> Result<Option<(SortKey, AuditEvent)>, StoreError> {
-        self.fill(limit).await?;
-        Ok(self.pop())
+        loop {
+            self.fill(limit).await?;
+            match self.pop() {
+                None => return Ok(None),
+                Some((sk, Some(event))) => return Ok(Some((sk, event))),
+                Some((sk, None)) => {
+                    let started = Instant::now();
+                    let (mut found, mut stats) = self
+                        .reader
+                        .fetch_events(&self.request.tenant, std::slice::from_ref(&sk))
+                        .await?;
+                    stats.db_time = started.elapsed();
+                    self.stats.add(&stats);
+                    if let Some(item) = found.pop() {
+                        return Ok(Some((sk, item.1)));
+                    }
+                }
+            }
+        }
     }
 
     /// Whether no item is buffered and DynamoDB has no more.
@@ -196,6 +221,7 @@ mod tests {
         Page {
             items: items.iter().map(|n| item(*n)).collect(),
             last_evaluated: last.map(SortKey::from_stored),
+            keys: Vec::new(),
             scanned,
             fetched: 0,
             requests: 1,
