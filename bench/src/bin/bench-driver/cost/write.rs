@@ -303,12 +303,16 @@ fn write_reads(s: &mut String, f: &Figures) {
          events fetched by key (BatchGetItem) and read units from `Server-Timing`; requests \
          counted on the DynamoDB client; p50 of {} timed pages after {WARMUP} warm-up \
          round, the variants taking turns within each round (each round starting with the \
-         next variant). Ratios are to today's figure for the same request.\n",
-        f.read_events, f.reps
+         next variant). Ratios are to today's figure for the same request. An index that \
+         does not copy what the page needs has its kept index items fetched by key, each \
+         stream's page with its own BatchGetItem (eventually consistent: half a unit per \
+         item, rounded up to 4 KB).\n",
+        thousands(f.read_events as f64),
+        f.reps
     );
     let _ = writeln!(
         s,
-        "| request | plan | variant | returned | index items read | events fetched | requests | read units | x today | p50 ms | x today |"
+        "| request | plan | variant | returned | index items read | events fetched | DynamoDB requests | read units | x today | p50 ms | x today |"
     );
     let _ = writeln!(s, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (i, request) in REQUESTS.iter().enumerate() {
@@ -385,13 +389,26 @@ fn money(x: f64) -> String {
     }
 }
 
+/// `n` with a comma every three digits: `1,000,000`.
+fn thousands(n: f64) -> String {
+    let digits = format!("{n:.0}");
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn write_prices(s: &mut String, f: &Figures) {
     let _ = writeln!(
         s,
         "\n### C. Costs at the published on-demand prices\n\n\
          Prices of {} ({}), read on {}: Standard ${} per million write request units, ${} \
-         per million read request units, ${} per GB-month; Standard-IA ${}, ${}, ${}; \
-         point-in-time recovery ${} per GB-month in both classes (constants in \
+         per million read request units and ${} per GB-month; Standard-IA ${}, ${} and ${:.2} \
+         for the same; point-in-time recovery ${:.2} per GB-month in both classes (constants in \
          `bench/src/prices.rs`). A GB is 2^30 bytes. Per event: the sample events' write \
          units and stored bytes (with the {ITEM_OVERHEAD_BYTES}-byte overheads) of part A; \
          point-in-time recovery is priced on the table's bytes (indexes are rebuilt on a \
@@ -433,12 +450,13 @@ fn write_prices(s: &mut String, f: &Figures) {
     }
     let _ = writeln!(
         s,
-        "\n**Workload**: {:.0} events written and {:.0} first pages read a day, events kept \
+        "\n**Workload**: {} events written and {} first pages read a day, events kept \
          1 year, or 7 years. The monthly bill is that of the month ending the period (the \
          table then holds the whole retention); the total adds every month of the period \
          (storage growing from empty; each month stores what came before it and half of \
          its own).\n",
-        WORKLOAD.events_per_day, WORKLOAD.pages_per_day
+        thousands(WORKLOAD.events_per_day),
+        thousands(WORKLOAD.pages_per_day)
     );
     let _ = write!(s, "| variant | class");
     for years in RETENTIONS {
