@@ -8,9 +8,14 @@
 //! percentiles, the parsing of the query handler's `Server-Timing` figures, and the
 //! document the driver writes ([`report`]).
 
+pub mod prices;
 pub mod report;
 
+use std::collections::HashMap;
+
 use audit_shared::catalog::EVENT_TYPES;
+use audit_shared::table::{IndexDefinition, TableDefinition};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use chrono::{DateTime, Duration, Utc};
 use query::apigw::HttpApiEvent;
 use serde_json::{json, Map, Value};
@@ -291,22 +296,152 @@ pub fn with_next_token(raw_query: &str, token: &str) -> String {
     query.finish()
 }
 
-/// Items read and read capacity from the query handler's
-/// `Server-Timing: ..., read;desc="items=<n> rcu=<units>", ...` header.
-pub fn read_figures(server_timing: &str) -> Option<(u64, f64)> {
-    let items_at = server_timing.find("items=")? + "items=".len();
-    let items: u64 = server_timing[items_at..]
-        .split(|c: char| !c.is_ascii_digit())
-        .next()?
-        .parse()
-        .ok()?;
-    let rcu_at = server_timing.find("rcu=")? + "rcu=".len();
-    let rcu: f64 = server_timing[rcu_at..]
+/// What one answer of the query handler read, from its
+/// `Server-Timing: ..., read;desc="items=<n> fetched=<n> rcu=<units>", ...` header.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReadFigures {
+    /// Index (or table) items DynamoDB read.
+    pub items: u64,
+    /// Events fetched by key after the index read (0 when the header does not say).
+    pub fetched: u64,
+    /// Read capacity units consumed, the fetches' included.
+    pub rcu: f64,
+}
+
+/// The number after `name=` in `text`, if any.
+fn figure<T: std::str::FromStr>(text: &str, name: &str) -> Option<T> {
+    let at = text.find(name)? + name.len();
+    text[at..]
         .split(|c: char| !(c.is_ascii_digit() || c == '.'))
         .next()?
         .parse()
-        .ok()?;
-    Some((items, rcu))
+        .ok()
+}
+
+/// The read figures of a query handler's `Server-Timing` header (`None` without `items`
+/// and `rcu`).
+pub fn read_figures(server_timing: &str) -> Option<ReadFigures> {
+    Some(ReadFigures {
+        items: figure(server_timing, "items=")?,
+        fetched: figure(server_timing, "fetched=").unwrap_or(0),
+        rcu: figure(server_timing, "rcu=")?,
+    })
+}
+
+/// An item as DynamoDB stores it.
+pub type Item = HashMap<String, AttributeValue>;
+
+/// AWS's storage overhead per stored item, table and index alike, in bytes.
+pub const ITEM_OVERHEAD_BYTES: u64 = 100;
+
+/// An item's size as DynamoDB counts it: attribute names plus values (strings and binaries
+/// their length, numbers about one byte per two digits plus one, lists and maps 3 bytes
+/// plus 1 per element plus their contents), without the per-item overhead.
+pub fn item_bytes(item: &Item) -> u64 {
+    item.iter()
+        .map(|(name, value)| attribute_bytes(name, value))
+        .sum()
+}
+
+/// The size of one top-level attribute: its name and its value.
+pub fn attribute_bytes(name: &str, value: &AttributeValue) -> u64 {
+    name.len() as u64 + value_bytes(value)
+}
+
+fn value_bytes(value: &AttributeValue) -> u64 {
+    match value {
+        AttributeValue::S(s) => s.len() as u64,
+        AttributeValue::N(n) => (n.len() as u64).div_ceil(2) + 1,
+        AttributeValue::B(b) => b.as_ref().len() as u64,
+        AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+        AttributeValue::L(l) => 3 + l.iter().map(|v| 1 + value_bytes(v)).sum::<u64>(),
+        AttributeValue::M(m) => {
+            3 + m
+                .iter()
+                .map(|(k, v)| 1 + k.len() as u64 + value_bytes(v))
+                .sum::<u64>()
+        }
+        AttributeValue::Ss(v) => v.iter().map(|s| s.len() as u64).sum(),
+        AttributeValue::Ns(v) => v.iter().map(|n| (n.len() as u64).div_ceil(2) + 1).sum(),
+        AttributeValue::Bs(v) => v.iter().map(|b| b.as_ref().len() as u64).sum(),
+        _ => 0,
+    }
+}
+
+/// The size of the entry `index` of `table` holds for `item`, by DynamoDB's rule for a
+/// global secondary index: the base table's key, the index's key attributes and the
+/// projected attributes, each attribute counted once (without the per-item overhead).
+/// `None` when the item lacks one of the index's keys: a sparse index holds no entry.
+pub fn index_entry_bytes(
+    item: &Item,
+    table: &TableDefinition,
+    index: &IndexDefinition,
+) -> Option<u64> {
+    if !(item.contains_key(index.partition_key) && item.contains_key(index.sort_key)) {
+        return None;
+    }
+    let keys: Vec<&str> = [Some(table.partition_key), table.sort_key]
+        .into_iter()
+        .flatten()
+        .chain([index.partition_key, index.sort_key])
+        .collect();
+    Some(
+        item.iter()
+            .filter(|(name, _)| keys.contains(&name.as_str()) || index.projection.carries(name))
+            .map(|(name, value)| attribute_bytes(name, value))
+            .sum(),
+    )
+}
+
+/// The write units one PutItem consumed, as `ReturnConsumedCapacity=INDEXES` reports them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutUnits {
+    /// Every unit of the write, table and indexes.
+    pub total: f64,
+    /// Of which the base table's.
+    pub table: f64,
+    /// Of which each index's, by name (an index the item is not in is absent).
+    pub indexes: HashMap<String, f64>,
+}
+
+/// Writes `item` into `table` with one PutItem and answers the write units it consumed.
+pub async fn put_measured(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    item: Item,
+) -> Result<PutUnits, Box<dyn std::error::Error + Send + Sync>> {
+    let out = client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "PutItem: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+            )
+        })?;
+    let consumed = out
+        .consumed_capacity()
+        .ok_or("PutItem returned no ConsumedCapacity")?;
+    Ok(PutUnits {
+        total: consumed.capacity_units().unwrap_or(0.0),
+        table: consumed
+            .table()
+            .and_then(|c| c.capacity_units())
+            .unwrap_or(0.0),
+        indexes: consumed
+            .global_secondary_indexes()
+            .map(|indexes| {
+                indexes
+                    .iter()
+                    .map(|(name, c)| (name.clone(), c.capacity_units().unwrap_or(0.0)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
 }
 
 /// `a / b`, or NaN when `b` is not positive.
@@ -502,8 +637,63 @@ mod tests {
     #[test]
     fn server_timing_figures_are_read() {
         let header = "db;dur=3.2, read;desc=\"items=51 rcu=6.5\", total;dur=4.0";
-        assert_eq!(read_figures(header), Some((51, 6.5)));
+        assert_eq!(
+            read_figures(header),
+            Some(ReadFigures {
+                items: 51,
+                fetched: 0,
+                rcu: 6.5
+            })
+        );
+        let header = "db;dur=3.2, read;desc=\"items=51 fetched=50 rcu=31.5\", total;dur=4.0";
+        assert_eq!(
+            read_figures(header),
+            Some(ReadFigures {
+                items: 51,
+                fetched: 50,
+                rcu: 31.5
+            })
+        );
         assert_eq!(read_figures("db;dur=1"), None);
+    }
+
+    #[test]
+    fn an_index_entry_holds_the_keys_and_what_the_index_projects() {
+        use audit_shared::table::Projection;
+        let s = |v: &str| AttributeValue::S(v.to_owned());
+        let item: Item = [
+            ("pk", s("T#e1")),
+            ("sk", s("2024#e1")),
+            ("timePk", s("T#0")),
+            ("eventType", AttributeValue::N("202".to_owned())),
+            ("description", s("x".repeat(100).as_str())),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        // pk 2+4, sk 2+7, timePk 6+3, eventType 9+3 (two digits then one), description 11+100.
+        assert_eq!(item_bytes(&item), 6 + 9 + 9 + 12 + 111);
+        let index = |projection| IndexDefinition {
+            name: "byTime",
+            partition_key: "timePk",
+            sort_key: "sk",
+            projection,
+        };
+        let table = TableDefinition::audit();
+        let keys_only = index_entry_bytes(&item, &table, &index(Projection::KeysOnly));
+        assert_eq!(keys_only, Some(6 + 9 + 9));
+        let include = index(Projection::Include(&["eventType"]));
+        assert_eq!(
+            index_entry_bytes(&item, &table, &include),
+            Some(6 + 9 + 9 + 12)
+        );
+        let all = index_entry_bytes(&item, &table, &index(Projection::All));
+        assert_eq!(all, Some(item_bytes(&item)));
+        let sparse = IndexDefinition {
+            partition_key: "failurePk",
+            ..index(Projection::All)
+        };
+        assert_eq!(index_entry_bytes(&item, &table, &sparse), None);
     }
 
     #[test]

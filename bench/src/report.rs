@@ -25,11 +25,13 @@ pub enum SectionId {
     Adversarial,
     /// 7. The ledger: write and storage cost, the sealer per bucket, proof latency.
     Ledger,
+    /// 8. What an event costs to write, keep and read with each choice of index projection.
+    Cost,
 }
 
 impl SectionId {
     /// Every section, in the document's order.
-    pub const ALL: [SectionId; 7] = [
+    pub const ALL: [SectionId; 8] = [
         SectionId::Query,
         SectionId::Ingest,
         SectionId::ColdStart,
@@ -37,6 +39,7 @@ impl SectionId {
         SectionId::HandlerCpu,
         SectionId::Adversarial,
         SectionId::Ledger,
+        SectionId::Cost,
     ];
 
     /// The section's number in the document.
@@ -49,6 +52,7 @@ impl SectionId {
             SectionId::HandlerCpu => 5,
             SectionId::Adversarial => 6,
             SectionId::Ledger => 7,
+            SectionId::Cost => 8,
         }
     }
 
@@ -62,6 +66,7 @@ impl SectionId {
             SectionId::HandlerCpu => "cpu",
             SectionId::Adversarial => "adversarial",
             SectionId::Ledger => "ledger",
+            SectionId::Cost => "cost",
         }
     }
 
@@ -75,6 +80,7 @@ impl SectionId {
             SectionId::HandlerCpu => "Handler CPU per request, without I/O (criterion)",
             SectionId::Adversarial => "Adversarial requests and the organization indexes",
             SectionId::Ledger => "Ledger",
+            SectionId::Cost => "Cost per event: index projections",
         }
     }
 
@@ -330,7 +336,7 @@ mod tests {
     #[test]
     fn a_document_reads_back_its_sections_targets_and_header() {
         let previous = read_previous(&previous_document());
-        assert_eq!(previous.sections.len(), 7);
+        assert_eq!(previous.sections.len(), 8);
         assert_eq!(
             previous.sections[2],
             (
@@ -338,7 +344,7 @@ mod tests {
                 section(SectionId::ColdStart, "old figures of cold")
             )
         );
-        assert_eq!(previous.target_rows.len(), 7);
+        assert_eq!(previous.target_rows.len(), 8);
         assert_eq!(
             previous.target_rows[1],
             (
@@ -375,10 +381,11 @@ mod tests {
                 SectionId::PackageSize,
                 SectionId::HandlerCpu,
                 SectionId::Adversarial,
-                SectionId::Ledger
+                SectionId::Ledger,
+                SectionId::Cost
             ]
         );
-        assert_eq!(merged.sections.len(), 7);
+        assert_eq!(merged.sections.len(), 8);
         assert!(merged.sections[0].contains("old figures of query"));
         assert!(merged.sections[2].contains("new cold figures"));
         assert!(merged.sections[4].contains("old figures of cpu"));
@@ -392,6 +399,7 @@ mod tests {
                 "| 5 | target of cpu | old | yes |",
                 "| 6 | target of adversarial | old | yes |",
                 "| 7 | target of ledger | old | yes |",
+                "| 8 | target of cost | old | yes |",
             ]
         );
         let document = render(HEADER, &merged, Some(READING)).unwrap();
@@ -421,9 +429,9 @@ mod tests {
     fn the_reading_is_inserted_whole_after_the_last_section() {
         let document = previous_document();
         let reading_at = document.find("## Reading the figures").unwrap();
-        let last_section = document.find(&SectionId::Ledger.heading()).unwrap();
+        let last_section = document.find(&SectionId::Cost.heading()).unwrap();
         assert!(reading_at > last_section);
-        assert!(document[..reading_at].ends_with("old figures of ledger\n\n"));
+        assert!(document[..reading_at].ends_with("old figures of cost\n\n"));
         assert!(document.ends_with(READING));
         assert_eq!(document.matches("Written by hand.").count(), 1);
         assert_eq!(

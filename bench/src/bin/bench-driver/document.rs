@@ -121,11 +121,15 @@ impl Writer {
         );
         let _ = writeln!(
             d,
-            "BENCH_SKIP=query,ingest,cold,size,cpu,ledger BENCH_ADVERSARIAL_SIZES=100000 make bench   # only section 6, at 100k"
+            "BENCH_SKIP=query,ingest,cold,size,cpu,ledger,cost BENCH_ADVERSARIAL_SIZES=100000 make bench   # only section 6, at 100k"
         );
         let _ = writeln!(
             d,
-            "BENCH_SKIP=query,ingest,cold,size,cpu,adversarial make bench   # only section 7 (the ledger)"
+            "BENCH_SKIP=query,ingest,cold,size,cpu,adversarial,cost make bench   # only section 7 (the ledger)"
+        );
+        let _ = writeln!(
+            d,
+            "BENCH_SKIP=query,ingest,cold,size,cpu,adversarial,ledger make bench   # only section 8 (index projections)"
         );
         let _ = writeln!(
             d,

@@ -20,7 +20,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use audit_bench::report::{Report, SectionId};
-use audit_bench::{events_json, percentile, ratio, read_figures, TENANT};
+use audit_bench::{
+    attribute_bytes, events_json, item_bytes, percentile, put_measured, ratio, read_figures, TENANT,
+};
 use audit_shared::clock::Clock;
 use audit_shared::config::Retention;
 use audit_shared::domain::Timestamp;
@@ -28,7 +30,7 @@ use audit_shared::keys::{self, ledger as lk};
 use audit_shared::ledger::{DirectoryAnchor, Ed25519Signer, SealSettings, Signer};
 use audit_shared::store::{create_table, dynamo_client, DynamoStore};
 use audit_shared::table::TableDefinition;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use query::apigw::HttpApiEvent;
 use query::ledger::FixedKey;
@@ -73,34 +75,6 @@ impl BenchClock {
 impl Clock for BenchClock {
     fn now(&self) -> Timestamp {
         Timestamp::from_millis(self.0.load(Ordering::SeqCst)).unwrap_or_else(Timestamp::now)
-    }
-}
-
-/// An item's size as DynamoDB counts it (attribute names plus values; numbers about one
-/// byte per two digits), for the items whose size the engine does not report.
-fn item_bytes(item: &Item) -> u64 {
-    item.iter()
-        .map(|(name, value)| name.len() as u64 + value_bytes(value))
-        .sum()
-}
-
-fn value_bytes(value: &AttributeValue) -> u64 {
-    match value {
-        AttributeValue::S(s) => s.len() as u64,
-        AttributeValue::N(n) => (n.len() as u64).div_ceil(2) + 1,
-        AttributeValue::B(b) => b.as_ref().len() as u64,
-        AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
-        AttributeValue::L(l) => 3 + l.iter().map(|v| 1 + value_bytes(v)).sum::<u64>(),
-        AttributeValue::M(m) => {
-            3 + m
-                .iter()
-                .map(|(k, v)| 1 + k.len() as u64 + value_bytes(v))
-                .sum::<u64>()
-        }
-        AttributeValue::Ss(v) => v.iter().map(|s| s.len() as u64).sum(),
-        AttributeValue::Ns(v) => v.iter().map(|n| (n.len() as u64).div_ceil(2) + 1).sum(),
-        AttributeValue::Bs(v) => v.iter().map(|b| b.as_ref().len() as u64).sum(),
-        _ => 0,
     }
 }
 
@@ -160,7 +134,7 @@ async fn write_cost(
                         keys::LEAF_HASH,
                     ]
                     .iter()
-                    .filter_map(|a| item.get(*a).map(|v| a.len() as u64 + value_bytes(v)))
+                    .filter_map(|a| item.get(*a).map(|v| attribute_bytes(a, v)))
                     .sum()
                 } else {
                     // The query indexes project every attribute.
@@ -169,32 +143,11 @@ async fn write_cost(
                 *copied.entry(index.name).or_default() += bytes;
             }
         }
-        let out = client
-            .put_item()
-            .table_name(name)
-            .set_item(Some(item))
-            .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
-            .send()
-            .await
-            .map_err(|e| {
-                BoxError::from(format!(
-                    "PutItem: {}",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-                ))
-            })?;
-        let consumed = out
-            .consumed_capacity()
-            .ok_or("PutItem returned no ConsumedCapacity")?;
-        cost.total_units += consumed.capacity_units().unwrap_or(0.0);
-        cost.table_units += consumed
-            .table()
-            .and_then(|c| c.capacity_units())
-            .unwrap_or(0.0);
-        if let Some(indexes) = consumed.global_secondary_indexes() {
-            for (index, capacity) in indexes {
-                *cost.index_units.entry(index.clone()).or_default() +=
-                    capacity.capacity_units().unwrap_or(0.0);
-            }
+        let units = put_measured(&client, name, item).await?;
+        cost.total_units += units.total;
+        cost.table_units += units.table;
+        for (index, u) in units.indexes {
+            *cost.index_units.entry(index).or_default() += u;
         }
     }
     let description = client.describe_table().table_name(name).send().await?;
@@ -233,23 +186,7 @@ async fn marker_units(settings: &Settings) -> Result<(f64, u64)> {
     .map(|(k, v)| (k.to_owned(), AttributeValue::S(v)))
     .collect();
     let bytes = item_bytes(&item);
-    let out = client
-        .put_item()
-        .table_name(name)
-        .set_item(Some(item))
-        .return_consumed_capacity(ReturnConsumedCapacity::Total)
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "PutItem: {}",
-                aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-            )
-        })?;
-    let units = out
-        .consumed_capacity()
-        .and_then(|c| c.capacity_units())
-        .ok_or("PutItem returned no ConsumedCapacity")?;
+    let units = put_measured(&client, name, item).await?.total;
     let _ = client.delete_table().table_name(name).send().await;
     Ok((units, bytes))
 }
@@ -455,7 +392,7 @@ async fn get(ctx: &QueryContext, path: &str) -> Result<(f64, Option<f64>)> {
         .get("server-timing")
         .and_then(|v| v.to_str().ok())
         .and_then(read_figures)
-        .map(|(items, _)| items as f64);
+        .map(|f| f.items as f64);
     Ok((ms, items))
 }
 

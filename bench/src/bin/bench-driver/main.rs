@@ -13,18 +13,22 @@
 //!   every `BENCH_SHARDS`), `BENCH_ADVERSARIAL_REPS` (5 timed first pages after 1 warm-up);
 //! - `BENCH_LEDGER_REPS` (3: section 7's sealer reps, each a fresh table sealing a bucket of
 //!   100 then one of 10,000);
+//! - `BENCH_COST_EVENTS` (20000: sample events in each of section 8's read tables),
+//!   `BENCH_COST_REPS` (20 timed first pages per request and variant after 1 warm-up);
 //! - `BENCH_BIN_DIR`: host release binaries `ingest`, `query`, `swagger`, `bench-hello`;
 //! - `BENCH_LAMBDA_DIR`: `make build` output, `<function>/bootstrap`;
 //! - `BENCH_CRITERION_DIR`: criterion's output of `cargo bench -p audit-bench`;
-//! - `BENCH_SKIP`: sections to leave out (`query,ingest,cold,size,cpu,adversarial,ledger`);
+//! - `BENCH_SKIP`: sections to leave out (`query,ingest,cold,size,cpu,adversarial,ledger,cost`);
 //! - `BENCH_OUT` (`docs/PERFORMANCE.md`), `BENCH_NOTE` (a line about how the run was made).
 //!
 //! One module per section ([`query`], [`ingest`], [`cold_start`], [`size`], [`cpu`],
-//! [`adversarial`], [`ledger`]), each adding its text and its targets to the report; [`document`]
+//! [`adversarial`], [`ledger`], [`cost`]), each adding its text and its targets to the report; [`document`]
 //! writes the document, keeping what this run did not measure (`audit_bench::report`).
 
 mod adversarial;
+mod answer;
 mod cold_start;
+mod cost;
 mod cpu;
 mod document;
 mod ingest;
@@ -85,6 +89,10 @@ async fn main() -> Result<()> {
     }
     if settings.runs(SectionId::Ledger) {
         ledger::section(&settings, &mut report).await?;
+        writer.write(&settings, &report)?;
+    }
+    if settings.runs(SectionId::Cost) {
+        cost::section(&settings, &mut report).await?;
         writer.write(&settings, &report)?;
     }
     if settings.runs(SectionId::Query) {

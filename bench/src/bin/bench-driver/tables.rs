@@ -11,6 +11,7 @@ use audit_shared::table::TableDefinition;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use futures::StreamExt;
+use query::{QueryConfig, QueryContext};
 use serde_json::Value;
 
 use crate::{log, BoxError, Result};
@@ -24,9 +25,29 @@ pub const BATCH_CONCURRENCY: usize = 16;
 
 /// Creates `name` afresh (deleting any table of that name).
 pub async fn new_table(client: &Client, name: &str) -> Result<()> {
-    let _ = client.delete_table().table_name(name).send().await;
-    create_table(client, name, &TableDefinition::audit()).await?;
+    new_table_of(client, name, &TableDefinition::audit()).await
+}
+
+/// Creates `name` afresh from `definition` (deleting any table of that name).
+pub async fn new_table_of(client: &Client, name: &str, definition: &TableDefinition) -> Result<()> {
+    drop_table(client, name).await;
+    create_table(client, name, definition).await?;
     Ok(())
+}
+
+/// Deletes `name` if it exists (the engine's database is removed at the end of the run
+/// anyway, so a failure only costs memory meanwhile).
+pub async fn drop_table(client: &Client, name: &str) {
+    let _ = client.delete_table().table_name(name).send().await;
+}
+
+/// A query context over `store` with the default settings whose metric lines are dropped:
+/// each request's line is still built (its cost is in the figures), not printed.
+pub fn quiet_context(store: DynamoStore) -> QueryContext {
+    QueryContext {
+        metrics: audit_shared::metrics::discard(),
+        ..QueryContext::new(store, &QueryConfig::default())
+    }
 }
 
 /// The generated `values` as events, as the ingest function would parse them.

@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 
-use audit_bench::{skewed_event_json, TENANT};
+use audit_bench::{put_measured, skewed_event_json, TENANT};
 use audit_shared::catalog::CATEGORIES;
 use audit_shared::domain::{TenantId, Timestamp};
 use audit_shared::keys::{self, Partition};
@@ -25,12 +25,11 @@ use audit_shared::store::{
     create_table, dynamo_client, DynamoStore, OrganizationScope, ReadBudget, Visibility,
 };
 use audit_shared::table::TableDefinition;
-use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 
 use super::{filters_of, Asker, SkewedTable, FIRST_PAGE_SIZE, RARE_SCOPE};
 use crate::settings::Settings;
 use crate::tables::parse_events;
-use crate::{log, BoxError, Result};
+use crate::{log, Result};
 
 /// Events written into the table of each layout.
 pub(super) const LAYOUT_EVENTS: u64 = 2_000;
@@ -253,32 +252,11 @@ async fn write_cost(settings: &Settings, layout: Layout, now: Timestamp) -> Resu
         for attribute in &absent {
             item.remove(*attribute);
         }
-        let out = client
-            .put_item()
-            .table_name(&name)
-            .set_item(Some(item))
-            .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
-            .send()
-            .await
-            .map_err(|e| {
-                BoxError::from(format!(
-                    "PutItem: {}",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-                ))
-            })?;
-        let consumed = out
-            .consumed_capacity()
-            .ok_or("PutItem returned no ConsumedCapacity")?;
-        total += consumed.capacity_units().unwrap_or(0.0);
-        table += consumed
-            .table()
-            .and_then(|c| c.capacity_units())
-            .unwrap_or(0.0);
-        if let Some(indexes) = consumed.global_secondary_indexes() {
-            for (index, capacity) in indexes {
-                *per_index.entry(index.clone()).or_default() +=
-                    capacity.capacity_units().unwrap_or(0.0);
-            }
+        let units = put_measured(&client, &name, item).await?;
+        total += units.total;
+        table += units.table;
+        for (index, u) in units.indexes {
+            *per_index.entry(index).or_default() += u;
         }
     }
     let description = client.describe_table().table_name(&name).send().await?;

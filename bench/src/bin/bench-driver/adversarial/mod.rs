@@ -12,19 +12,19 @@ use std::time::Instant;
 
 use audit_bench::report::Report;
 use audit_bench::{
-    list_request, read_figures, scoped_list_request, skewed_event_json, with_next_token, Latency,
-    RARE_ORG, TENANT,
+    list_request, scoped_list_request, skewed_event_json, with_next_token, Latency, RARE_ORG,
+    TENANT,
 };
 use audit_shared::api::parse_list_query;
 use audit_shared::domain::Timestamp;
 use audit_shared::query::{Filters, Plan};
 use audit_shared::store::{dynamo_client, DynamoStore, OrganizationScope};
 use aws_sdk_dynamodb::Client;
-use query::{QueryConfig, QueryContext};
+use query::QueryContext;
 use serde_json::Value;
 
 use crate::settings::Settings;
-use crate::tables::{new_table, seed_with};
+use crate::tables::{drop_table, new_table, quiet_context, seed_with};
 use crate::{log, Result};
 
 /// The data set of the skewed tables.
@@ -161,15 +161,10 @@ pub(super) struct Answer {
 }
 
 async fn call(ctx: &QueryContext, asker: Asker, raw_query: &str) -> Result<Answer> {
-    let event = asker.request(raw_query).to_string();
-    let request = lambda_http::request::from_str(&event)?;
-    let started = Instant::now();
-    let response = query::handle(ctx, request).await;
-    let ms = started.elapsed().as_secs_f64() * 1000.0;
-    let status = response.status().as_u16();
-    let body: Value = serde_json::from_slice(response.body().as_ref())?;
+    let answer = crate::answer::call(ctx, &asker.request(raw_query)).await?;
+    let (status, ms) = (answer.status, answer.ms);
     if status != 200 {
-        let named: Vec<&str> = body["errors"]
+        let named: Vec<&str> = answer.body["errors"]
             .as_array()
             .map(|errors| {
                 errors
@@ -179,7 +174,10 @@ async fn call(ctx: &QueryContext, asker: Asker, raw_query: &str) -> Result<Answe
             })
             .unwrap_or_default();
         let problem = if named.is_empty() {
-            body["detail"].as_str().unwrap_or("no detail").to_owned()
+            answer.body["detail"]
+                .as_str()
+                .unwrap_or("no detail")
+                .to_owned()
         } else {
             named.join(", ")
         };
@@ -192,18 +190,13 @@ async fn call(ctx: &QueryContext, asker: Asker, raw_query: &str) -> Result<Answe
             problem: Some(problem),
         });
     }
-    let timing = response
-        .headers()
-        .get("server-timing")
-        .and_then(|v| v.to_str().ok())
-        .ok_or("no Server-Timing header")?;
-    let (items_read, _) = read_figures(timing).ok_or("Server-Timing without items/rcu")?;
+    let figures = answer.read(&format!("GET /api/Audit?{raw_query}"))?;
     Ok(Answer {
         status,
         ms,
-        returned: body["items"].as_array().map_or(0, Vec::len),
-        items_read,
-        next_token: body["nextToken"].as_str().map(str::to_owned),
+        returned: answer.returned(),
+        items_read: figures.items,
+        next_token: answer.next_token(),
         problem: None,
     })
 }
@@ -320,11 +313,7 @@ pub async fn section(settings: &Settings, report: &mut Report) -> Result<()> {
 
     let mut rows = Vec::new();
     for table in &tables {
-        // Each request's metric line is built (its cost is in the figures) and dropped.
-        let ctx = QueryContext {
-            metrics: audit_shared::metrics::discard(),
-            ..QueryContext::new(table.store.clone(), &QueryConfig::default())
-        };
+        let ctx = quiet_context(table.store.clone());
         for (a, adversary) in ADVERSARIES.iter().enumerate() {
             let first_query = with_pairs(
                 adversary.query,
@@ -373,12 +362,7 @@ pub async fn section(settings: &Settings, report: &mut Report) -> Result<()> {
     let layouts = layouts::measure(settings, &tables, now).await?;
 
     for table in &tables {
-        let _ = table
-            .client
-            .delete_table()
-            .table_name(&table.name)
-            .send()
-            .await;
+        drop_table(&table.client, &table.name).await;
     }
     write::section(settings, report, &rows, &seeding, &layouts);
     Ok(())

@@ -5,19 +5,16 @@
 mod scan;
 mod write;
 
-use std::time::Instant;
-
 use audit_bench::report::Report;
-use audit_bench::{list_request, read_figures, with_next_token, Latency, EXAMPLES, TENANT};
+use audit_bench::{list_request, with_next_token, Latency, EXAMPLES, TENANT};
 use audit_shared::domain::Timestamp;
 use audit_shared::store::{dynamo_client, DynamoStore};
 use aws_sdk_dynamodb::Client;
-use query::{QueryConfig, QueryContext};
-use serde_json::Value;
+use query::QueryContext;
 
 use self::scan::{filters_of, scan_with_filter, ScanRow};
 use crate::settings::Settings;
-use crate::tables::{new_table, seed};
+use crate::tables::{drop_table, new_table, quiet_context, seed};
 use crate::{log, Result};
 
 /// Untimed calls of each request before the timed ones.
@@ -33,31 +30,14 @@ pub(super) struct Reply {
 }
 
 async fn call(ctx: &QueryContext, raw_query: &str) -> Result<Reply> {
-    let event = list_request(TENANT, raw_query).to_string();
-    let request = lambda_http::request::from_str(&event)?;
-    let started = Instant::now();
-    let response = query::handle(ctx, request).await;
-    let ms = started.elapsed().as_secs_f64() * 1000.0;
-    let body: Value = serde_json::from_slice(response.body().as_ref())?;
-    if response.status() != 200 {
-        return Err(format!(
-            "GET /api/Audit?{raw_query} answered {}: {body}",
-            response.status()
-        )
-        .into());
-    }
-    let timing = response
-        .headers()
-        .get("server-timing")
-        .and_then(|v| v.to_str().ok())
-        .ok_or("no Server-Timing header")?;
-    let (items_read, rcu) = read_figures(timing).ok_or("Server-Timing without items/rcu")?;
+    let answer = crate::answer::call(ctx, &list_request(TENANT, raw_query)).await?;
+    let figures = answer.read(&format!("GET /api/Audit?{raw_query}"))?;
     Ok(Reply {
-        ms,
-        returned: body["items"].as_array().map_or(0, Vec::len),
-        items_read,
-        rcu,
-        next_token: body["nextToken"].as_str().map(str::to_owned),
+        ms: answer.ms,
+        returned: answer.returned(),
+        items_read: figures.items,
+        rcu: figures.rcu,
+        next_token: answer.next_token(),
     })
 }
 
@@ -127,11 +107,7 @@ pub async fn section(settings: &Settings, report: &mut Report) -> Result<()> {
             log(format!("writing {size} events into {name}"));
             let took = seed(&store, size, now).await?;
             seeding.push((size, shards, took));
-            // Each request's metric line is built (its cost is in the figures) and dropped.
-            let ctx = QueryContext {
-                metrics: audit_shared::metrics::discard(),
-                ..QueryContext::new(store, &QueryConfig::default())
-            };
+            let ctx = quiet_context(store);
             tables.push(BenchTable {
                 size,
                 shards,
@@ -253,12 +229,7 @@ pub async fn section(settings: &Settings, report: &mut Report) -> Result<()> {
         }
     }
     for table in &tables {
-        let _ = table
-            .client
-            .delete_table()
-            .table_name(&table.name)
-            .send()
-            .await;
+        drop_table(&table.client, &table.name).await;
     }
     write::section(settings, report, &rows, &scans, &full_scans, &seeding);
     Ok(())
