@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use ::ingest::{handle as ingest, IngestAnswer, IngestContext};
@@ -22,7 +22,7 @@ use audit_shared::ledger::{
 };
 use audit_shared::store::ledger::StoredCheckpoint;
 use audit_shared::store::{DynamoStore, EventReader, EventWriter, LedgerReader, PendingMarker};
-use audit_tests::{event_json, TestTable};
+use audit_tests::{event_json, ledger_table_of, local_client, Item, TestTable};
 use futures::StreamExt;
 use sealer::{handle as seal, SealSummary, SealerContext};
 use serde_json::json;
@@ -209,23 +209,84 @@ async fn assert_leaves_are_the_events(
     assert!(mismatches.is_empty(), "leaf hashes differ: {mismatches:?}");
 }
 
-#[tokio::test]
-async fn ten_thousand_events_ingested_in_concurrent_batches_seal_into_a_chain_that_verifies() {
+/// Events per wave of the shared corpus: four concurrent batches of 250.
+pub(crate) const WAVE: usize = 1_000;
+/// Waves of the shared corpus, 25 s apart: five buckets.
+pub(crate) const WAVES: i64 = 10;
+
+/// When wave `wave` of the shared corpus was ingested (the ingest clock).
+pub(crate) fn wave_at(wave: i64) -> i64 {
+    T0 + 5_000 + wave * 25_000
+}
+
+/// The id of event `i` of batch `batch` of wave `wave` of the shared corpus.
+pub(crate) fn corpus_id(wave: i64, batch: usize, i: usize) -> String {
+    format!("e-{wave:02}-{batch}-{i:03}")
+}
+
+/// The shared corpus: 10,000 events of `acme` ingested through the ingest handler in ten
+/// waves of four concurrent batches of 250, 25 s apart, then sealed by the sealer's handler,
+/// once per test binary. Its tables are never changed afterwards: tests read them, or copy
+/// their items into tables of their own to change (see [`SealedCorpus::events`]).
+pub(crate) struct SealedCorpus {
+    /// The event table; its ledger table is [`audit_tests::ledger_table_of`] it.
+    pub(crate) table: String,
+    /// The ids ingested.
+    pub(crate) expected: BTreeSet<String>,
+    /// The sealer's summary of its one run.
+    pub(crate) summary: SealSummary,
+    /// The metric lines of that run.
+    pub(crate) metric_lines: Vec<String>,
+    /// What the run published to its anchor: file name under the tenant's directory, bytes.
+    pub(crate) published: BTreeMap<String, Vec<u8>>,
+    /// Every item of the event table once sealed.
+    pub(crate) events: Vec<Item>,
+    /// Every item of the ledger table once sealed.
+    pub(crate) ledger_items: Vec<Item>,
+}
+
+impl SealedCorpus {
+    /// A store over the corpus's tables, with a client of the calling test's runtime.
+    pub(crate) async fn store(&self) -> DynamoStore {
+        DynamoStore::new(local_client().await, self.table.clone(), 4)
+            .with_ledger_table(ledger_table_of(&self.table))
+    }
+}
+
+static SEALED_CORPUS: OnceLock<SealedCorpus> = OnceLock::new();
+
+/// The shared corpus, built by the first test that asks (the others wait for it).
+///
+/// It is built on a thread of its own with its own runtime: every `#[tokio::test]` has its
+/// own runtime, and an SDK client must not outlive or leave the runtime it was built in, so
+/// only names and items are shared and each test builds its own clients.
+pub(crate) fn sealed_corpus() -> &'static SealedCorpus {
+    SEALED_CORPUS.get_or_init(|| {
+        let built = std::thread::spawn(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(build_sealed_corpus())
+        })
+        .join();
+        match built {
+            Ok(corpus) => corpus,
+            Err(_) => panic!("the shared sealed corpus could not be built (see above)"),
+        }
+    })
+}
+
+async fn build_sealed_corpus() -> SealedCorpus {
     let table = TestTable::new().await;
     let store = table.store(4);
-    let tenant = TenantId::parse("acme").unwrap();
-    let clock = TestClock::at(T0 + 5_000);
+    let clock = TestClock::at(wave_at(0));
     let ctx = ingest_ctx(&store, clock.clone());
     let mut expected = BTreeSet::new();
-    // Ten waves of four concurrent batches of 250, 25 s apart: about five buckets.
-    for wave in 0..10 {
-        clock.set(T0 + 5_000 + wave * 25_000);
+    for wave in 0..WAVES {
+        clock.set(wave_at(wave));
         let batches: Vec<Vec<String>> = (0..4)
-            .map(|b| {
-                (0..250)
-                    .map(|i| format!("e-{wave:02}-{b}-{i:03}"))
-                    .collect()
-            })
+            .map(|b| (0..WAVE / 4).map(|i| corpus_id(wave, b, i)).collect())
             .collect();
         expected.extend(batches.iter().flatten().cloned());
         futures::future::join_all(batches.iter().map(|ids| ingest_batch(&ctx, "acme", ids))).await;
@@ -239,12 +300,41 @@ async fn ten_thousand_events_ingested_in_concurrent_batches_seal_into_a_chain_th
         ..sealer_ctx
     };
     let summary = seal(&sealer_ctx).await.unwrap();
+    let published = std::fs::read_dir(anchor_dir.join("acme"))
+        .unwrap()
+        .map(|entry| {
+            let entry = entry.unwrap();
+            let name = entry.file_name().into_string().unwrap();
+            (name, std::fs::read(entry.path()).unwrap())
+        })
+        .collect();
+    let _ = std::fs::remove_dir_all(anchor_dir);
+    let events = table.scan_items(&table.name).await;
+    let ledger_items = table.scan_items(&table.ledger_name()).await;
+    SealedCorpus {
+        table: table.name.clone(),
+        expected,
+        summary,
+        metric_lines: sink.take(),
+        published,
+        events,
+        ledger_items,
+    }
+}
+
+#[tokio::test]
+async fn ten_thousand_events_ingested_in_concurrent_batches_seal_into_a_chain_that_verifies() {
+    // The shared corpus is this test's ingestion and sealing; here it is checked.
+    let corpus = sealed_corpus();
+    let store = corpus.store().await;
+    let tenant = TenantId::parse("acme").unwrap();
+    let summary = &corpus.summary;
     assert_eq!(summary.leaves, 10_000, "{summary:?}");
     assert_eq!(summary.late_found, 0);
     let checkpoints = all_checkpoints(&store, &tenant).await;
     assert_eq!(summary.checkpoints, checkpoints.len());
     // The run's metric line, read by the EMF specification.
-    let lines = sink.take();
+    let lines = &corpus.metric_lines;
     assert_eq!(lines.len(), 1, "one line per run: {lines:?}");
     let line = audit_shared::metrics::SEALER
         .read(&lines[0])
@@ -256,19 +346,14 @@ async fn ten_thousand_events_ingested_in_concurrent_batches_seal_into_a_chain_th
 
     let leaves = verify_ledger(&store, &tenant).await;
     assert_eq!(leaves.len(), 10_000);
-    assert_leaves_are_the_events(&store, &tenant, &leaves, &expected).await;
-    // Every checkpoint was published to the anchor, byte for byte.
+    assert_eq!(corpus.expected.len(), 10_000);
+    assert_leaves_are_the_events(&store, &tenant, &leaves, &corpus.expected).await;
+    // Every checkpoint was published to the anchor, byte for byte, and nothing else.
     for c in &checkpoints {
-        let published = std::fs::read(
-            anchor_dir
-                .join("acme")
-                .join(format!("{}.checkpoint", c.sequence)),
-        )
-        .unwrap();
+        let published = &corpus.published[&format!("{}.checkpoint", c.sequence)];
         assert_eq!(published, c.note.as_bytes());
     }
-    let _ = std::fs::remove_dir_all(anchor_dir);
-    table.delete().await;
+    assert_eq!(corpus.published.len(), checkpoints.len());
 }
 
 /// Stores an event of `bucket` directly, as a write that became visible in `byRecorded`

@@ -1,10 +1,10 @@
 //! The ledger's read side on DynamoDB Local: the proof, checkpoint, entry and key routes
 //! through the query handler, and the verifier's library (`audit_verify`) over that
-//! handler, on 10,000 events ingested in concurrent batches and sealed. Then the table is
-//! edited directly with the AWS SDK, one tampering a test, and the verifier must name
-//! exactly what was done.
+//! handler, on 10,000 events ingested in concurrent batches and sealed (the shared corpus
+//! of `crate::ledger`, verified clean here). Then a copy of its tables is edited directly
+//! with the AWS SDK, one tampering a test, and the verifier must name exactly what was done.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -12,8 +12,8 @@ use audit_shared::domain::{TenantId, Timestamp};
 use audit_shared::keys::{self, ledger as lk};
 use audit_shared::ledger::merkle::verify_inclusion;
 use audit_shared::ledger::{leaf_hash_of_json, SignedCheckpoint, Signer};
-use audit_shared::store::DynamoStore;
-use audit_tests::TestTable;
+use audit_shared::store::{DynamoStore, PendingMarker};
+use audit_tests::{Item, TestTable};
 use audit_verify::{verify, Options, Report, Transport};
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -23,11 +23,11 @@ use query::ledger::FixedKey;
 use query::{LedgerContext, QueryConfig, QueryContext};
 use serde_json::Value;
 
-use crate::ledger::{ingest_batch, ingest_ctx, sealer, signer, TestClock, SETTLE, T0};
+use crate::ledger::{
+    ingest_batch, ingest_ctx, sealed_corpus, sealer, signer, wave_at, TestClock, SETTLE, T0, WAVE,
+};
 
 const TENANT: &str = "acme";
-/// Events per wave (four concurrent batches of 250), one wave every 25 s.
-const WAVE: usize = 1_000;
 
 /// The query handler, called in process as API Gateway would call it for `tenant`.
 struct Handler {
@@ -76,24 +76,48 @@ impl Handler {
     }
 }
 
-/// A table holding `waves` waves of 1,000 events of [`TENANT`], 25 s apart, all sealed.
-async fn sealed_corpus(waves: i64) -> (TestTable, DynamoStore) {
+/// A table of the test's own holding a copy of the shared sealed corpus (10,000 events of
+/// [`TENANT`] in ten waves, sealed; [`crate::ledger::sealed_corpus`]), both tables' items
+/// copied as they are: cheaper than ingesting and sealing them again, and the test may
+/// change its copy.
+async fn sealed_copy() -> (TestTable, DynamoStore) {
+    let corpus = sealed_corpus();
     let table = TestTable::new().await;
+    table.put_items(&table.name, &corpus.events).await;
+    table
+        .put_items(&table.ledger_name(), &corpus.ledger_items)
+        .await;
     let store = table.store(4);
-    let clock = TestClock::at(T0 + 5_000);
-    let ctx = ingest_ctx(&store, clock.clone());
-    for wave in 0..waves {
-        clock.set(T0 + 5_000 + wave * 25_000);
-        let batches: Vec<Vec<String>> = (0..4)
-            .map(|b| {
-                (0..WAVE / 4)
-                    .map(|i| format!("e-{wave:02}-{b}-{i:03}"))
-                    .collect()
-            })
-            .collect();
-        futures::future::join_all(batches.iter().map(|ids| ingest_batch(&ctx, TENANT, ids))).await;
+    (table, store)
+}
+
+/// A table holding the first `waves` waves of the shared corpus, sealed: the waves' event
+/// items copied from it, their buckets marked pending as the ingestion marked them, then
+/// sealed by the sealer's handler. The same table as ingesting those waves would give.
+async fn sealed_waves(waves: i64) -> (TestTable, DynamoStore) {
+    let corpus = sealed_corpus();
+    let prefixes: Vec<String> = (0..waves).map(|w| format!("e-{w:02}-")).collect();
+    let events: Vec<Item> = corpus
+        .events
+        .iter()
+        .filter(|item| {
+            let id = item["eventId"].as_s().unwrap();
+            prefixes.iter().any(|p| id.starts_with(p.as_str()))
+        })
+        .cloned()
+        .collect();
+    assert_eq!(events.len(), waves as usize * WAVE);
+    let table = TestTable::new().await;
+    table.put_items(&table.name, &events).await;
+    let store = table.store(4);
+    let tenant = TenantId::parse(TENANT).unwrap();
+    let buckets: BTreeSet<Timestamp> = (0..waves)
+        .map(|w| lk::bucket_of(Timestamp::from_millis(wave_at(w)).unwrap()))
+        .collect();
+    for bucket in buckets {
+        store.mark_pending(&tenant, bucket).await.unwrap();
     }
-    let last = lk::bucket_of(Timestamp::from_millis(T0 + 5_000 + (waves - 1) * 25_000).unwrap());
+    let last = lk::bucket_of(Timestamp::from_millis(wave_at(waves - 1)).unwrap());
     let (sealer_ctx, anchor) = sealer(
         &store,
         TestClock::at(last.millis() + lk::BUCKET_MILLIS + SETTLE),
@@ -151,7 +175,8 @@ fn assert_only(report: &Report, what: &str) {
 
 #[tokio::test]
 async fn ten_thousand_sealed_events_verify_clean_through_the_query_handler() {
-    let (table, store) = sealed_corpus(10).await;
+    // The shared corpus itself: nothing here changes it.
+    let store = sealed_corpus().store().await;
     let started = std::time::Instant::now();
     let report = run_verifier(&store, with_key()).await;
     eprintln!(
@@ -193,13 +218,12 @@ async fn ten_thousand_sealed_events_verify_clean_through_the_query_handler() {
         .await
         .unwrap();
     assert_eq!(report.verified, 1_000);
-    table.delete().await;
 }
 
 #[tokio::test]
 async fn the_proof_route_proves_an_event_against_the_latest_checkpoint_with_bounded_reads() {
     // Six waves, 25 s apart: three buckets, three checkpoints.
-    let (table, store) = sealed_corpus(6).await;
+    let (table, store) = sealed_waves(6).await;
     let handler = Handler::over(&store);
     let key = signer().verifier_key().unwrap();
     for id in ["e-00-0-000", "e-03-2-117", "e-05-3-249"] {
@@ -337,7 +361,7 @@ async fn the_proof_route_proves_an_event_against_the_latest_checkpoint_with_boun
 
 #[tokio::test]
 async fn one_changed_attribute_of_one_event_is_reported_modified() {
-    let (table, store) = sealed_corpus(10).await;
+    let (table, store) = sealed_copy().await;
     table
         .client
         .update_item()
@@ -358,7 +382,7 @@ async fn one_changed_attribute_of_one_event_is_reported_modified() {
 
 #[tokio::test]
 async fn one_deleted_event_is_reported_missing() {
-    let (table, store) = sealed_corpus(10).await;
+    let (table, store) = sealed_copy().await;
     table
         .client
         .delete_item()
@@ -376,7 +400,7 @@ async fn one_deleted_event_is_reported_missing() {
 
 #[tokio::test]
 async fn a_forged_event_with_a_plausible_key_is_reported_unexpected() {
-    let (table, store) = sealed_corpus(10).await;
+    let (table, store) = sealed_copy().await;
     // A copy of a genuine item under a new id, every key and index attribute renamed: what
     // someone with write access to the table would insert.
     let original = table
@@ -441,7 +465,7 @@ async fn checkpoint_keys(table: &TestTable) -> Vec<(u64, HashMap<String, Attribu
 
 #[tokio::test]
 async fn a_deleted_checkpoint_breaks_the_chain_at_the_next_sequence() {
-    let (table, store) = sealed_corpus(10).await;
+    let (table, store) = sealed_copy().await;
     let keys = checkpoint_keys(&table).await;
     assert!(keys.len() >= 4);
     let (seq, key) = keys[2].clone();
@@ -464,7 +488,7 @@ async fn a_deleted_checkpoint_breaks_the_chain_at_the_next_sequence() {
 
 #[tokio::test]
 async fn a_checkpoint_whose_root_was_changed_breaks_the_chain_at_its_sequence() {
-    let (table, store) = sealed_corpus(10).await;
+    let (table, store) = sealed_copy().await;
     let keys = checkpoint_keys(&table).await;
     let (seq, key) = keys[1].clone();
     let item = table

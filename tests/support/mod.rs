@@ -7,7 +7,12 @@
 use audit_shared::config::Config;
 use audit_shared::store::{create_table, dynamo_client, DynamoStore};
 use audit_shared::table::TableDefinition;
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use aws_sdk_dynamodb::Client;
+use futures::StreamExt;
+
+/// A stored item, attribute by attribute.
+pub type Item = std::collections::HashMap<String, AttributeValue>;
 
 /// The local engine's endpoint, from `AUDIT_DYNAMODB_ENDPOINT`.
 ///
@@ -118,6 +123,82 @@ impl TestTable {
         for table in [self.name.clone(), self.ledger_name()] {
             let _ = self.client.delete_table().table_name(table).send().await;
         }
+    }
+
+    /// Every item of `table` (this table or its ledger table), read with a paginated Scan
+    /// in four parallel segments.
+    pub async fn scan_items(&self, table: &str) -> Vec<Item> {
+        const SEGMENTS: i32 = 4;
+        let segments = (0..SEGMENTS).map(|segment| async move {
+            let mut items = Vec::new();
+            let mut start = None;
+            loop {
+                let out = match self
+                    .client
+                    .scan()
+                    .table_name(table)
+                    .segment(segment)
+                    .total_segments(SEGMENTS)
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                {
+                    Ok(out) => out,
+                    Err(e) => panic!("scan of {table} failed: {e}"),
+                };
+                items.extend(out.items.unwrap_or_default());
+                match out.last_evaluated_key {
+                    Some(key) => start = Some(key),
+                    None => return items,
+                }
+            }
+        });
+        futures::future::join_all(segments)
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    /// Writes `items` as they are into `table` (this table or its ledger table) with
+    /// concurrent BatchWriteItem calls, retrying what the engine leaves unprocessed. Copying
+    /// a stored corpus this way is much cheaper than ingesting it again.
+    pub async fn put_items(&self, table: &str, items: &[Item]) {
+        let batches: Vec<Vec<WriteRequest>> = items
+            .chunks(25)
+            .map(|chunk| {
+                chunk
+                    .iter()
+                    .map(|item| {
+                        let put = match PutRequest::builder().set_item(Some(item.clone())).build() {
+                            Ok(put) => put,
+                            Err(e) => panic!("an item without attributes: {e}"),
+                        };
+                        WriteRequest::builder().put_request(put).build()
+                    })
+                    .collect()
+            })
+            .collect();
+        futures::stream::iter(batches)
+            .for_each_concurrent(8, |mut pending| async move {
+                while !pending.is_empty() {
+                    let out = match self
+                        .client
+                        .batch_write_item()
+                        .request_items(table, pending)
+                        .send()
+                        .await
+                    {
+                        Ok(out) => out,
+                        Err(e) => panic!("BatchWriteItem into {table} failed: {e}"),
+                    };
+                    pending = out
+                        .unprocessed_items
+                        .and_then(|mut m| m.remove(table))
+                        .unwrap_or_default();
+                }
+            })
+            .await;
     }
 
     /// Every item in the table, counted with a paginated Scan.
