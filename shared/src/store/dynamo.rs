@@ -490,7 +490,7 @@ impl DynamoStore {
             }
         };
         let batches = pks
-            .chunks(fetch_batch_size(pks.len()))
+            .chunks(BATCH_GET_MAX)
             .map(|chunk| self.batch_get_events(chunk, false));
         for batch in futures::future::join_all(batches).await {
             let (events, r, c) = batch?;
@@ -513,21 +513,6 @@ impl DynamoStore {
         Ok((ordered, requests, capacity))
     }
 }
-
-/// Keys per BatchGetItem when fetching `n` events for a page: up to [`FETCH_PARALLEL`]
-/// smaller batches side by side, so the page waits for the slowest of a few small batches
-/// rather than for one large one (measured in docs/PERFORMANCE.md, section 8); the
-/// capacity is the same, each event rounded to 4 KB either way.
-fn fetch_batch_size(n: usize) -> usize {
-    n.div_ceil(FETCH_PARALLEL)
-        .clamp(FETCH_BATCH_MIN, BATCH_GET_MAX)
-}
-
-/// How many BatchGetItem calls a page's fetch spreads over, at most (more for pages of
-/// over 800 events, whose batches are full).
-const FETCH_PARALLEL: usize = 8;
-/// Fewest keys in one of those calls: below it the requests cost more than they save.
-const FETCH_BATCH_MIN: usize = 10;
 
 /// Most keys of one BatchGetItem.
 const BATCH_GET_MAX: usize = 100;
@@ -837,15 +822,6 @@ mod tests {
         }
         assert_eq!(none.clauses[1], "attribute_not_exists(#f1)");
         assert_eq!(none.names["#f1"], "pk");
-    }
-
-    #[test]
-    fn a_page_fetch_spreads_over_a_few_small_batches() {
-        assert_eq!(fetch_batch_size(1), 10);
-        assert_eq!(fetch_batch_size(50), 10);
-        assert_eq!(fetch_batch_size(150), 19);
-        assert_eq!(fetch_batch_size(800), 100);
-        assert_eq!(fetch_batch_size(1000), 100);
     }
 
     #[test]
