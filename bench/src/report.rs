@@ -240,6 +240,8 @@ pub struct Merged {
     pub target_rows: Vec<String>,
     /// Sections kept from the previous document.
     pub kept: Vec<SectionId>,
+    /// Sections this run measured.
+    pub measured: Vec<SectionId>,
 }
 
 /// Merges this run's `report` with the `previous` document.
@@ -247,6 +249,7 @@ pub fn merge(report: &Report, previous: &Previous) -> Merged {
     let mut merged = Merged::default();
     for id in SectionId::ALL {
         if report.measured(id) {
+            merged.measured.push(id);
             for (_, text) in report.sections.iter().filter(|(s, _)| *s == id) {
                 merged.sections.push(text.clone());
             }

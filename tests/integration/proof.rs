@@ -63,8 +63,11 @@ impl Handler {
             keys: Arc::new(FixedKey(signer().verifier_key().unwrap())),
             origin_prefix: "audit.local".to_owned(),
         };
+        let mut ctx = QueryContext::new(store.clone(), &QueryConfig::default()).with_ledger(ledger);
+        // These tests read proofs, not metrics: no metric line per request in their output.
+        ctx.metrics = audit_shared::metrics::discard();
         Self {
-            ctx: QueryContext::new(store.clone(), &QueryConfig::default()).with_ledger(ledger),
+            ctx,
             tenant: TENANT.to_owned(),
             organizations: None,
         }

@@ -15,6 +15,9 @@ use crate::Result;
 
 /// The hand-written reading of the figures, inserted after the sections.
 const READING: &str = "bench/analysis.md";
+/// The header line saying when each section was measured, which runs of some sections only
+/// carry forward for the sections they keep.
+const MEASURED_LINE: &str = "- Each section measured on (UTC):";
 
 /// Writes the document after each section, from what was there when the run started.
 pub struct Writer {
@@ -47,6 +50,48 @@ impl Writer {
         }
         std::fs::write(&settings.out, &document)?;
         Ok(document)
+    }
+
+    /// `<section> <date>` for every section in the document: now for those this run
+    /// measured, the previous document's date for the others (from its
+    /// [`MEASURED_LINE`], or its own date when it has none).
+    fn measured_dates(&self, merged: &Merged) -> Vec<String> {
+        let now = chrono::Utc::now().format("%Y-%m-%d %H:%M").to_string();
+        let previous_date = self
+            .previous
+            .header_line("- Date:")
+            .and_then(|l| l.strip_prefix("- Date:"))
+            .map(|d| d.trim().trim_end_matches(" UTC").to_owned())
+            .unwrap_or_else(|| "an earlier run".to_owned());
+        let recorded: Vec<(String, String)> = self
+            .previous
+            .header_line(MEASURED_LINE)
+            .and_then(|l| l.strip_prefix(MEASURED_LINE))
+            .map(|list| {
+                list.split(", ")
+                    .filter_map(|entry| {
+                        let (section, date) = entry.trim().split_once(' ')?;
+                        Some((section.to_owned(), date.to_owned()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        SectionId::ALL
+            .iter()
+            .filter(|id| merged.kept.contains(id) || merged.measured.contains(id))
+            .map(|id| {
+                let number = id.number().to_string();
+                let date = if merged.kept.contains(id) {
+                    recorded
+                        .iter()
+                        .find(|(section, _)| *section == number)
+                        .map_or(previous_date.clone(), |(_, date)| date.clone())
+                } else {
+                    now.clone()
+                };
+                format!("{number} {date}")
+            })
+            .collect()
     }
 
     fn header(&self, settings: &Settings, merged: &Merged) -> String {
@@ -91,17 +136,17 @@ impl Writer {
         }
         if !merged.kept.is_empty() {
             let kept: Vec<String> = merged.kept.iter().map(|s| s.number().to_string()).collect();
-            let date = self
-                .previous
-                .header_line("- Date:")
-                .and_then(|l| l.strip_prefix("- Date:"))
-                .map_or("an earlier run".to_owned(), |d| format!("the run of{d}"));
             let _ = writeln!(
                 d,
-                "- Not measured by this run ({took:.0} s), kept from {date}: section(s) {}",
+                "- Not measured by this run ({took:.0} s), kept from earlier runs: section(s) {}",
                 kept.join(", ")
             );
         }
+        let _ = writeln!(
+            d,
+            "{MEASURED_LINE} {}",
+            self.measured_dates(merged).join(", ")
+        );
         if let Some(note) = &settings.note {
             let _ = writeln!(d, "- {note}");
         }
