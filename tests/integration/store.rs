@@ -275,6 +275,26 @@ async fn expired_events_are_never_returned() {
     table.delete().await;
 }
 
+/// The SDK's own Query of `request`'s whole `byTime` partition, newest first, `limit` items
+/// a page: what the store's reads are checked against.
+fn raw_by_time_query(
+    table: &TestTable,
+    request: &PageRequest,
+    limit: i32,
+) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+    table
+        .client
+        .query()
+        .table_name(&table.name)
+        .index_name("byTime")
+        .key_condition_expression("timePk = :p AND sk BETWEEN :lo AND :hi")
+        .expression_attribute_values(":p", AttributeValue::S(request.partition.clone()))
+        .expression_attribute_values(":lo", AttributeValue::S("0".into()))
+        .expression_attribute_values(":hi", AttributeValue::S("~".into()))
+        .scan_index_forward(false)
+        .limit(limit)
+}
+
 #[tokio::test]
 async fn the_read_capacity_counter_equals_what_the_engine_reports() {
     // An index that copies whole items: its pages are the Query's alone (the keys-only
@@ -296,17 +316,7 @@ async fn the_read_capacity_counter_equals_what_the_engine_reports() {
     let mut pages = 0;
     let mut start: Option<HashMap<String, AttributeValue>> = None;
     loop {
-        let out = table
-            .client
-            .query()
-            .table_name(&table.name)
-            .index_name("byTime")
-            .key_condition_expression("timePk = :p AND sk BETWEEN :lo AND :hi")
-            .expression_attribute_values(":p", AttributeValue::S(request.partition.clone()))
-            .expression_attribute_values(":lo", AttributeValue::S("0".into()))
-            .expression_attribute_values(":hi", AttributeValue::S("~".into()))
-            .scan_index_forward(false)
-            .limit(250)
+        let out = raw_by_time_query(&table, &request, 250)
             .set_exclusive_start_key(start)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
@@ -554,17 +564,7 @@ async fn a_keys_page_and_its_fetch_count_what_the_engine_reports() {
     // 150 keys in two BatchGetItem calls (at most 100 keys each).
     assert_eq!((fetch.requests, fetch.items_fetched), (2, 150));
     // The same Query and fetches asked directly, with the engine's consumed capacity.
-    let out = table
-        .client
-        .query()
-        .table_name(&table.name)
-        .index_name("byTime")
-        .key_condition_expression("timePk = :p AND sk BETWEEN :lo AND :hi")
-        .expression_attribute_values(":p", AttributeValue::S(request.partition.clone()))
-        .expression_attribute_values(":lo", AttributeValue::S("0".into()))
-        .expression_attribute_values(":hi", AttributeValue::S("~".into()))
-        .scan_index_forward(false)
-        .limit(150)
+    let out = raw_by_time_query(&table, &request, 150)
         .return_consumed_capacity(ReturnConsumedCapacity::Total)
         .send()
         .await
