@@ -409,63 +409,78 @@ impl EventReader for DynamoStore {
 
 impl DynamoStore {
     /// One BatchGetItem of at most [`BATCH_GET_MAX`] event keys (strongly consistent or
-    /// not), retrying what it leaves unprocessed: the events with their sort keys, the
-    /// requests made and the capacity consumed.
+    /// not): the events with their sort keys, the requests made and the capacity consumed.
     async fn batch_get_events(
         &self,
         pks: &[String],
         consistent: bool,
     ) -> Result<(Vec<(SortKey, AuditEvent)>, u32, f64), StoreError> {
-        let mut request: Vec<Item> = pks
+        let keys = pks
             .iter()
             .map(|pk| HashMap::from([(keys::PK.to_owned(), AttributeValue::S(pk.clone()))]))
             .collect();
-        let (mut found, mut requests, mut capacity) = (Vec::with_capacity(pks.len()), 0, 0.0);
-        for _ in 0..BATCH_ROUNDS {
-            if request.is_empty() {
-                break;
-            }
-            let keys_and_attributes = KeysAndAttributes::builder()
-                .set_keys(Some(std::mem::take(&mut request)))
-                .consistent_read(consistent)
-                .build()
-                .map_err(|e| StoreError::Permanent {
-                    operation: "BatchGetItem",
-                    message: e.to_string(),
-                })?;
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, keys_and_attributes)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(|e| classify("BatchGetItem", e))?;
-            requests += 1;
-            capacity += out
-                .consumed_capacity()
-                .iter()
-                .filter_map(|c| c.capacity_units())
-                .sum::<f64>();
-            if let Some(mut responses) = out.responses {
-                for item in responses.remove(&self.table).unwrap_or_default() {
-                    found.push(event_of(item)?);
-                }
-            }
-            if let Some(mut left) = out.unprocessed_keys {
-                if let Some(k) = left.remove(&self.table) {
-                    request = k.keys;
-                }
-            }
-        }
-        if !request.is_empty() {
-            return Err(StoreError::Transient {
-                operation: "BatchGetItem",
-                message: format!("{} keys left unprocessed", request.len()),
-            });
-        }
-        Ok((found, requests, capacity))
+        let (items, requests, capacity) =
+            batch_get_items(&self.client, &self.table, keys, consistent).await?;
+        let events = items
+            .into_iter()
+            .map(event_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((events, requests, capacity))
     }
+}
+
+/// The items of `keys` (at most [`BATCH_GET_MAX`]) in `table`, in no order, retrying what
+/// DynamoDB leaves unprocessed: the items found, the requests made and the capacity
+/// consumed. Shared by the event reads and the ledger's.
+pub(super) async fn batch_get_items(
+    client: &Client,
+    table: &str,
+    keys: Vec<Item>,
+    consistent: bool,
+) -> Result<(Vec<Item>, u32, f64), StoreError> {
+    let mut request = keys;
+    let (mut found, mut requests, mut capacity) = (Vec::with_capacity(request.len()), 0, 0.0);
+    for _ in 0..BATCH_ROUNDS {
+        if request.is_empty() {
+            break;
+        }
+        let keys_and_attributes = KeysAndAttributes::builder()
+            .set_keys(Some(std::mem::take(&mut request)))
+            .consistent_read(consistent)
+            .build()
+            .map_err(|e| StoreError::Permanent {
+                operation: "BatchGetItem",
+                message: e.to_string(),
+            })?;
+        let out = client
+            .batch_get_item()
+            .request_items(table, keys_and_attributes)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| classify("BatchGetItem", e))?;
+        requests += 1;
+        capacity += out
+            .consumed_capacity()
+            .iter()
+            .filter_map(|c| c.capacity_units())
+            .sum::<f64>();
+        if let Some(mut responses) = out.responses {
+            found.extend(responses.remove(table).unwrap_or_default());
+        }
+        if let Some(mut left) = out.unprocessed_keys {
+            if let Some(k) = left.remove(table) {
+                request = k.keys;
+            }
+        }
+    }
+    if !request.is_empty() {
+        return Err(StoreError::Transient {
+            operation: "BatchGetItem",
+            message: format!("{} keys left unprocessed", request.len()),
+        });
+    }
+    Ok((found, requests, capacity))
 }
 
 impl DynamoStore {
@@ -515,7 +530,7 @@ impl DynamoStore {
 }
 
 /// Most keys of one BatchGetItem.
-const BATCH_GET_MAX: usize = 100;
+pub(super) const BATCH_GET_MAX: usize = 100;
 /// Rounds of retrying what a BatchGetItem left unprocessed.
 const BATCH_ROUNDS: usize = 8;
 

@@ -15,9 +15,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 
-use super::dynamo::{classify, DynamoStore};
+use super::dynamo::{batch_get_items, classify, DynamoStore, BATCH_GET_MAX};
 use super::{PartitionReader, StoreError};
 use crate::domain::{TenantId, Timestamp};
 use crate::keys::{self, ledger as lk};
@@ -58,8 +58,6 @@ pub mod attr {
 /// Leaves in an entry bundle.
 pub const BUNDLE_SIZE: u64 = 256;
 
-/// Most keys of one BatchGetItem.
-const BATCH_GET_MAX: usize = 100;
 /// Most requests of one BatchWriteItem.
 const BATCH_WRITE_MAX: usize = 25;
 /// Rounds of retrying what a batch call left unprocessed.
@@ -347,7 +345,7 @@ impl DynamoStore {
         let table = self.ledger("BatchGetItem")?.to_owned();
         let mut found = Vec::new();
         for chunk in keys_.chunks(BATCH_GET_MAX) {
-            let mut request: Vec<Item> = chunk
+            let keys = chunk
                 .iter()
                 .map(|(pk, sk)| {
                     HashMap::from([
@@ -356,40 +354,8 @@ impl DynamoStore {
                     ])
                 })
                 .collect();
-            for _ in 0..BATCH_ROUNDS {
-                if request.is_empty() {
-                    break;
-                }
-                let keys_and_attributes = KeysAndAttributes::builder()
-                    .set_keys(Some(std::mem::take(&mut request)))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|e| StoreError::Permanent {
-                        operation: "BatchGetItem",
-                        message: e.to_string(),
-                    })?;
-                let out = self
-                    .client()
-                    .batch_get_item()
-                    .request_items(&table, keys_and_attributes)
-                    .send()
-                    .await
-                    .map_err(|e| classify("BatchGetItem", e))?;
-                if let Some(mut responses) = out.responses {
-                    found.extend(responses.remove(&table).unwrap_or_default());
-                }
-                if let Some(mut left) = out.unprocessed_keys {
-                    if let Some(k) = left.remove(&table) {
-                        request = k.keys;
-                    }
-                }
-            }
-            if !request.is_empty() {
-                return Err(StoreError::Transient {
-                    operation: "BatchGetItem",
-                    message: format!("{} keys left unprocessed", request.len()),
-                });
-            }
+            let (items, _, _) = batch_get_items(self.client(), &table, keys, true).await?;
+            found.extend(items);
         }
         Ok(found)
     }
