@@ -12,7 +12,6 @@ pub mod domain;
 pub mod format;
 pub mod ingest;
 pub mod keys;
-pub mod ledger;
 pub mod limits;
 pub mod metrics;
 pub mod ocsf;

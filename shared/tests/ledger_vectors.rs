@@ -9,11 +9,11 @@
 // A test binary: a panic is the assertion, helpers included.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use audit_ledger::checkpoint::{origin, Checkpoint};
+use audit_ledger::merkle::{self, leaf_hash, Hash, Leaves};
+use audit_ledger::{jcs, leaf, Ed25519Signer, SignedCheckpoint, Signer, VerifierKey};
 use audit_shared::domain::AuditEvent;
 use audit_shared::domain::Timestamp;
-use audit_shared::ledger::checkpoint::{origin, Checkpoint};
-use audit_shared::ledger::merkle::{self, leaf_hash, Hash, Leaves};
-use audit_shared::ledger::{jcs, leaf, Ed25519Signer, SignedCheckpoint, Signer, VerifierKey};
 use serde_json::{json, Value};
 
 const PATH: &str = concat!(

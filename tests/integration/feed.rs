@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ::ingest::{handle as ingest, IngestAnswer, IngestContext};
+use audit_ledger::store::BUNDLE_SIZE;
+use audit_ledger::Signer;
 use audit_shared::domain::{TenantId, Timestamp};
 use audit_shared::keys::ledger::{bucket_of, event_id_of_recorded_sk, BUCKET_MILLIS};
-use audit_shared::ledger::Signer;
-use audit_shared::store::ledger::BUNDLE_SIZE;
 use audit_shared::store::{DynamoStore, LedgerReader};
 use audit_tests::{event_json, TestTable};
 use query::apigw::HttpApiEvent;

@@ -108,8 +108,8 @@ struct FaultyStore {
 
 #[async_trait]
 impl PendingMarker for FaultyStore {
-    async fn mark_pending(&self, tenant: &TenantId, bucket: Timestamp) -> Result<(), StoreError> {
-        if self.unmarkable_tenant.as_deref() == Some(tenant.as_str()) {
+    async fn mark_pending(&self, tenant: &str, bucket: Timestamp) -> Result<(), StoreError> {
+        if self.unmarkable_tenant.as_deref() == Some(tenant) {
             return Err(StoreError::Transient {
                 operation: "PutItem",
                 message: format!("injected marker failure of {tenant}"),

@@ -9,18 +9,18 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use ::ingest::{handle as ingest, IngestAnswer, IngestContext};
+use audit_ledger::merkle::{verify_consistency, NodeSource};
+use audit_ledger::store::StoredCheckpoint;
+use audit_ledger::tiles::{
+    consistency_proof_from_tiles, root_from_tiles, tiles_for_consistency, tiles_for_root,
+};
+use audit_ledger::{
+    DirectoryAnchor, Ed25519Signer, SealSettings, SignedCheckpoint, Signer, TileId,
+};
 use audit_shared::clock::Clock;
 use audit_shared::config::Retention;
 use audit_shared::domain::{AuditEvent, EventId, TenantId, Timestamp};
 use audit_shared::keys::ledger::{bucket_of, event_id_of_recorded_sk, BUCKET_MILLIS};
-use audit_shared::ledger::merkle::{verify_consistency, NodeSource};
-use audit_shared::ledger::tiles::{
-    consistency_proof_from_tiles, root_from_tiles, tiles_for_consistency, tiles_for_root,
-};
-use audit_shared::ledger::{
-    event_leaf_hash, DirectoryAnchor, Ed25519Signer, SealSettings, SignedCheckpoint, Signer, TileId,
-};
-use audit_shared::store::ledger::StoredCheckpoint;
 use audit_shared::store::{DynamoStore, EventReader, EventWriter, LedgerReader, PendingMarker};
 use audit_tests::{event_json, ledger_table_of, local_client, Item, TestTable};
 use futures::StreamExt;
@@ -200,7 +200,7 @@ async fn assert_leaves_are_the_events(
         .map(|(sk, hash)| async move {
             let id = event_id_of_recorded_sk(&sk).unwrap();
             let event = store.get_event(tenant, &id).await.unwrap().unwrap();
-            (event_leaf_hash(&event).unwrap() != hash).then_some(sk)
+            (audit_shared::domain::event_leaf_hash(&event).unwrap() != hash).then_some(sk)
         })
         .buffer_unordered(16)
         .filter_map(|m| async move { m })

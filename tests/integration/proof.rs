@@ -8,10 +8,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use audit_ledger::merkle::verify_inclusion;
+use audit_ledger::{leaf_hash_of_json, SignedCheckpoint, Signer};
 use audit_shared::domain::{TenantId, Timestamp};
 use audit_shared::keys::{self, ledger as lk};
-use audit_shared::ledger::merkle::verify_inclusion;
-use audit_shared::ledger::{leaf_hash_of_json, SignedCheckpoint, Signer};
 use audit_shared::store::{DynamoStore, PendingMarker};
 use audit_tests::{Item, TestTable};
 use audit_verify::{verify, Options, Report, Transport};

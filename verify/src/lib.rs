@@ -16,7 +16,7 @@
 //!    first root check authenticates), so every leaf is proven included in a signed
 //!    checkpoint without one request per event.
 //! 3. **Events** (`GET /api/Audit?order=asc`, every page): each event recorded in the range
-//!    has its leaf hash recomputed from its JSON ([`audit_shared::ledger::leaf_hash_of_json`])
+//!    has its leaf hash recomputed from its JSON ([`audit_ledger::leaf_hash_of_json`])
 //!    and compared with its leaf: `verified` or `modified`; an event no leaf names is
 //!    `unexpected` (unless it was recorded after the latest checkpoint's bucket: then it is
 //!    counted as not sealed yet, not a finding); a leaf of the range whose event the API
@@ -32,12 +32,12 @@ pub mod http;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use async_trait::async_trait;
-use audit_shared::api::ledger::{CheckpointList, InclusionProof, LedgerEntries, LedgerKeys};
-use audit_shared::domain::Timestamp;
-use audit_shared::keys::ledger as lk;
-use audit_shared::ledger::merkle::node_hash;
-use audit_shared::ledger::read::frontier_levels;
-use audit_shared::ledger::{
+use audit_ledger::merkle::node_hash;
+use audit_ledger::read::frontier_levels;
+use audit_ledger::store::event_id_of_entry;
+use audit_ledger::time::Timestamp;
+use audit_ledger::wire::{CheckpointList, InclusionProof, LedgerEntries, LedgerKeys};
+use audit_ledger::{
     leaf_hash_of_json, verify_consistency, verify_inclusion, Hash, SignedCheckpoint, VerifierKey,
 };
 use base64::engine::general_purpose::STANDARD as B64;
@@ -417,7 +417,7 @@ pub async fn verify(
             let in_range = from_key.as_deref().is_none_or(|f| recorded_at >= f)
                 && to_key.as_deref().is_none_or(|t| recorded_at < t);
             if in_range {
-                if let Some(id) = lk::event_id_of_recorded_sk(&leaf.recorded_sk) {
+                if let Some(id) = event_id_of_entry(&leaf.recorded_sk) {
                     leaves.insert(id.to_string(), (leaf.recorded_sk, hash));
                 }
             }
@@ -576,7 +576,7 @@ async fn check_proofs(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use audit_shared::ledger::merkle::{leaf_hash, root, Leaves};
+    use audit_ledger::merkle::{leaf_hash, root, Leaves};
 
     #[test]
     fn the_frontier_recomputes_every_root_from_any_start() {

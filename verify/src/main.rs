@@ -13,8 +13,8 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use audit_shared::domain::Timestamp;
-use audit_shared::ledger::VerifierKey;
+use audit_ledger::time::Timestamp;
+use audit_ledger::VerifierKey;
 use audit_verify::http::HttpTransport;
 use audit_verify::{verify, Options};
 

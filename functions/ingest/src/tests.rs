@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use audit_shared::config::Retention;
-use audit_shared::domain::{AuditEvent, TenantId, Timestamp};
+use audit_shared::domain::{AuditEvent, Timestamp};
 use audit_shared::ingest::{EventResult, EventStatus};
 use audit_shared::limits::MAX_BATCH_EVENTS;
 use audit_shared::metrics::{EmfDocument, MemorySink, INGEST};
@@ -35,8 +35,8 @@ struct FakeWriter {
 
 #[async_trait]
 impl PendingMarker for FakeWriter {
-    async fn mark_pending(&self, tenant: &TenantId, bucket: Timestamp) -> Result<(), StoreError> {
-        if self.fail_mark_tenants.iter().any(|t| t == tenant.as_str()) {
+    async fn mark_pending(&self, tenant: &str, bucket: Timestamp) -> Result<(), StoreError> {
+        if self.fail_mark_tenants.iter().any(|t| t == tenant) {
             return Err(StoreError::Permanent {
                 operation: "PutItem",
                 message: "injected marker failure".into(),
@@ -46,7 +46,7 @@ impl PendingMarker for FakeWriter {
         self.marks
             .lock()
             .unwrap()
-            .push(((tenant.as_str().to_owned(), bucket), stored));
+            .push(((tenant.to_owned(), bucket), stored));
         Ok(())
     }
 }

@@ -13,14 +13,14 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use audit_ledger::read::Counted;
+use audit_ledger::store::BUNDLE_SIZE;
 use audit_shared::api::feed::{parse_feed_query, FeedPage, CURSOR};
 use audit_shared::api::ParameterError;
 use audit_shared::domain::{AuditEvent, EventId};
 use audit_shared::format::Format;
 use audit_shared::keys::ledger as lk;
-use audit_shared::ledger::read::Counted;
 use audit_shared::query::{Caller, FeedCursor};
-use audit_shared::store::ledger::BUNDLE_SIZE;
 use audit_shared::store::{OrganizationScope, ReadStats, Visibility};
 use lambda_http::http::header::{ACCEPT, RETRY_AFTER, VARY};
 use lambda_http::Request;

@@ -2,13 +2,17 @@
 //! ledger leaves, and the verifier keys (docs/api.md, "The ledger"; docs/ledger.md).
 //!
 //! They read the ledger table through [`LedgerReader`] only, each read bounded by what it
-//! names (`audit_shared::ledger::read`), and report their reads in `Server-Timing` like the
+//! names (`audit_ledger::read`), and report their reads in `Server-Timing` like the
 //! other routes (items and time; the port does not report read capacity).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use audit_ledger::key::ed25519_key_of_spki;
+pub use audit_ledger::key::{KeySetting, ENV_ORIGIN, ENV_SIGNING_KEY_ARN, ENV_SIGNING_KEY_FILE};
+use audit_ledger::read::{self, Counted, ReadError, MAX_RUN};
+use audit_ledger::{Ed25519Signer, Signer, VerifierKey, DEFAULT_ORIGIN_PREFIX, LEAF_FORMAT};
 use audit_shared::api::ledger::{
     parse_checkpoint_query, parse_entry_query, CheckpointEntry, CheckpointList, InclusionProof,
     LedgerEntries, LedgerKeys, LedgerLeaf,
@@ -17,10 +21,6 @@ use audit_shared::api::params::parse_event_id;
 use audit_shared::api::ParameterError;
 use audit_shared::domain::Timestamp;
 use audit_shared::keys::{self, ledger as lk};
-use audit_shared::ledger::read::{self, Counted, ReadError, MAX_RUN};
-use audit_shared::ledger::{
-    Ed25519Signer, Signer, VerifierKey, DEFAULT_ORIGIN_PREFIX, LEAF_FORMAT,
-};
 use audit_shared::query::{Caller, PageToken, TokenError};
 use audit_shared::store::{LedgerReader, ReadStats, Visibility};
 use base64::engine::general_purpose::STANDARD as B64;
@@ -32,12 +32,6 @@ use crate::{json, now_seconds, ApiError, QueryContext, Reply, JSON, NO_STORE};
 
 /// The setting naming the ledger table.
 pub const ENV_LEDGER_TABLE: &str = "AUDIT_LEDGER_TABLE";
-/// The setting naming the checkpoints' origin prefix (and the key's name).
-pub const ENV_ORIGIN: &str = "AUDIT_LEDGER_ORIGIN";
-/// The signing key in KMS (AWS): the function reads its public key.
-pub const ENV_SIGNING_KEY_ARN: &str = "AUDIT_SIGNING_KEY_ARN";
-/// The local key file: the function derives the public key from it.
-pub const ENV_SIGNING_KEY_FILE: &str = "AUDIT_SIGNING_KEY_FILE";
 
 /// Seconds a caller asking for the proof of an event not sealed yet should wait: a bucket
 /// is sealed within about a minute and a half of its end in AWS.
@@ -95,11 +89,6 @@ impl KeySource for KeyFile {
     }
 }
 
-/// The DER prefix of an Ed25519 SubjectPublicKeyInfo, as KMS `GetPublicKey` gives it.
-const ED25519_SPKI_PREFIX: [u8; 12] = [
-    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
-];
-
 /// The KMS signing key (`AUDIT_SIGNING_KEY_ARN`): its public key read with
 /// `kms:GetPublicKey` on the first request that needs it, then kept for the container's
 /// life.
@@ -143,8 +132,7 @@ impl KeySource for KmsKey {
                     })?;
                 let raw: [u8; 32] = out
                     .public_key()
-                    .and_then(|der| der.as_ref().strip_prefix(&ED25519_SPKI_PREFIX))
-                    .and_then(|k| k.try_into().ok())
+                    .and_then(|der| ed25519_key_of_spki(der.as_ref()))
                     .ok_or_else(|| format!("{} is not an Ed25519 key", self.key_id))?;
                 VerifierKey::new(&self.name, raw).map_err(|e| e.to_string())
             })
@@ -169,21 +157,7 @@ pub struct LedgerContext {
 pub fn settings_from_env() -> (String, Option<KeySetting>) {
     let get = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let origin = get(ENV_ORIGIN).unwrap_or_else(|| DEFAULT_ORIGIN_PREFIX.to_owned());
-    let key = match (get(ENV_SIGNING_KEY_ARN), get(ENV_SIGNING_KEY_FILE)) {
-        (Some(arn), _) => Some(KeySetting::Kms(arn)),
-        (None, Some(file)) => Some(KeySetting::File(PathBuf::from(file))),
-        (None, None) => None,
-    };
-    (origin, key)
-}
-
-/// Where the environment says the key is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeySetting {
-    /// A KMS key id or ARN.
-    Kms(String),
-    /// A local key file.
-    File(PathBuf),
+    (origin, KeySetting::from_lookup(get))
 }
 
 pub(crate) fn ledger_of(ctx: &QueryContext) -> Result<&LedgerContext, ApiError> {

@@ -3,20 +3,15 @@
 
 use std::path::PathBuf;
 
-use audit_shared::ledger::seal::{DEFAULT_RECHECK_MS, DEFAULT_SETTLE_MS};
-use audit_shared::ledger::{SealSettings, DEFAULT_ORIGIN_PREFIX};
+pub use audit_ledger::key::{KeySetting, ENV_ORIGIN, ENV_SIGNING_KEY_ARN, ENV_SIGNING_KEY_FILE};
+use audit_ledger::seal::{DEFAULT_RECHECK_MS, DEFAULT_SETTLE_MS};
+use audit_ledger::{SealSettings, DEFAULT_ORIGIN_PREFIX};
 
 /// Settle delay in ms: a bucket is sealed once its end plus this has passed. Must exceed
 /// the ingest function's timeout.
 pub const ENV_SETTLE_MS: &str = "AUDIT_SEAL_SETTLE_MS";
 /// Delay in ms after which a sealed bucket is read again for late leaves.
 pub const ENV_RECHECK_MS: &str = "AUDIT_SEAL_RECHECK_MS";
-/// Origin prefix of the checkpoints (`<prefix>/<tenantId>`), also the key's name.
-pub const ENV_ORIGIN: &str = "AUDIT_LEDGER_ORIGIN";
-/// The KMS key that signs (AWS).
-pub const ENV_SIGNING_KEY_ARN: &str = "AUDIT_SIGNING_KEY_ARN";
-/// The local key file that signs (created on first use).
-pub const ENV_SIGNING_KEY_FILE: &str = "AUDIT_SIGNING_KEY_FILE";
 /// The S3 bucket checkpoints are published to (AWS).
 pub const ENV_ANCHOR_BUCKET: &str = "AUDIT_ANCHOR_BUCKET";
 /// The directory checkpoints are published to (locally).
@@ -24,15 +19,6 @@ pub const ENV_ANCHOR_DIR: &str = "AUDIT_ANCHOR_DIR";
 
 /// Most settle or recheck delay accepted: a day.
 const MAX_DELAY_MS: i64 = 86_400_000;
-
-/// Who signs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SignerSource {
-    /// An AWS KMS key (key spec `ECC_NIST_EDWARDS25519`).
-    Kms(String),
-    /// A local key file.
-    KeyFile(PathBuf),
-}
 
 /// Where checkpoints are published.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +54,7 @@ pub struct SealerConfig {
     /// Settle, recheck and origin.
     pub seal: SealSettings,
     /// Who signs.
-    pub signer: SignerSource,
+    pub signer: KeySetting,
     /// Where checkpoints go.
     pub anchor: AnchorTarget,
 }
@@ -109,16 +95,12 @@ impl SealerConfig {
                 reason: "must have no spaces and no '+'".to_owned(),
             });
         }
-        let signer = match either(ENV_SIGNING_KEY_ARN, ENV_SIGNING_KEY_FILE)? {
-            (Some(arn), _) => SignerSource::Kms(arn),
-            (_, Some(file)) => SignerSource::KeyFile(PathBuf::from(file)),
-            _ => {
-                return Err(SealerConfigError::MissingEither(
-                    ENV_SIGNING_KEY_ARN,
-                    ENV_SIGNING_KEY_FILE,
-                ))
-            }
-        };
+        // Exactly one key: the sealer must not sign with one and leave the other unused.
+        either(ENV_SIGNING_KEY_ARN, ENV_SIGNING_KEY_FILE)?;
+        let signer = KeySetting::from_lookup(get).ok_or(SealerConfigError::MissingEither(
+            ENV_SIGNING_KEY_ARN,
+            ENV_SIGNING_KEY_FILE,
+        ))?;
         let anchor = match either(ENV_ANCHOR_BUCKET, ENV_ANCHOR_DIR)? {
             (Some(bucket), _) => AnchorTarget::Bucket(bucket),
             (_, Some(dir)) => AnchorTarget::Directory(PathBuf::from(dir)),
@@ -166,7 +148,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             c.signer,
-            SignerSource::Kms("arn:aws:kms:eu-west-1:1:key/k".into())
+            KeySetting::Kms("arn:aws:kms:eu-west-1:1:key/k".into())
         );
         assert_eq!(c.anchor, AnchorTarget::Bucket("anchors".into()));
         assert_eq!((c.seal.settle_ms, c.seal.recheck_ms), (120_000, 3_600_000));
@@ -183,7 +165,7 @@ mod tests {
             ("AUDIT_LEDGER_ORIGIN", "audit.example.com"),
         ])
         .unwrap();
-        assert_eq!(c.signer, SignerSource::KeyFile("/tmp/k".into()));
+        assert_eq!(c.signer, KeySetting::File("/tmp/k".into()));
         assert_eq!((c.seal.settle_ms, c.seal.recheck_ms), (3_000, 15_000));
         assert_eq!(c.seal.origin_prefix, "audit.example.com");
     }

@@ -5,20 +5,10 @@
 //! key once at cold start).
 
 use async_trait::async_trait;
-use audit_shared::ledger::{SignError, Signer};
+use audit_ledger::key::ed25519_key_of_spki;
+use audit_ledger::{SignError, Signer};
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
-
-/// The DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): SEQUENCE, the algorithm
-/// identifier 1.3.101.112, and a BIT STRING of 33 bytes (no unused bits) holding the key.
-const ED25519_SPKI_PREFIX: [u8; 12] = [
-    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
-];
-
-/// The raw 32-byte key of an Ed25519 SubjectPublicKeyInfo, as KMS `GetPublicKey` gives it.
-pub fn ed25519_key_of_spki(der: &[u8]) -> Option<[u8; 32]> {
-    der.strip_prefix(&ED25519_SPKI_PREFIX)?.try_into().ok()
-}
 
 /// Why the KMS key cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -100,33 +90,5 @@ impl Signer for KmsSigner {
         out.signature()
             .and_then(|s| <[u8; 64]>::try_from(s.as_ref()).ok())
             .ok_or_else(|| SignError::Failed("KMS returned no 64-byte signature".to_owned()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use super::*;
-
-    #[test]
-    fn the_raw_key_is_the_last_32_bytes_of_an_ed25519_spki() {
-        // RFC 8410 section 10.1's example public key.
-        let der = [
-            &ED25519_SPKI_PREFIX[..],
-            &[
-                0x19, 0xbf, 0x44, 0x09, 0x69, 0x84, 0xcd, 0xfe, 0x85, 0x41, 0xba, 0xc1, 0x67, 0xdc,
-                0x3b, 0x96, 0xc8, 0x50, 0x86, 0xaa, 0x30, 0xb6, 0xb6, 0xcb, 0x0c, 0x5c, 0x38, 0xad,
-                0x70, 0x31, 0x66, 0xe1,
-            ],
-        ]
-        .concat();
-        assert_eq!(der.len(), 44);
-        assert_eq!(ed25519_key_of_spki(&der).unwrap()[..2], [0x19, 0xbf]);
-        // A P-256 key, or a truncated one, is refused.
-        assert!(ed25519_key_of_spki(&der[..43]).is_none());
-        let mut other = der.clone();
-        other[8] = 0x71;
-        assert!(ed25519_key_of_spki(&other).is_none());
     }
 }

@@ -1,6 +1,6 @@
 //! The sealer function: on a schedule (every minute in AWS, every few seconds locally),
 //! seals each tenant's settled buckets into signed, chained checkpoints, publishes them to
-//! the anchor and rechecks sealed buckets for late writes ([`audit_shared::ledger::seal`],
+//! the anchor and rechecks sealed buckets for late writes ([`audit_ledger::seal`],
 //! docs/ledger.md).
 //!
 //! [`handle`] runs one sealing pass over a [`SealerContext`], which [`SealerContext::build`]
@@ -14,17 +14,17 @@ pub mod s3;
 
 use std::sync::Arc;
 
-use audit_shared::clock::{self, SharedClock};
-use audit_shared::config::Config;
-use audit_shared::ledger::{
+use audit_ledger::{
     seal_due, Anchor, DirectoryAnchor, Ed25519Signer, SealError, SealSettings, Signer,
 };
+use audit_shared::clock::{self, SharedClock};
+use audit_shared::config::Config;
 use audit_shared::metrics::{self, SealerRun, SharedSink};
 use audit_shared::store::{sdk_config, DynamoStore, LedgerStore};
 use lambda_runtime::Diagnostic;
 use serde::Serialize;
 
-pub use config::{AnchorTarget, SealerConfig, SealerConfigError, SignerSource};
+pub use config::{AnchorTarget, KeySetting, SealerConfig, SealerConfigError};
 
 /// What a pass needs, built once at cold start (or by a test).
 #[derive(Clone)]
@@ -141,12 +141,12 @@ impl SealerContext {
         .with_ledger_table(ledger_table);
         let name = sealer.seal.origin_prefix.as_str();
         let signer: Arc<dyn Signer> = match &sealer.signer {
-            SignerSource::Kms(key) => Arc::new(
+            KeySetting::Kms(key) => Arc::new(
                 kms::KmsSigner::connect(aws_sdk_kms::Client::new(&sdk), key, name)
                     .await
                     .map_err(|e| SealerError::Setup(e.to_string()))?,
             ),
-            SignerSource::KeyFile(path) => Arc::new({
+            KeySetting::File(path) => Arc::new({
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir).map_err(|e| {
                         SealerError::Setup(format!("key file directory {}: {e}", dir.display()))

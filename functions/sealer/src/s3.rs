@@ -3,9 +3,8 @@
 //! default retention locks every version, so not even the account's root can rewrite it.
 
 use async_trait::async_trait;
-use audit_shared::domain::TenantId;
-use audit_shared::ledger::anchor::object_name;
-use audit_shared::ledger::{Anchor, AnchorError};
+use audit_ledger::anchor::object_name;
+use audit_ledger::{Anchor, AnchorError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ChecksumAlgorithm;
 
@@ -28,12 +27,7 @@ impl S3Anchor {
 
 #[async_trait]
 impl Anchor for S3Anchor {
-    async fn publish(
-        &self,
-        tenant: &TenantId,
-        sequence: u64,
-        note: &[u8],
-    ) -> Result<(), AnchorError> {
+    async fn publish(&self, tenant: &str, sequence: u64, note: &[u8]) -> Result<(), AnchorError> {
         self.client
             .put_object()
             .bucket(&self.bucket)

@@ -289,15 +289,14 @@ async fn run() -> Result<(), String> {
     // so that the query function can serve the verifier key from the start.
     let origin = local_variable("AUDIT_LEDGER_ORIGIN", state)
         .filter(|o| !o.trim().is_empty())
-        .unwrap_or_else(|| audit_shared::ledger::DEFAULT_ORIGIN_PREFIX.to_owned());
+        .unwrap_or_else(|| audit_ledger::DEFAULT_ORIGIN_PREFIX.to_owned());
     let key_file = local_variable("AUDIT_SIGNING_KEY_FILE", state)
         .map(std::path::PathBuf::from)
         .ok_or("no signing key file")?;
     if let Some(dir) = key_file.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
-    audit_shared::ledger::Ed25519Signer::load_or_generate(&key_file, &origin)
-        .map_err(|e| e.to_string())?;
+    audit_ledger::Ed25519Signer::load_or_generate(&key_file, &origin).map_err(|e| e.to_string())?;
     let ledger = LedgerContext {
         reader: Arc::new(store.clone()),
         keys: Arc::new(KeyFile::new(&key_file)),

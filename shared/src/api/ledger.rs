@@ -9,17 +9,19 @@
 //!   [`LedgerEntries`];
 //! - `GET /api/Audit/ledger/keys`: [`LedgerKeys`].
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::Required;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 use super::params::{parse_bound, parse_whole, string, Bound, ParamDoc};
 use super::problem::{InvalidParameters, ParameterError};
 use crate::domain::Timestamp;
-use crate::ledger::read::MAX_RUN;
+use audit_ledger::read::MAX_RUN;
+pub use audit_ledger::wire::{
+    CheckpointEntry, CheckpointList, InclusionProof, LedgerEntries, LedgerKeys, LedgerLeaf,
+};
 
 /// `rangeStart` of the checkpoint listing: its buckets end after it.
 pub const RANGE_START: &str = "rangeStart";
@@ -387,126 +389,6 @@ impl IntoParams for EntryParams {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
         into_params(ENTRY_PARAMS)
     }
-}
-
-// ------------------------------------------------------------------------------ bodies
-
-/// An event's inclusion proof against the tenant's latest checkpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct InclusionProof {
-    /// The event.
-    #[schema(example = "01HQZX3J8Y6K2M4N5P7R9S0T1V")]
-    pub event_id: String,
-    /// The leaf format: how the leaf hash is computed from the event (docs/ledger.md).
-    #[schema(example = "audit-event/v1")]
-    pub leaf_format: String,
-    /// The event's leaf index in the tenant's tree.
-    #[schema(example = 41)]
-    pub leaf_index: u64,
-    /// The tree size of `checkpoint`, which the proof is against.
-    #[schema(example = 10000)]
-    pub tree_size: u64,
-    /// The leaf hash the tree holds at `leafIndex` (base64): recompute it from the event
-    /// and compare.
-    pub leaf_hash: String,
-    /// The audit path (RFC 9162 section 2.1.3), base64 hashes, leaf side first.
-    pub audit_path: Vec<String>,
-    /// The latest checkpoint, the signed note text exactly as stored.
-    pub checkpoint: String,
-    /// The sequence number of the checkpoint that sealed the event.
-    #[schema(example = 3)]
-    pub sealed_by: u64,
-}
-
-/// One checkpoint of the listing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CheckpointEntry {
-    /// Its sequence number (0 for the tenant's first).
-    #[schema(example = 3)]
-    pub sequence: u64,
-    /// The sealed bucket's start (inclusive).
-    #[schema(example = "2026-11-26T10:00:00.000Z")]
-    pub bucket_start: String,
-    /// The sealed bucket's end (exclusive).
-    #[schema(example = "2026-11-26T10:01:00.000Z")]
-    pub bucket_end: String,
-    /// The tree size it commits to.
-    #[schema(example = 10000)]
-    pub tree_size: u64,
-    /// The tree size before it: its leaves are `firstIndex..treeSize`.
-    #[schema(example = 9900)]
-    pub first_index: u64,
-    /// How many of its leaves (the first ones) are late leaves of earlier buckets.
-    #[schema(example = 0)]
-    pub late_count: u64,
-    /// The signed note text, exactly as stored: the authority.
-    pub note: String,
-    /// With `withProofs=true`: the consistency proof from the tree of `firstIndex` leaves
-    /// to this one (base64 hashes; empty when `firstIndex` is 0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub consistency_proof: Option<Vec<String>>,
-}
-
-/// A page of checkpoints, oldest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CheckpointList {
-    /// The checkpoints.
-    pub items: Vec<CheckpointEntry>,
-    /// Whether more may follow.
-    pub has_more: bool,
-    /// Pass as `nextToken` (with the same parameters) for the next page.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_token: Option<String>,
-}
-
-/// One leaf of a run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct LedgerLeaf {
-    /// The leaf's entry: `<recordedAt>#<eventId>` of the event it commits to.
-    #[schema(example = "2026-11-26T10:00:00.120Z#login-7f3a")]
-    pub recorded_sk: String,
-    /// Its leaf hash (base64).
-    pub leaf_hash: String,
-}
-
-/// A run of leaves of the tenant's tree.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct LedgerEntries {
-    /// Index of the first leaf.
-    #[schema(example = 0)]
-    pub start: u64,
-    /// Index after the last leaf.
-    #[schema(example = 1024)]
-    pub end: u64,
-    /// The latest checkpoint's tree size.
-    #[schema(example = 10000)]
-    pub tree_size: u64,
-    /// The leaves, in order.
-    pub leaves: Vec<LedgerLeaf>,
-    /// The roots of the perfect subtrees left of `start` (base64), largest first: one per
-    /// bit set in `start`. With them and the leaves, the root of every tree size from
-    /// `start` to `end` can be recomputed and compared with the signed checkpoints.
-    pub frontier: Vec<String>,
-}
-
-/// What a verifier needs besides the data: the keys and formats.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct LedgerKeys {
-    /// The checkpoint signers' verifier keys, C2SP signed-note form
-    /// (`<name>+<key hash>+<base64 of 0x01 and the Ed25519 key>`).
-    pub keys: Vec<String>,
-    /// Checkpoint origins are `<originPrefix>/<tenantId>`.
-    #[schema(example = "audit.local")]
-    pub origin_prefix: String,
-    /// The leaf format (docs/ledger.md).
-    #[schema(example = "audit-event/v1")]
-    pub leaf_format: String,
 }
 
 #[cfg(test)]

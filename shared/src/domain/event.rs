@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use audit_ledger::{leaf_hash_of_json, Hash, LeafError};
+
 use super::{EventId, FieldError, Identifier, TenantId, Timestamp};
 use crate::catalog::{CatalogEntry, CategoryCode, EventType, EventTypeCode};
 
@@ -220,4 +222,10 @@ impl AuditEvent {
         let bytes = serde_json::to_vec(&content).unwrap_or_default();
         hex::encode(Sha256::digest(bytes))
     }
+}
+/// The leaf hash of a stored event (format `audit-event/v1`, docs/ledger.md): computed from
+/// the JSON form the API serves, so that anyone holding the served event can recompute it.
+pub fn event_leaf_hash(event: &AuditEvent) -> Result<Hash, LeafError> {
+    let value = serde_json::to_value(event).map_err(|e| LeafError::Serialize(e.to_string()))?;
+    leaf_hash_of_json(&value)
 }

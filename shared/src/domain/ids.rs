@@ -111,6 +111,15 @@ macro_rules! identifier_newtype {
             }
         }
 
+        // The ledger's ports name a tenant by its text; a validated id passes as one.
+        impl std::ops::Deref for $name {
+            type Target = str;
+
+            fn deref(&self) -> &str {
+                self.as_str()
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())

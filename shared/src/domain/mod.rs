@@ -8,10 +8,11 @@ mod event;
 mod ids;
 mod parse;
 mod reader;
-mod time;
 mod validation;
 
-pub use event::{Actor, ActorType, AuditEvent, Change, Outcome, Target, TargetRef};
+pub use audit_ledger::time::Timestamp;
+pub use event::{
+    event_leaf_hash, Actor, ActorType, AuditEvent, Change, Outcome, Target, TargetRef,
+};
 pub use ids::{EventId, Identifier, TenantId, MAX_IDENTIFIER_LEN, RESERVED_EVENT_IDS};
-pub use time::Timestamp;
 pub use validation::{FieldError, ValidationErrors};

@@ -296,7 +296,7 @@ fn parse_changes(value: &Value, errors: &mut ValidationErrors) -> Vec<Change> {
             // leaf in the ledger: integers beyond ±(2^53 - 1) are refused here.
             for name in ["oldValue", "newValue"] {
                 if let Some(value) = c.get(name) {
-                    if crate::ledger::jcs::canonicalize(value).is_err() {
+                    if audit_ledger::jcs::canonicalize(value).is_err() {
                         errors.push(
                             c.field(name),
                             "numbers must be integers within ±(2^53 - 1) or decimals (RFC 8785); send larger integers as strings",

@@ -1,32 +1,6 @@
 //! Validation failures that name the field and the rule they broke.
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
-/// One broken rule: which field, and what the rule is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct FieldError {
-    /// Path of the offending field, e.g. `actor.ipAddress` or `changes[2].field`.
-    pub field: String,
-    /// The rule, phrased for the sender, e.g. `must be a valid IPv4 or IPv6 address`.
-    pub message: String,
-}
-
-impl FieldError {
-    /// A failure of `field` against the rule described by `message`.
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
-
-impl std::fmt::Display for FieldError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.field, self.message)
-    }
-}
+pub use audit_ledger::FieldError;
 
 /// Every rule an input broke, so that a sender can fix them all in one go.
 #[derive(Debug, Clone, PartialEq, Eq, Default, thiserror::Error)]

@@ -253,7 +253,7 @@ impl DynamoStore {
     }
 
     /// The item `event` is stored as: its attributes, its keys, its content hash and its
-    /// leaf hash (binary, `ledger::event_leaf_hash`), which `byRecorded` carries to the
+    /// leaf hash (binary, `domain::event_leaf_hash`), which `byRecorded` carries to the
     /// sealer. An event without a leaf hash is refused: it could never be sealed.
     pub fn item_of(&self, event: &AuditEvent) -> Result<Item, StoreError> {
         let mut item: Item = serde_dynamo::to_item(event).map_err(|e| StoreError::Permanent {
@@ -267,7 +267,7 @@ impl DynamoStore {
             keys::CONTENT_HASH.to_owned(),
             AttributeValue::S(event.content_fingerprint()),
         );
-        let leaf = crate::ledger::event_leaf_hash(event).map_err(|e| StoreError::Permanent {
+        let leaf = crate::domain::event_leaf_hash(event).map_err(|e| StoreError::Permanent {
             operation: "PutItem",
             message: format!("event has no leaf hash: {e}"),
         })?;

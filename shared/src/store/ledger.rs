@@ -1,4 +1,4 @@
-//! The ledger's storage: its ports and their DynamoDB adapter (docs/ledger.md).
+//! The DynamoDB adapter of the ledger's storage ports (`audit_ledger::store`; docs/ledger.md).
 //!
 //! Two tables are involved. The event table's `byRecorded` index gives a bucket's leaves
 //! (`recordedSk` and `leafHash`, one partition per shard). The ledger table holds, under
@@ -7,7 +7,7 @@
 //! of each tenant's tree and the entry bundles (the `recordedSk` of each leaf, 256 a bundle).
 //!
 //! Ports: [`PendingMarker`] (ingestion), [`LedgerReader`] (what the proof and checkpoint
-//! routes and the verifier read), [`LedgerStore`] (what the sealer reads and writes). Every
+//! routes read), [`LedgerStore`] (what the sealer reads and writes). Every
 //! read here is bounded by what it names (one bucket, some tiles, some bundles, one page of
 //! checkpoints), never by the table.
 
@@ -18,11 +18,16 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 
 use super::dynamo::{batch_get_items, classify, DynamoStore, BATCH_GET_MAX};
+use audit_ledger::store::{
+    BucketLeaves, CheckpointPage, LedgerReader, LedgerStore, PendingBucket, PendingMarker,
+    RecordedLeaf, StoredCheckpoint,
+};
+
 use super::{PartitionReader, StoreError};
 use crate::domain::{TenantId, Timestamp};
 use crate::keys::{self, ledger as lk};
-use crate::ledger::merkle::HASH_SIZE;
-use crate::ledger::{Hash, Tile, TileId, TileSet};
+use audit_ledger::merkle::HASH_SIZE;
+use audit_ledger::{Hash, Tile, TileId, TileSet};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -55,182 +60,10 @@ pub mod attr {
     pub const ENTRIES: &str = "entries";
 }
 
-/// Leaves in an entry bundle.
-pub const BUNDLE_SIZE: u64 = 256;
-
 /// Most requests of one BatchWriteItem.
 const BATCH_WRITE_MAX: usize = 25;
 /// Rounds of retrying what a batch call left unprocessed.
 const BATCH_ROUNDS: usize = 8;
-
-/// A pending bucket: a (tenant, bucket) that ingestion wrote events to and the sealer has
-/// not finished with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingBucket {
-    /// The tenant.
-    pub tenant: TenantId,
-    /// The bucket's start.
-    pub bucket: Timestamp,
-    /// When the bucket's first checkpoint was made (ms); `None` until then, and again
-    /// after a late ingestion marked it anew.
-    pub sealed_at: Option<i64>,
-    /// When the sealer reads the bucket again for late leaves (ms).
-    pub recheck_at: Option<i64>,
-}
-
-/// A leaf as `byRecorded` gives it: its sort key (`<recordedAt>#<eventId>`) and hash.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct RecordedLeaf {
-    /// `recordedSk`: the leaf's order within a checkpoint, and its event id.
-    pub recorded_sk: String,
-    /// The event's leaf hash.
-    pub leaf_hash: Hash,
-}
-
-/// A bucket's leaves over all its shards, with the items read.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BucketLeaves {
-    /// The leaves, in no particular order across shards.
-    pub leaves: Vec<RecordedLeaf>,
-    /// Items DynamoDB read.
-    pub items_read: u64,
-}
-
-/// A checkpoint as stored: the signed note (the authority) and the figures that index it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredCheckpoint {
-    /// The sealed bucket's start (the item's sort key).
-    pub bucket: Timestamp,
-    /// The signed note's bytes.
-    pub note: String,
-    /// Sequence number.
-    pub sequence: u64,
-    /// Tree size after it.
-    pub tree_size: u64,
-    /// Tree size before it: its leaves are `first_index..tree_size`.
-    pub first_index: u64,
-    /// How many of its leaves (the first ones) are late leaves of earlier buckets.
-    pub late_count: u64,
-    /// When it was made (ms).
-    pub sealed_at: i64,
-}
-
-/// One page of checkpoints, oldest bucket first.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CheckpointPage {
-    /// The checkpoints.
-    pub checkpoints: Vec<StoredCheckpoint>,
-    /// The bucket of the last checkpoint read when more may follow: pass it as `after`.
-    pub last_bucket: Option<Timestamp>,
-}
-
-/// Marks a (tenant, bucket) pending: ingestion calls it before it writes the bucket's
-/// events, so that the sealer finds every bucket that has events without scanning.
-#[async_trait]
-pub trait PendingMarker: Send + Sync {
-    /// Writes (or rewrites) the marker of `tenant`'s `bucket`. Rewriting a sealed bucket's
-    /// marker clears its `sealedAt`, which tells the sealer to look for late leaves.
-    async fn mark_pending(&self, tenant: &TenantId, bucket: Timestamp) -> Result<(), StoreError>;
-}
-
-/// What the routes and the verifier read of a tenant's ledger.
-#[async_trait]
-pub trait LedgerReader: Send + Sync {
-    /// The tenant's latest checkpoint (strongly consistent), if any.
-    async fn latest_checkpoint(
-        &self,
-        tenant: &TenantId,
-    ) -> Result<Option<StoredCheckpoint>, StoreError>;
-
-    /// The checkpoint that sealed `bucket`, if any.
-    async fn checkpoint(
-        &self,
-        tenant: &TenantId,
-        bucket: Timestamp,
-    ) -> Result<Option<StoredCheckpoint>, StoreError>;
-
-    /// Checkpoints whose bucket starts in `from..=to`, oldest first, at most `limit`
-    /// (1 to 1,000), resuming strictly after the bucket `after` when given.
-    async fn checkpoints(
-        &self,
-        tenant: &TenantId,
-        from: Timestamp,
-        to: Timestamp,
-        limit: u32,
-        after: Option<Timestamp>,
-    ) -> Result<CheckpointPage, StoreError>;
-
-    /// The tiles `ids`, each cut to the width asked for (a stored tile is as wide as the
-    /// latest append made it; its first hashes never change). A tile that is absent or
-    /// narrower than asked is left out: [`TileSet::covers`] tells, and the computation
-    /// needing it fails with `TileError::Missing` ("checkpoint not backed by tiles").
-    async fn tiles(&self, tenant: &TenantId, ids: &[TileId]) -> Result<TileSet, StoreError>;
-
-    /// The entry bundles `indexes` (bundle `n` holds leaves `256 n ..= 256 n + 255`): each
-    /// the `recordedSk` of its leaves in leaf order, as many as were appended when it was
-    /// last written. Absent bundles are left out of the map.
-    async fn entry_bundles(
-        &self,
-        tenant: &TenantId,
-        indexes: &[u64],
-    ) -> Result<BTreeMap<u64, Vec<String>>, StoreError>;
-}
-
-/// What the sealer reads and writes.
-#[async_trait]
-pub trait LedgerStore: LedgerReader {
-    /// One page of up to `limit` pending buckets, oldest bucket first (strongly
-    /// consistent), strictly after `after` when given; the flag says whether more follow.
-    async fn pending(
-        &self,
-        limit: u32,
-        after: Option<&PendingBucket>,
-    ) -> Result<(Vec<PendingBucket>, bool), StoreError>;
-
-    /// Records that `bucket` was sealed at `sealed_at` and is to be read again at
-    /// `recheck_at` (ms).
-    async fn mark_sealed(
-        &self,
-        tenant: &TenantId,
-        bucket: Timestamp,
-        sealed_at: i64,
-        recheck_at: i64,
-    ) -> Result<(), StoreError>;
-
-    /// Deletes the marker of a rechecked bucket, unless ingestion marked it anew since it
-    /// was read (its `recheckAt` is no longer `recheck_at`).
-    async fn delete_pending(
-        &self,
-        tenant: &TenantId,
-        bucket: Timestamp,
-        recheck_at: i64,
-    ) -> Result<(), StoreError>;
-
-    /// Every leaf of `tenant`'s `bucket` in `byRecorded`: all shards, all pages.
-    async fn bucket_leaves(
-        &self,
-        tenant: &TenantId,
-        bucket: Timestamp,
-    ) -> Result<BucketLeaves, StoreError>;
-
-    /// Writes tiles (each replacing the narrower one at its coordinates).
-    async fn put_tiles(&self, tenant: &TenantId, tiles: &[Tile]) -> Result<(), StoreError>;
-
-    /// Writes entry bundles, by bundle index.
-    async fn put_entry_bundles(
-        &self,
-        tenant: &TenantId,
-        bundles: &BTreeMap<u64, Vec<String>>,
-    ) -> Result<(), StoreError>;
-
-    /// Writes a checkpoint unless one exists for its bucket: `Ok(false)` when one does
-    /// (another sealer, or a retried run, made it).
-    async fn put_checkpoint(
-        &self,
-        tenant: &TenantId,
-        checkpoint: &StoredCheckpoint,
-    ) -> Result<bool, StoreError>;
-}
 
 fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
@@ -278,6 +111,7 @@ fn pending_of(item: &Item) -> Result<PendingBucket, StoreError> {
     let key = item_key(item);
     let tenant = get_s(item, attr::TENANT_ID)
         .and_then(|t| TenantId::parse(t).ok())
+        .map(|t| t.to_string())
         .ok_or_else(|| corrupt(&key, "pending bucket without a valid tenantId"))?;
     let bucket = get_s(item, attr::BUCKET)
         .and_then(timestamp_of_key)
@@ -309,11 +143,11 @@ fn checkpoint_of(item: &Item) -> Result<StoredCheckpoint, StoreError> {
 }
 
 /// The item of a checkpoint of `tenant`.
-fn checkpoint_item(tenant: &TenantId, c: &StoredCheckpoint) -> Item {
+fn checkpoint_item(tenant: &str, c: &StoredCheckpoint) -> Item {
     HashMap::from([
         (lk::PK.to_owned(), s(lk::checkpoints_pk(tenant))),
         (lk::SK.to_owned(), s(lk::checkpoint_sk(c.bucket))),
-        (attr::TENANT_ID.to_owned(), s(tenant.as_str())),
+        (attr::TENANT_ID.to_owned(), s(tenant)),
         (attr::BUCKET.to_owned(), s(c.bucket.to_key_string())),
         (attr::NOTE.to_owned(), s(c.note.clone())),
         (attr::SEQUENCE.to_owned(), n(c.sequence)),
@@ -405,14 +239,14 @@ impl DynamoStore {
 
 #[async_trait]
 impl PendingMarker for DynamoStore {
-    async fn mark_pending(&self, tenant: &TenantId, bucket: Timestamp) -> Result<(), StoreError> {
+    async fn mark_pending(&self, tenant: &str, bucket: Timestamp) -> Result<(), StoreError> {
         let table = self.ledger("PutItem")?;
         self.client()
             .put_item()
             .table_name(table)
             .item(lk::PK, s(lk::PENDING_PK))
             .item(lk::SK, s(lk::pending_sk(tenant, bucket)))
-            .item(attr::TENANT_ID, s(tenant.as_str()))
+            .item(attr::TENANT_ID, s(tenant))
             .item(attr::BUCKET, s(bucket.to_key_string()))
             .send()
             .await
@@ -425,7 +259,7 @@ impl PendingMarker for DynamoStore {
 impl LedgerReader for DynamoStore {
     async fn latest_checkpoint(
         &self,
-        tenant: &TenantId,
+        tenant: &str,
     ) -> Result<Option<StoredCheckpoint>, StoreError> {
         let out = self
             .client()
@@ -445,7 +279,7 @@ impl LedgerReader for DynamoStore {
 
     async fn checkpoint(
         &self,
-        tenant: &TenantId,
+        tenant: &str,
         bucket: Timestamp,
     ) -> Result<Option<StoredCheckpoint>, StoreError> {
         let out = self
@@ -463,7 +297,7 @@ impl LedgerReader for DynamoStore {
 
     async fn checkpoints(
         &self,
-        tenant: &TenantId,
+        tenant: &str,
         from: Timestamp,
         to: Timestamp,
         limit: u32,
@@ -507,7 +341,7 @@ impl LedgerReader for DynamoStore {
         })
     }
 
-    async fn tiles(&self, tenant: &TenantId, ids: &[TileId]) -> Result<TileSet, StoreError> {
+    async fn tiles(&self, tenant: &str, ids: &[TileId]) -> Result<TileSet, StoreError> {
         let pk = lk::tiles_pk(tenant);
         let wanted: BTreeMap<(u8, u64), u16> = ids
             .iter()
@@ -556,7 +390,7 @@ impl LedgerReader for DynamoStore {
 
     async fn entry_bundles(
         &self,
-        tenant: &TenantId,
+        tenant: &str,
         indexes: &[u64],
     ) -> Result<BTreeMap<u64, Vec<String>>, StoreError> {
         let pk = lk::entries_pk(tenant);
@@ -629,7 +463,7 @@ impl LedgerStore for DynamoStore {
 
     async fn mark_sealed(
         &self,
-        tenant: &TenantId,
+        tenant: &str,
         bucket: Timestamp,
         sealed_at: i64,
         recheck_at: i64,
@@ -644,7 +478,7 @@ impl LedgerStore for DynamoStore {
             .expression_attribute_names("#b", attr::BUCKET)
             .expression_attribute_names("#s", attr::SEALED_AT)
             .expression_attribute_names("#r", attr::RECHECK_AT)
-            .expression_attribute_values(":t", s(tenant.as_str()))
+            .expression_attribute_values(":t", s(tenant))
             .expression_attribute_values(":b", s(bucket.to_key_string()))
             .expression_attribute_values(":s", n(sealed_at))
             .expression_attribute_values(":r", n(recheck_at))
@@ -656,7 +490,7 @@ impl LedgerStore for DynamoStore {
 
     async fn delete_pending(
         &self,
-        tenant: &TenantId,
+        tenant: &str,
         bucket: Timestamp,
         recheck_at: i64,
     ) -> Result<(), StoreError> {
@@ -686,7 +520,7 @@ impl LedgerStore for DynamoStore {
 
     async fn bucket_leaves(
         &self,
-        tenant: &TenantId,
+        tenant: &str,
         bucket: Timestamp,
     ) -> Result<BucketLeaves, StoreError> {
         let mut read = BucketLeaves::default();
@@ -734,7 +568,7 @@ impl LedgerStore for DynamoStore {
         Ok(read)
     }
 
-    async fn put_tiles(&self, tenant: &TenantId, tiles: &[Tile]) -> Result<(), StoreError> {
+    async fn put_tiles(&self, tenant: &str, tiles: &[Tile]) -> Result<(), StoreError> {
         let pk = lk::tiles_pk(tenant);
         let items = tiles
             .iter()
@@ -755,7 +589,7 @@ impl LedgerStore for DynamoStore {
 
     async fn put_entry_bundles(
         &self,
-        tenant: &TenantId,
+        tenant: &str,
         bundles: &BTreeMap<u64, Vec<String>>,
     ) -> Result<(), StoreError> {
         let pk = lk::entries_pk(tenant);
@@ -777,7 +611,7 @@ impl LedgerStore for DynamoStore {
 
     async fn put_checkpoint(
         &self,
-        tenant: &TenantId,
+        tenant: &str,
         checkpoint: &StoredCheckpoint,
     ) -> Result<bool, StoreError> {
         let result = self

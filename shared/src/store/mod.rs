@@ -1,5 +1,6 @@
 //! Storage ports (small traits the handlers depend on), the ordered partition stream built
-//! on them, the DynamoDB adapter, and the ledger's ports and adapter ([`ledger`]).
+//! on them, the DynamoDB adapter, and the DynamoDB adapter of the ledger's ports
+//! ([`ledger`]; the ports themselves are `audit_ledger::store`'s).
 
 mod condition;
 mod dynamo;
@@ -7,14 +8,14 @@ pub mod ledger;
 mod stream;
 
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_trait::async_trait;
 
+pub use audit_ledger::store::{LedgerReader, LedgerStore, PendingMarker, ReadStats, StoreError};
 pub use aws_sdk_dynamodb::Client as DynamoClient;
 pub use condition::{Condition, ItemValue, Visibility};
 pub use dynamo::{create_table, dynamo_client, sdk_config, DynamoStore};
-pub use ledger::{LedgerReader, LedgerStore, PendingMarker};
 pub use stream::PartitionStream;
 
 use crate::domain::{AuditEvent, EventId, TenantId};
@@ -29,42 +30,6 @@ pub enum PutOutcome {
     Duplicate,
     /// Another event with the same id but different content is stored; nothing was written.
     Conflict,
-}
-
-/// Why a storage call failed. Messages never carry item contents.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// DynamoDB throttled the request or had a passing fault; trying again may succeed.
-    #[error("DynamoDB {operation} failed transiently: {message}")]
-    Transient {
-        /// The API call, e.g. `PutItem`.
-        operation: &'static str,
-        /// The SDK's description of the failure, for logs.
-        message: String,
-    },
-    /// DynamoDB refused the request for a reason retrying will not fix.
-    #[error("DynamoDB {operation} failed: {message}")]
-    Permanent {
-        /// The API call, e.g. `Query`.
-        operation: &'static str,
-        /// The SDK's description of the failure, for logs.
-        message: String,
-    },
-    /// A stored item could not be read back as an event.
-    #[error("stored item {key} is not a valid event: {message}")]
-    Corrupt {
-        /// The item's key.
-        key: String,
-        /// What did not parse.
-        message: String,
-    },
-}
-
-impl StoreError {
-    /// Whether the same call may succeed if tried again.
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, StoreError::Transient { .. })
-    }
 }
 
 /// Writes events idempotently.
@@ -232,34 +197,6 @@ pub struct Page {
     pub requests: u32,
     /// Read capacity units consumed, the fetches' included.
     pub read_capacity: f64,
-}
-
-/// What a sequence of reads cost.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ReadStats {
-    /// DynamoDB requests made.
-    pub requests: u32,
-    /// Items DynamoDB read, filtered or not: index items for a listing (the read budget
-    /// counts these).
-    pub items_read: u64,
-    /// Events fetched by key after reading an index that does not copy them whole; each is
-    /// one index item kept, so never more than `items_read`.
-    pub items_fetched: u64,
-    /// Read capacity units consumed, as DynamoDB reported them.
-    pub read_capacity: f64,
-    /// Time spent waiting for DynamoDB.
-    pub db_time: Duration,
-}
-
-impl ReadStats {
-    /// Adds `other` to these figures.
-    pub fn add(&mut self, other: &ReadStats) {
-        self.requests += other.requests;
-        self.items_read += other.items_read;
-        self.items_fetched += other.items_fetched;
-        self.read_capacity += other.read_capacity;
-        self.db_time += other.db_time;
-    }
 }
 
 /// How much one request may still read: a number of items (counted as DynamoDB counts

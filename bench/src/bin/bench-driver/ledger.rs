@@ -24,11 +24,11 @@ use audit_bench::{
     events_json, index_entry_bytes, item_bytes, percentile, put_measured, ratio, read_figures,
     TENANT,
 };
+use audit_ledger::{DirectoryAnchor, Ed25519Signer, SealSettings, Signer};
 use audit_shared::clock::Clock;
 use audit_shared::config::Retention;
 use audit_shared::domain::Timestamp;
 use audit_shared::keys::{self, ledger as lk};
-use audit_shared::ledger::{DirectoryAnchor, Ed25519Signer, SealSettings, Signer};
 use audit_shared::store::{create_table, dynamo_client, DynamoStore};
 use audit_shared::table::TableDefinition;
 use aws_sdk_dynamodb::types::AttributeValue;

@@ -6,10 +6,10 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::*;
-use crate::ledger::anchor::object_name;
-use crate::ledger::merkle::{self, leaf_hash};
-use crate::ledger::{verify_consistency, Ed25519Signer, Hash, Tile, TileId, TileSet};
-use crate::store::ledger::{BucketLeaves, CheckpointPage, LedgerReader};
+use crate::anchor::object_name;
+use crate::merkle::{self, leaf_hash};
+use crate::store::{BucketLeaves, CheckpointPage, LedgerReader};
+use crate::{verify_consistency, Ed25519Signer, Hash, Tile, TileId, TileSet};
 
 #[derive(Default)]
 struct Inner {
@@ -47,7 +47,7 @@ impl FakeLedger {
         self.0.lock().unwrap().pending.insert(
             (bucket.millis(), tenant.to_owned()),
             PendingBucket {
-                tenant: TenantId::parse(tenant).unwrap(),
+                tenant: tenant.to_owned(),
                 bucket,
                 sealed_at: None,
                 recheck_at: None,
@@ -86,33 +86,33 @@ impl FakeLedger {
 impl LedgerReader for FakeLedger {
     async fn latest_checkpoint(
         &self,
-        tenant: &TenantId,
+        tenant: &str,
     ) -> Result<Option<StoredCheckpoint>, StoreError> {
-        Ok(self.checkpoints(tenant.as_str()).last().cloned())
+        Ok(self.checkpoints(tenant).last().cloned())
     }
 
     async fn checkpoint(
         &self,
-        tenant: &TenantId,
+        tenant: &str,
         bucket: Timestamp,
     ) -> Result<Option<StoredCheckpoint>, StoreError> {
         let inner = self.0.lock().unwrap();
         Ok(inner
             .checkpoints
-            .get(&(tenant.as_str().to_owned(), bucket.millis()))
+            .get(&(tenant.to_owned(), bucket.millis()))
             .cloned())
     }
 
     async fn checkpoints(
         &self,
-        tenant: &TenantId,
+        tenant: &str,
         from: Timestamp,
         to: Timestamp,
         limit: u32,
         after: Option<Timestamp>,
     ) -> Result<CheckpointPage, StoreError> {
         let all: Vec<StoredCheckpoint> = self
-            .checkpoints(tenant.as_str())
+            .checkpoints(tenant)
             .into_iter()
             .filter(|c| c.bucket >= from && c.bucket <= to)
             .filter(|c| after.is_none_or(|a| c.bucket > a))
@@ -125,14 +125,11 @@ impl LedgerReader for FakeLedger {
         })
     }
 
-    async fn tiles(&self, tenant: &TenantId, ids: &[TileId]) -> Result<TileSet, StoreError> {
+    async fn tiles(&self, tenant: &str, ids: &[TileId]) -> Result<TileSet, StoreError> {
         let inner = self.0.lock().unwrap();
         let mut set = TileSet::new();
         for id in ids {
-            if let Some(h) = inner
-                .tiles
-                .get(&(tenant.as_str().to_owned(), id.level, id.index))
-            {
+            if let Some(h) = inner.tiles.get(&(tenant.to_owned(), id.level, id.index)) {
                 if h.len() >= usize::from(id.width) {
                     set.insert(Tile {
                         id: *id,
@@ -146,7 +143,7 @@ impl LedgerReader for FakeLedger {
 
     async fn entry_bundles(
         &self,
-        tenant: &TenantId,
+        tenant: &str,
         indexes: &[u64],
     ) -> Result<BTreeMap<u64, Vec<String>>, StoreError> {
         let inner = self.0.lock().unwrap();
@@ -155,7 +152,7 @@ impl LedgerReader for FakeLedger {
             .filter_map(|i| {
                 inner
                     .bundles
-                    .get(&(tenant.as_str().to_owned(), *i))
+                    .get(&(tenant.to_owned(), *i))
                     .map(|e| (*i, e.clone()))
             })
             .collect())
@@ -184,15 +181,15 @@ impl LedgerStore for FakeLedger {
 
     async fn mark_sealed(
         &self,
-        tenant: &TenantId,
+        tenant: &str,
         bucket: Timestamp,
         sealed_at: i64,
         recheck_at: i64,
     ) -> Result<(), StoreError> {
         self.0.lock().unwrap().pending.insert(
-            (bucket.millis(), tenant.as_str().to_owned()),
+            (bucket.millis(), tenant.to_owned()),
             PendingBucket {
-                tenant: tenant.clone(),
+                tenant: tenant.to_owned(),
                 bucket,
                 sealed_at: Some(sealed_at),
                 recheck_at: Some(recheck_at),
@@ -203,12 +200,12 @@ impl LedgerStore for FakeLedger {
 
     async fn delete_pending(
         &self,
-        tenant: &TenantId,
+        tenant: &str,
         bucket: Timestamp,
         recheck_at: i64,
     ) -> Result<(), StoreError> {
         let mut inner = self.0.lock().unwrap();
-        let key = (bucket.millis(), tenant.as_str().to_owned());
+        let key = (bucket.millis(), tenant.to_owned());
         if inner.pending.get(&key).and_then(|p| p.recheck_at) == Some(recheck_at) {
             inner.pending.remove(&key);
         }
@@ -217,13 +214,13 @@ impl LedgerStore for FakeLedger {
 
     async fn bucket_leaves(
         &self,
-        tenant: &TenantId,
+        tenant: &str,
         bucket: Timestamp,
     ) -> Result<BucketLeaves, StoreError> {
         let mut inner = self.0.lock().unwrap();
         let leaves = inner
             .leaves
-            .get(&(tenant.as_str().to_owned(), bucket.millis()))
+            .get(&(tenant.to_owned(), bucket.millis()))
             .cloned()
             .unwrap_or_default();
         inner.leaf_reads += leaves.len() as u64;
@@ -233,11 +230,11 @@ impl LedgerStore for FakeLedger {
         })
     }
 
-    async fn put_tiles(&self, tenant: &TenantId, tiles: &[Tile]) -> Result<(), StoreError> {
+    async fn put_tiles(&self, tenant: &str, tiles: &[Tile]) -> Result<(), StoreError> {
         let mut inner = self.0.lock().unwrap();
         for t in tiles {
             inner.tiles.insert(
-                (tenant.as_str().to_owned(), t.id.level, t.id.index),
+                (tenant.to_owned(), t.id.level, t.id.index),
                 t.hashes.clone(),
             );
         }
@@ -246,25 +243,23 @@ impl LedgerStore for FakeLedger {
 
     async fn put_entry_bundles(
         &self,
-        tenant: &TenantId,
+        tenant: &str,
         bundles: &BTreeMap<u64, Vec<String>>,
     ) -> Result<(), StoreError> {
         let mut inner = self.0.lock().unwrap();
         for (i, e) in bundles {
-            inner
-                .bundles
-                .insert((tenant.as_str().to_owned(), *i), e.clone());
+            inner.bundles.insert((tenant.to_owned(), *i), e.clone());
         }
         Ok(())
     }
 
     async fn put_checkpoint(
         &self,
-        tenant: &TenantId,
+        tenant: &str,
         checkpoint: &StoredCheckpoint,
     ) -> Result<bool, StoreError> {
         let mut inner = self.0.lock().unwrap();
-        let key = (tenant.as_str().to_owned(), checkpoint.bucket.millis());
+        let key = (tenant.to_owned(), checkpoint.bucket.millis());
         if inner.checkpoints.contains_key(&key) {
             return Ok(false);
         }
@@ -278,12 +273,7 @@ struct MemoryAnchor(Mutex<Vec<(String, Vec<u8>)>>);
 
 #[async_trait]
 impl Anchor for MemoryAnchor {
-    async fn publish(
-        &self,
-        tenant: &TenantId,
-        sequence: u64,
-        note: &[u8],
-    ) -> Result<(), AnchorError> {
+    async fn publish(&self, tenant: &str, sequence: u64, note: &[u8]) -> Result<(), AnchorError> {
         self.0
             .lock()
             .unwrap()
@@ -490,7 +480,7 @@ async fn a_bucket_sealed_elsewhere_meanwhile_is_a_reported_conflict() {
     // Another sealer's checkpoint for the same bucket, made after this run read nothing.
     ledger
         .put_checkpoint(
-            &TenantId::parse("acme").unwrap(),
+            "acme",
             &StoredCheckpoint {
                 bucket: Timestamp::from_millis(T0 + MIN).unwrap(),
                 note: String::new(),
@@ -510,7 +500,7 @@ async fn a_bucket_sealed_elsewhere_meanwhile_is_a_reported_conflict() {
     assert_eq!(report.failures.len(), 1);
     assert_eq!(report.failures[0].0.as_str(), "acme");
     assert_eq!(report.sealed.len(), 1);
-    assert_eq!(report.sealed[0].tenant.as_str(), "globex");
+    assert_eq!(report.sealed[0].tenant, "globex");
     // acme's bucket stays unsealed: the run says how old it is (the sealing-lag metric).
     assert_eq!(report.oldest_unsealed, Timestamp::from_millis(T0));
 }

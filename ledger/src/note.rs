@@ -1,4 +1,5 @@
-//! C2SP signed-note with Ed25519 signatures, and the verifier key text.
+//! C2SP signed-note with Ed25519 signatures, the verifier key text, and the [`Signer`]
+//! port that signs notes (implemented by `signer`'s key file and, in AWS, by KMS).
 //!
 //! A signed note is its text (UTF-8, one or more non-empty lines, each ending in `\n`), an
 //! empty line, then one or more signature lines `— <name> <base64(key hash || signature)>`
@@ -8,13 +9,12 @@
 //! included. A verifier key is the text `<name>+<8 lower-case hex key hash>+<base64(0x01 ||
 //! public key)>`. Base64 is the standard alphabet with padding throughout.
 
+use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use ed25519_dalek::{Signature, VerifyingKey};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
-
-use super::signer::{SignError, Signer};
 
 /// Signature type byte of Ed25519 keys in signed notes.
 pub const ED25519_TYPE: u8 = 0x01;
@@ -46,6 +46,30 @@ pub enum NoteError {
     /// The signer failed.
     #[error(transparent)]
     Sign(#[from] SignError),
+}
+
+/// Why a signature could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SignError {
+    /// The signing service failed or refused; the text is for the logs.
+    #[error("signing failed: {0}")]
+    Failed(String),
+}
+
+/// Signs checkpoint texts with one Ed25519 key.
+#[async_trait]
+pub trait Signer: Send + Sync {
+    /// The key's name, as it appears in signature lines and the verifier key.
+    fn name(&self) -> &str;
+    /// The raw 32-byte Ed25519 public key.
+    fn public_key(&self) -> [u8; 32];
+    /// The Ed25519 signature of `message` (pure Ed25519, no pre-hash).
+    async fn sign(&self, message: &[u8]) -> Result<[u8; 64], SignError>;
+
+    /// The verifier key text that checks this signer's notes.
+    fn verifier_key(&self) -> Result<VerifierKey, NoteError> {
+        VerifierKey::new(self.name(), self.public_key())
+    }
 }
 
 /// One signature line.

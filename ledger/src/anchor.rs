@@ -10,8 +10,6 @@ use std::path::PathBuf;
 use async_trait::async_trait;
 use thiserror::Error;
 
-use crate::domain::TenantId;
-
 /// A checkpoint could not be published; the text is for the logs.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("publishing checkpoint {sequence} of {tenant} failed: {message}")]
@@ -25,7 +23,7 @@ pub struct AnchorError {
 }
 
 /// The object name of a tenant's checkpoint `sequence`.
-pub fn object_name(tenant: &TenantId, sequence: u64) -> String {
+pub fn object_name(tenant: &str, sequence: u64) -> String {
     format!("{tenant}/{sequence}.checkpoint")
 }
 
@@ -34,12 +32,7 @@ pub fn object_name(tenant: &TenantId, sequence: u64) -> String {
 pub trait Anchor: Send + Sync {
     /// Publishes `note` (the signed checkpoint's bytes) as `tenant`'s checkpoint `sequence`.
     /// Publishing the same checkpoint again is harmless.
-    async fn publish(
-        &self,
-        tenant: &TenantId,
-        sequence: u64,
-        note: &[u8],
-    ) -> Result<(), AnchorError>;
+    async fn publish(&self, tenant: &str, sequence: u64, note: &[u8]) -> Result<(), AnchorError>;
 }
 
 /// A directory standing in for the bucket (local runs): `<dir>/<tenant>/<sequence>.checkpoint`.
@@ -57,12 +50,7 @@ impl DirectoryAnchor {
 
 #[async_trait]
 impl Anchor for DirectoryAnchor {
-    async fn publish(
-        &self,
-        tenant: &TenantId,
-        sequence: u64,
-        note: &[u8],
-    ) -> Result<(), AnchorError> {
+    async fn publish(&self, tenant: &str, sequence: u64, note: &[u8]) -> Result<(), AnchorError> {
         let path = self.dir.join(object_name(tenant, sequence));
         let fail = |e: std::io::Error| AnchorError {
             tenant: tenant.to_string(),
@@ -85,8 +73,8 @@ mod tests {
     async fn a_directory_anchor_writes_one_file_per_tenant_and_sequence() {
         let dir = std::env::temp_dir().join(format!("anchor-{}", ulid::Ulid::new()));
         let anchor = DirectoryAnchor::new(&dir);
-        let tenant = TenantId::parse("acme").unwrap();
-        anchor.publish(&tenant, 7, b"note\n").await.unwrap();
+        let tenant = "acme";
+        anchor.publish(tenant, 7, b"note\n").await.unwrap();
         assert_eq!(
             std::fs::read(dir.join("acme").join("7.checkpoint")).unwrap(),
             b"note\n"

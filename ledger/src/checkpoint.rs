@@ -22,9 +22,9 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use super::merkle::Hash;
+use super::note::Signer;
 use super::note::{NoteError, SignedNote, VerifierKey};
-use super::signer::Signer;
-use crate::domain::Timestamp;
+use crate::time::Timestamp;
 
 /// The origin prefix when none is configured: origins read `audit.local/<tenantId>`.
 pub const DEFAULT_ORIGIN_PREFIX: &str = "audit.local";

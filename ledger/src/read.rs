@@ -12,10 +12,11 @@ use std::time::{Duration, Instant};
 
 use super::merkle::{Hash, NodeSource, ProofError};
 use super::tiles::{self, TileError, TileId, TileSet, TILE_WIDTH};
-use crate::domain::{TenantId, Timestamp};
-use crate::keys::ledger::BUCKET_MILLIS;
-use crate::store::ledger::{LedgerReader, StoredCheckpoint, BUNDLE_SIZE};
-use crate::store::{ReadStats, StoreError};
+use crate::store::{
+    CheckpointPage, LedgerReader, ReadStats, StoreError, StoredCheckpoint, BUCKET_MILLIS,
+    BUNDLE_SIZE,
+};
+use crate::time::Timestamp;
 
 /// Most checkpoints after an event's own bucket that are searched for it as a late leaf
 /// (each read only when its `lateCount` is not zero). Late leaves land in the first
@@ -77,7 +78,7 @@ impl<'a> Counted<'a> {
     /// [`LedgerReader::latest_checkpoint`], counted.
     pub async fn latest_checkpoint(
         &mut self,
-        tenant: &TenantId,
+        tenant: &str,
     ) -> Result<Option<StoredCheckpoint>, StoreError> {
         let started = Instant::now();
         let found = self.reader.latest_checkpoint(tenant).await?;
@@ -88,7 +89,7 @@ impl<'a> Counted<'a> {
     /// [`LedgerReader::checkpoint`], counted.
     pub async fn checkpoint(
         &mut self,
-        tenant: &TenantId,
+        tenant: &str,
         bucket: Timestamp,
     ) -> Result<Option<StoredCheckpoint>, StoreError> {
         let started = Instant::now();
@@ -100,12 +101,12 @@ impl<'a> Counted<'a> {
     /// [`LedgerReader::checkpoints`], counted.
     pub async fn checkpoints(
         &mut self,
-        tenant: &TenantId,
+        tenant: &str,
         from: Timestamp,
         to: Timestamp,
         limit: u32,
         after: Option<Timestamp>,
-    ) -> Result<crate::store::ledger::CheckpointPage, StoreError> {
+    ) -> Result<CheckpointPage, StoreError> {
         let started = Instant::now();
         let page = self
             .reader
@@ -116,11 +117,7 @@ impl<'a> Counted<'a> {
     }
 
     /// [`LedgerReader::tiles`], counted.
-    pub async fn tiles(
-        &mut self,
-        tenant: &TenantId,
-        ids: &[TileId],
-    ) -> Result<TileSet, StoreError> {
+    pub async fn tiles(&mut self, tenant: &str, ids: &[TileId]) -> Result<TileSet, StoreError> {
         if ids.is_empty() {
             return Ok(TileSet::new());
         }
@@ -133,7 +130,7 @@ impl<'a> Counted<'a> {
     /// [`LedgerReader::entry_bundles`], counted.
     pub async fn entry_bundles(
         &mut self,
-        tenant: &TenantId,
+        tenant: &str,
         indexes: &[u64],
     ) -> Result<BTreeMap<u64, Vec<String>>, StoreError> {
         let started = Instant::now();
@@ -163,7 +160,7 @@ pub struct LeafPlace {
 /// yet, or never).
 pub async fn locate_leaf(
     reader: &mut Counted<'_>,
-    tenant: &TenantId,
+    tenant: &str,
     bucket: Timestamp,
     recorded_sk: &str,
 ) -> Result<Option<LeafPlace>, ReadError> {
@@ -214,7 +211,7 @@ pub async fn locate_leaf(
 /// `target`, one entry bundle per probe.
 async fn search(
     reader: &mut Counted<'_>,
-    tenant: &TenantId,
+    tenant: &str,
     from: u64,
     to: u64,
     target: &str,
@@ -262,7 +259,7 @@ fn leaf_tile(index: u64, size: u64) -> TileId {
 /// A leaf's hash and inclusion proof in the tree of `size` leaves.
 pub async fn inclusion(
     reader: &mut Counted<'_>,
-    tenant: &TenantId,
+    tenant: &str,
     index: u64,
     size: u64,
 ) -> Result<(Hash, Vec<Hash>), ReadError> {
@@ -278,7 +275,7 @@ pub async fn inclusion(
 /// is 0 or equals `new`, as RFC 9162 has it).
 pub async fn consistency(
     reader: &mut Counted<'_>,
-    tenant: &TenantId,
+    tenant: &str,
     old: u64,
     new: u64,
 ) -> Result<Vec<Hash>, ReadError> {
@@ -316,7 +313,7 @@ pub fn frontier_levels(size: u64) -> Vec<u8> {
 /// with their entries, hashes and the frontier at `start`.
 pub async fn leaf_run(
     reader: &mut Counted<'_>,
-    tenant: &TenantId,
+    tenant: &str,
     start: u64,
     end: u64,
     size: u64,

@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, SecondsFormat, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::FieldError;
+use crate::field::FieldError;
 
 /// An instant in UTC at millisecond precision, between years 1970 and 9999, so that its
 /// text form `YYYY-MM-DDTHH:MM:SS.mmmZ` has a fixed width and sorts like the instant.

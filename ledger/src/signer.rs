@@ -1,5 +1,5 @@
-//! Who signs checkpoints: a small async port, and its Ed25519 implementation over a local
-//! key file. The deployed signer (AWS KMS, key spec `ECC_NIST_EDWARDS25519`, algorithm
+//! The local signer of checkpoints: the [`Signer`] port implemented over an Ed25519 key
+//! file. The deployed signer (AWS KMS, key spec `ECC_NIST_EDWARDS25519`, algorithm
 //! `ED25519_SHA_512` over the raw message) implements the same trait elsewhere.
 //!
 //! Key file (one line, like the Go `note` package's signer keys):
@@ -15,15 +15,7 @@ use base64::Engine;
 use ed25519_dalek::{Signer as _, SigningKey};
 use thiserror::Error;
 
-use super::note::{key_hash, NoteError, VerifierKey, ED25519_TYPE};
-
-/// Why a signature could not be made.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum SignError {
-    /// The signing service failed or refused; the text is for the logs.
-    #[error("signing failed: {0}")]
-    Failed(String),
-}
+use super::note::{key_hash, NoteError, SignError, Signer, VerifierKey, ED25519_TYPE};
 
 /// Why a key file could not be read or written.
 #[derive(Debug, Error)]
@@ -65,22 +57,6 @@ pub enum KeyFileError {
     /// The name is not a valid key name.
     #[error(transparent)]
     Name(#[from] NoteError),
-}
-
-/// Signs checkpoint texts with one Ed25519 key.
-#[async_trait]
-pub trait Signer: Send + Sync {
-    /// The key's name, as it appears in signature lines and the verifier key.
-    fn name(&self) -> &str;
-    /// The raw 32-byte Ed25519 public key.
-    fn public_key(&self) -> [u8; 32];
-    /// The Ed25519 signature of `message` (pure Ed25519, no pre-hash).
-    async fn sign(&self, message: &[u8]) -> Result<[u8; 64], SignError>;
-
-    /// The verifier key text that checks this signer's notes.
-    fn verifier_key(&self) -> Result<VerifierKey, NoteError> {
-        VerifierKey::new(self.name(), self.public_key())
-    }
 }
 
 /// A local Ed25519 key.

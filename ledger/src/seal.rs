@@ -25,15 +25,15 @@ use thiserror::Error;
 
 use super::anchor::{Anchor, AnchorError};
 use super::checkpoint::{origin, Checkpoint, CheckpointError, SignedCheckpoint};
-use super::signer::Signer;
+use super::note::Signer;
 use super::tiles::{self, TileError};
 use super::NoteError;
-use crate::domain::{TenantId, Timestamp};
-use crate::keys::ledger::{bucket_of, BUCKET_MILLIS};
-use crate::store::ledger::{
-    LedgerStore, PendingBucket, RecordedLeaf, StoredCheckpoint, BUNDLE_SIZE,
-};
 use crate::store::StoreError;
+use crate::store::{
+    bucket_of, LedgerStore, PendingBucket, RecordedLeaf, StoredCheckpoint, BUCKET_MILLIS,
+    BUNDLE_SIZE,
+};
+use crate::time::Timestamp;
 
 /// Default settle delay in AWS: longer than the ingest function's timeout (60 s), so a
 /// bucket is sealed only after every invocation that could write to it has ended.
@@ -96,7 +96,7 @@ pub enum SealError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SealedBucket {
     /// The tenant.
-    pub tenant: TenantId,
+    pub tenant: String,
     /// The checkpoint's bucket.
     pub bucket: Timestamp,
     /// Its sequence number.
@@ -129,7 +129,7 @@ pub struct SealReport {
     /// Items read in all (pending buckets, checkpoints, leaves, tiles, bundles).
     pub items_read: u64,
     /// Tenants whose part failed, with the error (other tenants went on).
-    pub failures: Vec<(TenantId, SealError)>,
+    pub failures: Vec<(String, SealError)>,
     /// The oldest settled bucket still waiting for its first checkpoint after this run
     /// (its tenant failed), if any: what the sealing-lag alarm watches.
     pub oldest_unsealed: Option<Timestamp>,
@@ -158,7 +158,7 @@ pub async fn seal_due(
     now: i64,
 ) -> Result<SealReport, SealError> {
     let mut report = SealReport::default();
-    let mut due: BTreeMap<TenantId, Vec<PendingBucket>> = BTreeMap::new();
+    let mut due: BTreeMap<String, Vec<PendingBucket>> = BTreeMap::new();
     let mut after: Option<PendingBucket> = None;
     'pages: loop {
         let (page, more) = store.pending(PENDING_PAGE, after.as_ref()).await?;
@@ -182,7 +182,7 @@ pub async fn seal_due(
     report.due = due.values().map(Vec::len).sum();
     // The first sealing of each tenant's due buckets, oldest first: what stays unsealed if
     // the tenant fails.
-    let first_sealings: BTreeMap<TenantId, Timestamp> = due
+    let first_sealings: BTreeMap<String, Timestamp> = due
         .iter()
         .filter_map(|(tenant, buckets)| {
             buckets
@@ -224,7 +224,7 @@ struct TenantRun<'a> {
     anchor: &'a dyn Anchor,
     settings: &'a SealSettings,
     now: i64,
-    tenant: &'a TenantId,
+    tenant: &'a String,
     report: &'a mut SealReport,
     /// The latest checkpoint, as stored and as opened.
     latest: Option<(StoredCheckpoint, SignedCheckpoint)>,
