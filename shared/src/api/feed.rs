@@ -266,10 +266,15 @@ mod tests {
         }
         // The unknown-parameter rule names the feed's own parameters.
         let err = parse_feed_query(&pairs("Cursor=x")).unwrap_err().0;
+        let known: Vec<&str> = FEED_PARAMS.iter().map(|p| p.name).collect();
         assert_eq!(
             err[0].message,
-            "is not a known parameter (known: cursor, pageSize, category, eventType, format). Did you mean cursor? Names are case-sensitive."
+            format!(
+                "is not a known parameter (known: {}). Did you mean cursor? Names are case-sensitive.",
+                known.join(", ")
+            )
         );
+        assert!(known.starts_with(&["cursor", "pageSize", "category", "eventType", "format"]));
         let long = "c".repeat(1025);
         let err = parse_feed_query(&pairs(&format!("cursor={long}")))
             .unwrap_err()
