@@ -22,12 +22,12 @@ use audit_shared::format::Format;
 use audit_shared::keys::ledger as lk;
 use audit_shared::query::{Caller, FeedCursor};
 use audit_shared::store::{OrganizationScope, ReadStats, Visibility};
-use lambda_http::http::header::{ACCEPT, RETRY_AFTER, VARY};
+use lambda_http::http::header::{RETRY_AFTER, VARY};
 use lambda_http::Request;
 use sha2::{Digest, Sha256};
 
 use crate::ledger::ledger_of;
-use crate::{json, now_seconds, query_pairs, ApiError, QueryContext, Reply, NO_STORE};
+use crate::{format_of, json, now_seconds, query_pairs, ApiError, QueryContext, Reply, NO_STORE};
 
 /// The feed's `nextCursor`, in every format.
 pub const X_NEXT_CURSOR: &str = "x-next-cursor";
@@ -61,17 +61,7 @@ pub(crate) async fn feed(
     stop_reading_at: Instant,
 ) -> Result<Reply, ApiError> {
     let query = parse_feed_query(&query_pairs(request)).map_err(|e| ApiError::BadRequest(e.0))?;
-    let format = match query.format {
-        Some(format) => format,
-        None => {
-            let accept = request
-                .headers()
-                .get(ACCEPT)
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-            Format::negotiate(accept.as_deref())
-                .map_err(|e| ApiError::NotAcceptable(ParameterError::new("Accept", e.0)))?
-        }
-    };
+    let format = format_of(request, query.format)?;
     let ledger = ledger_of(ctx)?;
     let digest = digest_of(&caller.scope, &query.binding());
     let start = match &query.cursor {

@@ -61,9 +61,8 @@ pub mod ledger;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use audit_shared::api::params::{parse_event_id, NEXT_TOKEN, PAGE_NUMBER};
+use audit_shared::api::params::{negotiate_format, parse_event_id, NEXT_TOKEN, PAGE_NUMBER};
 use audit_shared::api::routes::{self, Case, Function, Operation, RouteMatch, EVENT_ID};
-use audit_shared::api::ParameterError;
 use audit_shared::api::{parse_list_query, EventPage, PROBLEM_JSON};
 use audit_shared::catalog::{CATEGORIES, EVENT_TYPES};
 use audit_shared::clock::{self, Clock, SharedClock};
@@ -484,18 +483,7 @@ async fn list(
 ) -> Result<Reply, ApiError> {
     let pairs = query_pairs(request);
     let query = parse_list_query(&pairs).map_err(|e| ApiError::BadRequest(e.0))?;
-    // The parameter wins; only without it does `Accept` choose (and may refuse).
-    let format = match query.format {
-        Some(format) => format,
-        None => {
-            let accept = request
-                .headers()
-                .get(ACCEPT)
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-            Format::negotiate(accept.as_deref())
-                .map_err(|e| ApiError::NotAcceptable(ParameterError::new("Accept", e.0)))?
-        }
-    };
+    let format = format_of(request, query.format)?;
     let env = QueryEnv {
         reader: ctx.store.as_ref(),
         token_key: &ctx.token_key,
@@ -547,6 +535,17 @@ async fn list(
         plan,
         partial,
     })
+}
+
+/// The format of an answer served in several formats (the listing's, the feed's): the
+/// `format` parameter's choice, else the one the `Accept` header negotiates (406 when it
+/// accepts none).
+fn format_of(request: &Request, chosen: Option<Format>) -> Result<Format, ApiError> {
+    let accept = request
+        .headers()
+        .get(ACCEPT)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    negotiate_format(chosen, accept.as_deref()).map_err(ApiError::NotAcceptable)
 }
 
 /// `<path?same filters&nextToken=...>; rel="next"`, relative to the request's own URL.

@@ -1,21 +1,30 @@
-//! The feed's contract (`GET /api/Audit/feed`): its query parameters as descriptors, parsed
-//! and documented from the same table as the ledger routes' ([`super::ledger::LedgerParam`]),
-//! and its response body [`FeedPage`] (docs/api.md, "The feed").
+//! The feed's contract (`GET /api/Audit/feed`): its query parameters as [`Param`]
+//! descriptors in [`FEED_PARAMS`], parsed by the one loop ([`parse_query`]) and documented
+//! from the same table, and its response body [`FeedPage`] (docs/api.md, "The feed").
 //!
-//! `category`, `eventType`, `pageSize` and `format` follow exactly the listing's rules: they
-//! are parsed by [`super::parse_list_query`], so that a value the listing refuses the feed
-//! refuses alike, with the same message.
+//! `category`, `eventType`, `pageSize` and `format` follow exactly the listing's rules: their
+//! descriptors parse with the listing's functions (`params::shared`, `params::values`), so
+//! that a value the listing refuses the feed refuses alike, with the same message.
+//!
+//! Adding a parameter: one entry in [`FEED_PARAMS`] (its parse function sets a field of
+//! [`FeedDraft`], read in `finish`).
 
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::{IntoParams, ToSchema};
 
-use super::ledger::{into_params, LedgerParam};
-use super::params::{string, ParamDoc, CATEGORY, EVENT_TYPE, FORMAT, LIST_PARAMS, PAGE_SIZE};
+use super::params::shared::{
+    categories, doc_category, doc_event_type, doc_page_size, event_types, intersect, page_size,
+};
+use super::params::values::{self, string};
+use super::params::{
+    documented, parse_query, Given, Param, ParamDoc, Style, CATEGORY, EVENT_TYPE, FORMAT, PAGE_SIZE,
+};
 use super::problem::{InvalidParameters, ParameterError};
 use crate::catalog::{CategoryCode, EventTypeCode};
 use crate::domain::AuditEvent;
 use crate::format::Format;
+use crate::limits::PAGE_SIZE_DEFAULT;
 
 /// `cursor`: where the feed resumes.
 pub const CURSOR: &str = "cursor";
@@ -23,21 +32,11 @@ pub const CURSOR: &str = "cursor";
 /// Longest `cursor` accepted; genuine cursors are far shorter.
 const MAX_CURSOR_CHARS: usize = 1024;
 
-fn list_doc(name: &str) -> ParamDoc {
-    LIST_PARAMS.iter().find(|p| p.name == name).map_or_else(
-        || ParamDoc {
-            description: String::new(),
-            schema: string(),
-            example: None,
-        },
-        |p| (p.doc)(),
-    )
-}
-
-/// The parameters of `GET /api/Audit/feed`.
-pub const FEED_PARAMS: &[LedgerParam] = &[
-    LedgerParam {
+/// The parameters of `GET /api/Audit/feed`, in the order the OpenAPI document lists them.
+pub const FEED_PARAMS: &[Param<FeedDraft>] = &[
+    Param {
         name: CURSOR,
+        multi: false,
         required: false,
         doc: || {
             ParamDoc {
@@ -50,35 +49,56 @@ pub const FEED_PARAMS: &[LedgerParam] = &[
             example: None,
         }
         },
+        parse: |values, draft, errors| {
+            let Some(value) = values.first() else {
+                return;
+            };
+            if value.chars().count() > MAX_CURSOR_CHARS {
+                errors.push(ParameterError::new(
+                    CURSOR,
+                    format!("must be at most {MAX_CURSOR_CHARS} characters long"),
+                ));
+            } else {
+                draft.cursor = Some(value.trim().to_owned());
+            }
+        },
     },
-    LedgerParam {
+    Param {
         name: PAGE_SIZE,
+        multi: false,
         required: false,
         doc: || {
-            let mut doc = list_doc(PAGE_SIZE);
+            let mut doc = doc_page_size();
             doc.description = format!(
                 "{} The feed stops at the read budget likewise: follow `nextCursor`.",
                 doc.description.replace("`nextToken`", "`nextCursor`")
             );
             doc
         },
+        parse: |values, draft, errors| draft.page_size = page_size(values, errors),
     },
-    LedgerParam {
+    Param {
         name: CATEGORY,
+        multi: true,
         required: false,
         doc: || {
-            let mut doc = list_doc(CATEGORY);
+            let mut doc = doc_category();
+            // Only the listing's first example request pre-fills a value.
             doc.example = None;
             doc
         },
+        parse: |values, draft, errors| draft.categories = categories(values, errors),
     },
-    LedgerParam {
+    Param {
         name: EVENT_TYPE,
+        multi: true,
         required: false,
-        doc: || list_doc(EVENT_TYPE),
+        doc: doc_event_type,
+        parse: |values, draft, errors| draft.event_types = event_types(values, errors),
     },
-    LedgerParam {
+    Param {
         name: FORMAT,
+        multi: false,
         required: false,
         doc: || {
             ParamDoc {
@@ -93,8 +113,19 @@ pub const FEED_PARAMS: &[LedgerParam] = &[
             example: None,
         }
         },
+        parse: |values, draft, errors| draft.format = values::format(FORMAT, values, errors),
     },
 ];
+
+/// The feed's request as its parameters build it ([`FEED_PARAMS`] fill it in).
+#[derive(Default)]
+pub struct FeedDraft {
+    cursor: Option<String>,
+    page_size: Option<u32>,
+    categories: Vec<CategoryCode>,
+    event_types: Vec<EventTypeCode>,
+    format: Option<Format>,
+}
 
 /// A validated `GET /api/Audit/feed` request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,62 +163,19 @@ impl FeedQuery {
 /// Parses the query parameters of `GET /api/Audit/feed`; every broken rule is reported,
 /// each naming its parameter.
 pub fn parse_feed_query(pairs: &[(String, String)]) -> Result<FeedQuery, InvalidParameters> {
-    let mut errors = Vec::new();
-    let mut cursor = None;
-    let mut shared = Vec::new();
-    for (name, value) in pairs {
-        match FEED_PARAMS.iter().find(|p| p.name == name.as_str()) {
-            None => {
-                let names: Vec<&str> = FEED_PARAMS.iter().map(|p| p.name).collect();
-                let hint = FEED_PARAMS
-                    .iter()
-                    .find(|p| p.name.eq_ignore_ascii_case(name.trim()))
-                    .map(|p| format!(" Did you mean {}? Names are case-sensitive.", p.name))
-                    .unwrap_or_default();
-                errors.push(ParameterError::new(
-                    name,
-                    format!(
-                        "is not a known parameter (known: {}).{hint}",
-                        names.join(", ")
-                    ),
-                ));
-            }
-            Some(p) if p.name == CURSOR => {
-                if cursor.is_some() {
-                    errors.push(ParameterError::new(CURSOR, "must be given at most once"));
-                } else if value.trim().is_empty() {
-                    errors.push(ParameterError::new(
-                        CURSOR,
-                        "must not be empty (leave the parameter out instead)",
-                    ));
-                } else if value.chars().count() > MAX_CURSOR_CHARS {
-                    errors.push(ParameterError::new(
-                        CURSOR,
-                        format!("must be at most {MAX_CURSOR_CHARS} characters long"),
-                    ));
-                } else {
-                    cursor = Some(value.trim().to_owned());
-                }
-            }
-            Some(_) => shared.push((name.clone(), value.clone())),
-        }
-    }
-    let listed = match super::parse_list_query(&shared) {
-        Ok(q) => Some(q),
-        Err(e) => {
-            errors.extend(e.0);
-            None
-        }
-    };
-    match (listed, errors.is_empty()) {
-        (Some(q), true) => Ok(FeedQuery {
-            cursor,
-            page_size: q.paging.page_size,
-            categories: q.filters.categories,
-            event_types: q.filters.event_types,
-            format: q.format,
-        }),
-        _ => Err(InvalidParameters(errors)),
+    parse_query(FEED_PARAMS, pairs, finish)
+}
+
+/// The rule that spans parameters (the listing's category and event-type intersection),
+/// then the query.
+fn finish(mut draft: FeedDraft, _: &Given, errors: &mut Vec<ParameterError>) -> FeedQuery {
+    intersect(&draft.categories, &mut draft.event_types, errors);
+    FeedQuery {
+        cursor: draft.cursor,
+        page_size: draft.page_size.unwrap_or(PAGE_SIZE_DEFAULT),
+        categories: draft.categories,
+        event_types: draft.event_types,
+        format: draft.format,
     }
 }
 
@@ -196,7 +184,7 @@ pub struct FeedParams;
 
 impl IntoParams for FeedParams {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        into_params(FEED_PARAMS)
+        documented(FEED_PARAMS, Style::Default)
     }
 }
 
@@ -259,5 +247,38 @@ mod tests {
         let c = parse_feed_query(&pairs("category=200&pageSize=3&format=ndjson")).unwrap();
         assert_ne!(a.binding(), b.binding());
         assert_eq!(a.binding(), c.binding());
+    }
+
+    #[test]
+    fn a_value_the_listing_refuses_the_feed_refuses_with_the_same_message() {
+        for query in [
+            "category=0",
+            "eventType=999",
+            "pageSize=1001",
+            "format=xml",
+            "category=100&eventType=202",
+            "pageSize=",
+            "pageSize=1&pageSize=2",
+        ] {
+            let feed = parse_feed_query(&pairs(query)).unwrap_err().0;
+            let list = crate::api::parse_list_query(&pairs(query)).unwrap_err().0;
+            assert_eq!(feed, list, "{query}");
+        }
+        // The unknown-parameter rule names the feed's own parameters.
+        let err = parse_feed_query(&pairs("Cursor=x")).unwrap_err().0;
+        let known: Vec<&str> = FEED_PARAMS.iter().map(|p| p.name).collect();
+        assert_eq!(
+            err[0].message,
+            format!(
+                "is not a known parameter (known: {}). Did you mean cursor? Names are case-sensitive.",
+                known.join(", ")
+            )
+        );
+        assert!(known.starts_with(&["cursor", "pageSize", "category", "eventType", "format"]));
+        let long = "c".repeat(1025);
+        let err = parse_feed_query(&pairs(&format!("cursor={long}")))
+            .unwrap_err()
+            .0;
+        assert_eq!(err[0].message, "must be at most 1024 characters long");
     }
 }

@@ -1,6 +1,6 @@
-//! The ledger routes' contract: their query parameters as descriptors (parsed and
-//! documented from the same table, as [`super::params`] does for the listing) and their
-//! response bodies (docs/api.md, "The ledger").
+//! The ledger routes' contract: their query parameters as [`Param`] descriptors (parsed
+//! by the one loop and documented from the same table, as [`super::params`] does for the
+//! listing) and their response bodies (docs/api.md, "The ledger").
 //!
 //! - `GET /api/Audit/{eventId}/proof`: [`InclusionProof`];
 //! - `GET /api/Audit/checkpoints`: [`CHECKPOINT_PARAMS`] into [`CheckpointQuery`], answered
@@ -10,12 +10,14 @@
 //! - `GET /api/Audit/ledger/keys`: [`LedgerKeys`].
 
 use serde_json::json;
-use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
-use utoipa::openapi::Required;
 use utoipa::IntoParams;
 
-use super::params::{parse_bound, parse_whole, string, Bound, ParamDoc};
+use super::params::values::{
+    parse_whole, push, range_bound, range_order, string, Bound, RangeBound,
+};
+use super::params::{documented, parse_query, Given, Param, ParamDoc, Style};
 use super::problem::{InvalidParameters, ParameterError};
 use crate::domain::Timestamp;
 use audit_ledger::read::MAX_RUN;
@@ -23,14 +25,14 @@ pub use audit_ledger::wire::{
     CheckpointEntry, CheckpointList, InclusionProof, LedgerEntries, LedgerKeys, LedgerLeaf,
 };
 
-/// `rangeStart` of the checkpoint listing: its buckets end after it.
-pub const RANGE_START: &str = "rangeStart";
-/// `rangeEnd` of the checkpoint listing: its buckets start at or before it.
-pub const RANGE_END: &str = "rangeEnd";
-/// `pageSize`: checkpoints per page.
-pub const PAGE_SIZE: &str = "pageSize";
 /// `nextToken`: where the next page starts.
-pub const NEXT_TOKEN: &str = "nextToken";
+pub use super::params::NEXT_TOKEN;
+/// `pageSize`: checkpoints per page.
+pub use super::params::PAGE_SIZE;
+/// `rangeEnd` of the checkpoint listing: its buckets start at or before it.
+pub use super::params::RANGE_END;
+/// `rangeStart` of the checkpoint listing: its buckets end after it.
+pub use super::params::RANGE_START;
 /// `withProofs`: add each checkpoint's consistency proof.
 pub const WITH_PROOFS: &str = "withProofs";
 /// `start`: the first leaf index of a run of entries.
@@ -43,21 +45,12 @@ pub const CHECKPOINT_PAGE_DEFAULT: u32 = 100;
 /// Most checkpoints per page (each may carry a proof of `O(log n)` tiles).
 pub const CHECKPOINT_PAGE_MAX: u32 = 500;
 
-/// One query parameter of a ledger route: its name and documentation (parsing is the
-/// route's `parse_*` function, which reads these names).
-pub struct LedgerParam {
-    /// The name, case-sensitive.
-    pub name: &'static str,
-    /// Whether the route needs it.
-    pub required: bool,
-    /// Its description, schema and example for the OpenAPI document.
-    pub doc: fn() -> ParamDoc,
-}
-
-/// The parameters of `GET /api/Audit/checkpoints`.
-pub const CHECKPOINT_PARAMS: &[LedgerParam] = &[
-    LedgerParam {
+/// The parameters of `GET /api/Audit/checkpoints`, in the order the OpenAPI document lists
+/// them.
+pub const CHECKPOINT_PARAMS: &[Param<CheckpointDraft>] = &[
+    Param {
         name: RANGE_START,
+        multi: false,
         required: false,
         doc: || {
             ParamDoc {
@@ -68,9 +61,13 @@ pub const CHECKPOINT_PARAMS: &[LedgerParam] = &[
             example: None,
         }
         },
+        parse: |values, draft, errors| {
+            draft.range_start = range_bound(RANGE_START, values, Bound::Start, errors);
+        },
     },
-    LedgerParam {
+    Param {
         name: RANGE_END,
+        multi: false,
         required: false,
         doc: || {
             ParamDoc {
@@ -81,9 +78,13 @@ pub const CHECKPOINT_PARAMS: &[LedgerParam] = &[
             example: None,
         }
         },
+        parse: |values, draft, errors| {
+            draft.range_end = range_bound(RANGE_END, values, Bound::End, errors);
+        },
     },
-    LedgerParam {
+    Param {
         name: PAGE_SIZE,
+        multi: false,
         required: false,
         doc: || {
             ParamDoc {
@@ -98,9 +99,15 @@ pub const CHECKPOINT_PARAMS: &[LedgerParam] = &[
             example: None,
         }
         },
+        parse: |values, draft, errors| {
+            draft.page_size = values
+                .first()
+                .and_then(|v| push(parse_whole(PAGE_SIZE, v, 1, CHECKPOINT_PAGE_MAX), errors));
+        },
     },
-    LedgerParam {
+    Param {
         name: NEXT_TOKEN,
+        multi: false,
         required: false,
         doc: || ParamDoc {
             description:
@@ -110,9 +117,12 @@ pub const CHECKPOINT_PARAMS: &[LedgerParam] = &[
             schema: string().max_length(Some(1024)),
             example: None,
         },
+        // Checked when decoded, against the tenant and the bound parameters.
+        parse: |values, draft, _| draft.next_token = values.first().map(|t| t.trim().to_owned()),
     },
-    LedgerParam {
+    Param {
         name: WITH_PROOFS,
+        multi: false,
         required: false,
         doc: || {
             ParamDoc {
@@ -125,13 +135,23 @@ pub const CHECKPOINT_PARAMS: &[LedgerParam] = &[
             example: None,
         }
         },
+        parse: |values, draft, errors| match values.first().map(|v| v.trim()) {
+            None | Some("false") => draft.with_proofs = false,
+            Some("true") => draft.with_proofs = true,
+            Some(other) => errors.push(ParameterError::new(
+                WITH_PROOFS,
+                format!("must be true or false (got '{other}')"),
+            )),
+        },
     },
 ];
 
-/// The parameters of `GET /api/Audit/ledger/entries`.
-pub const ENTRY_PARAMS: &[LedgerParam] = &[
-    LedgerParam {
+/// The parameters of `GET /api/Audit/ledger/entries`, in the order the OpenAPI document
+/// lists them.
+pub const ENTRY_PARAMS: &[Param<EntryDraft>] = &[
+    Param {
         name: START,
+        multi: false,
         required: true,
         doc: || ParamDoc {
             description: "Index of the first leaf (0 is the tenant's first event sealed)."
@@ -141,9 +161,15 @@ pub const ENTRY_PARAMS: &[LedgerParam] = &[
                 .minimum(Some(0)),
             example: Some(json!(0)),
         },
+        parse: |values, draft, errors| {
+            draft.start = values
+                .first()
+                .and_then(|v| push(whole_u64(START, v, 0), errors));
+        },
     },
-    LedgerParam {
+    Param {
         name: END,
+        multi: false,
         required: false,
         doc: || {
             ParamDoc {
@@ -157,8 +183,31 @@ pub const ENTRY_PARAMS: &[LedgerParam] = &[
             example: None,
         }
         },
+        parse: |values, draft, errors| {
+            draft.end = values
+                .first()
+                .and_then(|v| push(whole_u64(END, v, 1), errors));
+        },
     },
 ];
+
+/// The checkpoint listing's request as its parameters build it ([`CHECKPOINT_PARAMS`] fill
+/// it in).
+#[derive(Default)]
+pub struct CheckpointDraft {
+    range_start: Option<RangeBound>,
+    range_end: Option<RangeBound>,
+    page_size: Option<u32>,
+    next_token: Option<String>,
+    with_proofs: bool,
+}
+
+/// A run of entries as its parameters give it ([`ENTRY_PARAMS`] fill it in).
+#[derive(Default)]
+pub struct EntryDraft {
+    start: Option<u64>,
+    end: Option<u64>,
+}
 
 /// A validated `GET /api/Audit/checkpoints` request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,62 +249,8 @@ pub struct EntryQuery {
     pub end: Option<u64>,
 }
 
-/// The given parameters by name, refusing unknown, repeated and empty ones.
-fn collect<'a>(
-    pairs: &'a [(String, String)],
-    known: &[LedgerParam],
-    errors: &mut Vec<ParameterError>,
-) -> Vec<(&'static str, &'a str)> {
-    let mut seen: Vec<(&'static str, &'a str)> = Vec::new();
-    for (name, value) in pairs {
-        let Some(param) = known.iter().find(|p| p.name == name.as_str()) else {
-            let names: Vec<&str> = known.iter().map(|p| p.name).collect();
-            let hint = known
-                .iter()
-                .find(|p| p.name.eq_ignore_ascii_case(name.trim()))
-                .map(|p| format!(" Did you mean {}? Names are case-sensitive.", p.name))
-                .unwrap_or_default();
-            errors.push(ParameterError::new(
-                name,
-                format!(
-                    "is not a known parameter (known: {}).{hint}",
-                    names.join(", ")
-                ),
-            ));
-            continue;
-        };
-        if seen.iter().any(|(n, _)| *n == param.name) {
-            if !errors.iter().any(|e| e.parameter == param.name) {
-                errors.push(ParameterError::new(
-                    param.name,
-                    "must be given at most once",
-                ));
-            }
-            continue;
-        }
-        if value.trim().is_empty() {
-            errors.push(ParameterError::new(
-                param.name,
-                "must not be empty (leave the parameter out instead)",
-            ));
-            continue;
-        }
-        seen.push((param.name, value.as_str()));
-    }
-    for param in known.iter().filter(|p| p.required) {
-        if !seen.iter().any(|(n, _)| *n == param.name)
-            && !errors.iter().any(|e| e.parameter == param.name)
-        {
-            errors.push(ParameterError::new(param.name, "is required"));
-        }
-    }
-    seen
-}
-
-fn given<'a>(seen: &[(&'static str, &'a str)], name: &str) -> Option<&'a str> {
-    seen.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
-}
-
+/// A leaf index: a whole number from `min`, below 2^53 so that every JSON reader holds it
+/// exactly.
 fn whole_u64(parameter: &str, value: &str, min: u64) -> Result<u64, ParameterError> {
     value
         .trim()
@@ -275,102 +270,35 @@ fn whole_u64(parameter: &str, value: &str, min: u64) -> Result<u64, ParameterErr
 pub fn parse_checkpoint_query(
     pairs: &[(String, String)],
 ) -> Result<CheckpointQuery, InvalidParameters> {
-    let mut errors = Vec::new();
-    let seen = collect(pairs, CHECKPOINT_PARAMS, &mut errors);
-    let mut bound = |name: &str, which: Bound| {
-        given(&seen, name).and_then(|v| match parse_bound(name, v, which) {
-            Ok((key, exact)) => Some((key, exact, v.trim().to_owned())),
-            Err(e) => {
-                errors.push(e);
-                None
-            }
-        })
-    };
-    let start = bound(RANGE_START, Bound::Start);
-    let end = bound(RANGE_END, Bound::End);
-    if let (Some((_, s, st)), Some((_, e, et))) = (&start, &end) {
-        if e < s {
-            let both = format!("rangeStart={st} is later than rangeEnd={et}");
-            errors.push(ParameterError::new(
-                RANGE_START,
-                format!("must not be later than rangeEnd ({both})"),
-            ));
-            errors.push(ParameterError::new(
-                RANGE_END,
-                format!("must not be earlier than rangeStart ({both})"),
-            ));
+    parse_query(CHECKPOINT_PARAMS, pairs, |draft, _: &Given, errors| {
+        range_order(draft.range_start.as_ref(), draft.range_end.as_ref(), errors);
+        CheckpointQuery {
+            range_start: draft.range_start.map(|bound| bound.key),
+            range_end: draft.range_end.map(|bound| bound.key),
+            page_size: draft.page_size.unwrap_or(CHECKPOINT_PAGE_DEFAULT),
+            next_token: draft.next_token,
+            with_proofs: draft.with_proofs,
         }
-    }
-    let page_size = match given(&seen, PAGE_SIZE) {
-        Some(v) => parse_whole(PAGE_SIZE, v, 1, CHECKPOINT_PAGE_MAX)
-            .map_err(|e| errors.push(e))
-            .unwrap_or(CHECKPOINT_PAGE_DEFAULT),
-        None => CHECKPOINT_PAGE_DEFAULT,
-    };
-    let with_proofs = match given(&seen, WITH_PROOFS).map(str::trim) {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(other) => {
-            errors.push(ParameterError::new(
-                WITH_PROOFS,
-                format!("must be true or false (got '{other}')"),
-            ));
-            false
-        }
-    };
-    if errors.is_empty() {
-        Ok(CheckpointQuery {
-            range_start: start.map(|(k, _, _)| k),
-            range_end: end.map(|(k, _, _)| k),
-            page_size,
-            next_token: given(&seen, NEXT_TOKEN).map(|t| t.trim().to_owned()),
-            with_proofs,
-        })
-    } else {
-        Err(InvalidParameters(errors))
-    }
+    })
 }
 
 /// Parses the query parameters of `GET /api/Audit/ledger/entries`.
 pub fn parse_entry_query(pairs: &[(String, String)]) -> Result<EntryQuery, InvalidParameters> {
-    let mut errors = Vec::new();
-    let seen = collect(pairs, ENTRY_PARAMS, &mut errors);
-    let start =
-        given(&seen, START).and_then(|v| whole_u64(START, v, 0).map_err(|e| errors.push(e)).ok());
-    let end = given(&seen, END).and_then(|v| whole_u64(END, v, 1).map_err(|e| errors.push(e)).ok());
-    if let (Some(s), Some(e)) = (start, end) {
-        if e <= s {
-            errors.push(ParameterError::new(
-                END,
-                format!("must be greater than start (start={s}, end={e})"),
-            ));
+    parse_query(ENTRY_PARAMS, pairs, |draft, _: &Given, errors| {
+        if let (Some(s), Some(e)) = (draft.start, draft.end) {
+            if e <= s {
+                errors.push(ParameterError::new(
+                    END,
+                    format!("must be greater than start (start={s}, end={e})"),
+                ));
+            }
         }
-    }
-    match (start, errors.is_empty()) {
-        (Some(start), true) => Ok(EntryQuery { start, end }),
-        _ => Err(InvalidParameters(errors)),
-    }
-}
-
-pub(crate) fn into_params(params: &[LedgerParam]) -> Vec<Parameter> {
-    params
-        .iter()
-        .map(|param| {
-            let doc = (param.doc)();
-            ParameterBuilder::new()
-                .name(param.name)
-                .parameter_in(ParameterIn::Query)
-                .required(if param.required {
-                    Required::True
-                } else {
-                    Required::False
-                })
-                .description(Some(doc.description))
-                .schema(Some(doc.schema))
-                .example(doc.example)
-                .build()
-        })
-        .collect()
+        EntryQuery {
+            // `start` is required: without it the loop has refused the request already.
+            start: draft.start.unwrap_or_default(),
+            end: draft.end,
+        }
+    })
 }
 
 /// Documents the parameters of `GET /api/Audit/checkpoints`.
@@ -378,7 +306,7 @@ pub struct CheckpointParams;
 
 impl IntoParams for CheckpointParams {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        into_params(CHECKPOINT_PARAMS)
+        documented(CHECKPOINT_PARAMS, Style::Default)
     }
 }
 
@@ -387,7 +315,7 @@ pub struct EntryParams;
 
 impl IntoParams for EntryParams {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        into_params(ENTRY_PARAMS)
+        documented(ENTRY_PARAMS, Style::Default)
     }
 }
 
@@ -460,5 +388,36 @@ mod tests {
         let c = parse_checkpoint_query(&pairs("rangeStart=2026-11-26&pageSize=3")).unwrap();
         assert_ne!(a.binding(), b.binding());
         assert_eq!(a.binding(), c.binding());
+    }
+
+    #[test]
+    fn the_checkpoint_range_order_is_the_listings_rule() {
+        let query = "rangeStart=2026-11-27&rangeEnd=2026-11-26";
+        let checkpoints = parse_checkpoint_query(&pairs(query)).unwrap_err().0;
+        let list = crate::api::parse_list_query(&pairs(query)).unwrap_err().0;
+        assert_eq!(checkpoints, list);
+        assert_eq!(
+            checkpoints[1].message,
+            "must not be earlier than rangeStart (rangeStart=2026-11-27 is later than rangeEnd=2026-11-26)"
+        );
+    }
+
+    #[test]
+    fn a_missing_start_is_required_and_a_repeated_one_is_refused_once() {
+        let err = parse_entry_query(&pairs("end=3")).unwrap_err().0;
+        assert_eq!(
+            (err[0].parameter.as_str(), err[0].message.as_str()),
+            ("start", "is required")
+        );
+        let err = parse_entry_query(&pairs("start=1&start=2&start=3"))
+            .unwrap_err()
+            .0;
+        assert_eq!(err.len(), 1, "{err:?}");
+        assert_eq!(err[0].message, "must be given at most once");
+        let err = parse_checkpoint_query(&pairs("withProofs=")).unwrap_err().0;
+        assert_eq!(
+            err[0].message,
+            "must not be empty (leave the parameter out instead)"
+        );
     }
 }

@@ -1,175 +1,141 @@
-//! The query parameters of `GET /api/Audit` as data: one [`Param`] descriptor each (name,
-//! whether it may repeat, its OpenAPI description, schema and example, and how it parses
-//! into the query it sets), read both by [`parse_list_query`] and by the OpenAPI document
-//! ([`ListEventsParams`]).
+//! `GET /api/Audit`'s query parameters: one [`Param`] descriptor each in [`LIST_PARAMS`],
+//! parsed by the one loop ([`super::descriptor::parse_query`]) into an [`AuditQuery`] and documented
+//! from the same table ([`ListEventsParams`]).
 //!
-//! Parsing reports every bad parameter at once, each naming the parameter and the rule.
-//! Unknown parameters are refused: a typo such as `rangestart` must not silently return
-//! everything. Rules that span parameters (a range's order, a target's two halves, the
+//! The listing's rules that span parameters (a range's order, a target's two halves, the
 //! category and event-type intersection, how deep a page number may go) run once every
-//! parameter is parsed.
+//! parameter is parsed, in `finish`.
 //!
 //! Adding a filter: one entry in [`LIST_PARAMS`] (its parse function sets a field of
 //! [`Filters`]), the field in [`Filters`], and, for an indexed filter, the planner's rule.
 
-use chrono::{DateTime, NaiveTime, Utc};
 use serde_json::json;
-use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn, ParameterStyle};
+use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
-use utoipa::openapi::Required;
 use utoipa::IntoParams;
 
-use super::problem::{InvalidParameters, ParameterError};
-use crate::api::routes::EVENT_ID;
-use crate::catalog::{CatalogEntry, Category, EventType, CATEGORIES};
-use crate::domain::{EventId, Identifier, Outcome, TargetRef, Timestamp, MAX_IDENTIFIER_LEN};
-use crate::format::Format;
-use crate::limits::{
-    MAX_PAGE_OFFSET, MAX_SHORT_TEXT_CHARS, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, PAGE_SIZE_MIN,
-    READ_BUDGET_DEFAULT,
+use super::shared::{
+    categories, doc_category, doc_event_type, doc_page_size, event_types, intersect, page_size,
 };
+use super::values::{
+    self, free_text, identifier, parse_whole, push, range_bound, range_order, string, Bound,
+    RangeBound,
+};
+use super::{
+    documented, parse_query, Given, Param, ParamDoc, Style, ACTOR_ID, CATEGORY, EVENT_TYPE, FORMAT,
+    NEXT_TOKEN, ORDER, ORGANIZATION_ID, OUTCOME, PAGE_NUMBER, PAGE_SIZE, RANGE_END, RANGE_START,
+    TARGET_ID, TARGET_TYPE,
+};
+use crate::api::problem::{InvalidParameters, ParameterError};
+use crate::domain::{Identifier, Outcome, TargetRef};
+use crate::format::Format;
+use crate::limits::{MAX_PAGE_OFFSET, MAX_SHORT_TEXT_CHARS, PAGE_SIZE_DEFAULT};
 use crate::query::{Filters, PageStart, Paging};
 use crate::store::Order;
 
-/// `category`: category codes or names, comma-separated.
-pub const CATEGORY: &str = "category";
-/// `eventType`: event type codes or names, comma-separated.
-pub const EVENT_TYPE: &str = "eventType";
-/// `rangeStart`: inclusive lower bound on `occurredAt`.
-pub const RANGE_START: &str = "rangeStart";
-/// `rangeEnd`: inclusive upper bound on `occurredAt`.
-pub const RANGE_END: &str = "rangeEnd";
-/// `pageSize`: items per page.
-pub const PAGE_SIZE: &str = "pageSize";
-/// `pageNumber`: 1-based page number.
-pub const PAGE_NUMBER: &str = "pageNumber";
-/// `nextToken`: continuation token of the previous page.
-pub const NEXT_TOKEN: &str = "nextToken";
-/// `order`: `desc` or `asc`.
-pub const ORDER: &str = "order";
-/// `actorId`: the actor's id.
-pub const ACTOR_ID: &str = "actorId";
-/// `targetType`: the target's type (with `targetId`).
-pub const TARGET_TYPE: &str = "targetType";
-/// `targetId`: the target's id (with `targetType`).
-pub const TARGET_ID: &str = "targetId";
-/// `organizationId`: one organization of the tenant.
-pub const ORGANIZATION_ID: &str = "organizationId";
-/// `outcome`: `success` or `failure`.
-pub const OUTCOME: &str = "outcome";
-/// `format`: the response's format (`json`, `ndjson`, `csv`, `ocsf`); wins over `Accept`.
-pub const FORMAT: &str = "format";
-
-/// One query parameter: its name, whether it may repeat, how the OpenAPI document describes
-/// it and how it parses.
-pub struct Param {
-    /// The name, case-sensitive.
-    pub name: &'static str,
-    /// Whether it may be given more than once (the values add up as if comma-separated).
-    pub multi: bool,
-    /// Its description, schema and example for the OpenAPI document.
-    pub doc: fn() -> ParamDoc,
-    /// Parses its non-empty values (in request order) into the query being built; each
-    /// broken rule is pushed, naming the parameter.
-    parse: fn(&[&str], &mut Draft, &mut Vec<ParameterError>),
-}
-
-/// How the OpenAPI document describes a parameter.
-pub struct ParamDoc {
-    /// What it does and its rules, in Markdown.
-    pub description: String,
-    /// Its JSON schema.
-    pub schema: ObjectBuilder,
-    /// An example that Swagger UI pre-fills (only the contract's first example request has
-    /// any, so that "Try it out" sends one valid request).
-    pub example: Option<serde_json::Value>,
-}
-
 /// Every parameter `GET /api/Audit` accepts, in the order the OpenAPI document lists them.
-pub const LIST_PARAMS: &[Param] = &[
+pub const LIST_PARAMS: &[Param<Draft>] = &[
     Param {
         name: CATEGORY,
         multi: true,
+        required: false,
         doc: doc_category,
-        parse: parse_category,
+        parse: |values, draft, errors| draft.filters.categories = categories(values, errors),
     },
     Param {
         name: EVENT_TYPE,
         multi: true,
+        required: false,
         doc: doc_event_type,
-        parse: parse_event_type,
+        parse: |values, draft, errors| draft.filters.event_types = event_types(values, errors),
     },
     Param {
         name: RANGE_START,
         multi: false,
+        required: false,
         doc: doc_range_start,
-        parse: parse_range_start,
+        parse: |values, draft, errors| {
+            draft.range_start = range_bound(RANGE_START, values, Bound::Start, errors);
+        },
     },
     Param {
         name: RANGE_END,
         multi: false,
+        required: false,
         doc: doc_range_end,
-        parse: parse_range_end,
+        parse: |values, draft, errors| {
+            draft.range_end = range_bound(RANGE_END, values, Bound::End, errors);
+        },
     },
     Param {
         name: PAGE_SIZE,
         multi: false,
+        required: false,
         doc: doc_page_size,
-        parse: parse_page_size,
+        parse: |values, draft, errors| draft.page_size = page_size(values, errors),
     },
     Param {
         name: PAGE_NUMBER,
         multi: false,
+        required: false,
         doc: doc_page_number,
         parse: parse_page_number,
     },
     Param {
         name: NEXT_TOKEN,
         multi: false,
+        required: false,
         doc: doc_next_token,
         parse: parse_next_token,
     },
     Param {
         name: ORDER,
         multi: false,
+        required: false,
         doc: doc_order,
         parse: parse_order,
     },
     Param {
         name: ACTOR_ID,
         multi: false,
+        required: false,
         doc: doc_actor_id,
         parse: parse_actor_id,
     },
     Param {
         name: TARGET_TYPE,
         multi: false,
+        required: false,
         doc: doc_target_type,
         parse: parse_target_type,
     },
     Param {
         name: TARGET_ID,
         multi: false,
+        required: false,
         doc: doc_target_id,
         parse: parse_target_id,
     },
     Param {
         name: ORGANIZATION_ID,
         multi: false,
+        required: false,
         doc: doc_organization_id,
         parse: parse_organization_id,
     },
     Param {
         name: OUTCOME,
         multi: false,
+        required: false,
         doc: doc_outcome,
         parse: parse_outcome,
     },
     Param {
         name: FORMAT,
         multi: false,
+        required: false,
         doc: doc_format,
-        parse: parse_format,
+        parse: |values, draft, errors| draft.format = values::format(FORMAT, values, errors),
     },
 ];
 
@@ -189,14 +155,13 @@ pub struct AuditQuery {
     pub format: Option<Format>,
 }
 
-/// The query as the parameters build it, before the rules that span parameters.
+/// The listing's request as its parameters build it, before the rules that span
+/// parameters ([`LIST_PARAMS`] fill it in).
 #[derive(Default)]
-struct Draft {
+pub struct Draft {
     filters: Filters,
-    /// `rangeStart`: the key bound, the exact instant and the text as given.
-    range_start: Option<(Timestamp, DateTime<Utc>, String)>,
-    /// `rangeEnd`: likewise.
-    range_end: Option<(Timestamp, DateTime<Utc>, String)>,
+    range_start: Option<RangeBound>,
+    range_end: Option<RangeBound>,
     page_size: Option<u32>,
     page_number: Option<u32>,
     next_token: Option<String>,
@@ -208,112 +173,26 @@ struct Draft {
 /// Parses the query parameters of `GET /api/Audit`, given as decoded (name, value) pairs
 /// in request order. Every broken rule is reported, each naming its parameter.
 pub fn parse_list_query(pairs: &[(String, String)]) -> Result<AuditQuery, InvalidParameters> {
-    let mut errors = Vec::new();
-    let mut seen: Vec<(&Param, Vec<&str>)> = Vec::new();
-    for (name, value) in pairs {
-        let Some(param) = LIST_PARAMS.iter().find(|p| p.name == name.as_str()) else {
-            errors.push(unknown_parameter(name));
-            continue;
-        };
-        match seen.iter_mut().find(|(p, _)| p.name == param.name) {
-            Some((_, values)) if param.multi => values.push(value),
-            Some(_) => {
-                if !errors
-                    .iter()
-                    .any(|e: &ParameterError| e.parameter == param.name)
-                {
-                    errors.push(ParameterError::new(
-                        param.name,
-                        "must be given at most once",
-                    ));
-                }
-            }
-            None => seen.push((param, vec![value.as_str()])),
-        }
-    }
-    let mut draft = Draft::default();
-    for (param, values) in &seen {
-        // An empty value is refused rather than read as "no filter", as a typo would be.
-        if values.iter().any(|v| v.trim().is_empty()) {
-            errors.push(ParameterError::new(
-                param.name,
-                "must not be empty (leave the parameter out instead)",
-            ));
-        }
-    }
-    // Parameters parse in the table's order, so that errors come out in a stable order.
-    for param in LIST_PARAMS {
-        let Some((_, values)) = seen.iter().find(|(p, _)| p.name == param.name) else {
-            continue;
-        };
-        let given: Vec<&str> = values
-            .iter()
-            .copied()
-            .filter(|v| !v.trim().is_empty())
-            .collect();
-        if !given.is_empty() {
-            (param.parse)(&given, &mut draft, &mut errors);
-        }
-    }
-    let given = |name: &str| seen.iter().any(|(p, _)| p.name == name);
-    let query = finish(draft, &given, &mut errors);
-    if errors.is_empty() {
-        Ok(query)
-    } else {
-        Err(InvalidParameters(errors))
-    }
+    parse_query(LIST_PARAMS, pairs, finish)
 }
 
 /// The rules that span parameters, then the query.
-fn finish(
-    mut draft: Draft,
-    given: &dyn Fn(&str) -> bool,
-    errors: &mut Vec<ParameterError>,
-) -> AuditQuery {
+fn finish(mut draft: Draft, given: &Given, errors: &mut Vec<ParameterError>) -> AuditQuery {
     let filters = &mut draft.filters;
-    if !filters.categories.is_empty() && !filters.event_types.is_empty() {
-        let wanted = filters.event_types.clone();
-        let categories = filters.categories.clone();
-        filters
-            .event_types
-            .retain(|t| categories.contains(&t.category()));
-        if filters.event_types.is_empty() {
-            let why = format!(
-                "no event type in eventType ({}) belongs to a category in category ({}), so no event can match; drop one of the two or make them agree",
-                join(&wanted),
-                join(&categories)
-            );
-            errors.push(ParameterError::new(EVENT_TYPE, why.clone()));
-            errors.push(ParameterError::new(CATEGORY, why));
-        }
-    }
-    if let (Some((_, start, start_text)), Some((_, end, end_text))) =
-        (&draft.range_start, &draft.range_end)
-    {
-        if end < start {
-            let both = format!("rangeStart={start_text} is later than rangeEnd={end_text}");
-            errors.push(ParameterError::new(
-                RANGE_START,
-                format!("must not be later than rangeEnd ({both})"),
-            ));
-            errors.push(ParameterError::new(
-                RANGE_END,
-                format!("must not be earlier than rangeStart ({both})"),
-            ));
-        }
-    }
-    filters.range_start = draft.range_start.map(|(key, _, _)| key);
-    filters.range_end = draft.range_end.map(|(key, _, _)| key);
+    intersect(&filters.categories, &mut filters.event_types, errors);
+    range_order(draft.range_start.as_ref(), draft.range_end.as_ref(), errors);
+    filters.range_start = draft.range_start.map(|bound| bound.key);
+    filters.range_end = draft.range_end.map(|bound| bound.key);
     match (draft.target_type, draft.target_id) {
         (Some(target_type), Some(id)) => filters.target = Some(TargetRef { target_type, id }),
         _ => {
-            if given(TARGET_TYPE) && !given(TARGET_ID) {
+            if given.has(TARGET_TYPE) && !given.has(TARGET_ID) {
                 errors.push(ParameterError::new(
                     TARGET_ID,
                     "is required with targetType (a target is a type and an id)",
                 ));
             }
-            if given(TARGET_ID) && !given(TARGET_TYPE) {
+            if given.has(TARGET_ID) && !given.has(TARGET_TYPE) {
                 errors.push(ParameterError::new(
                     TARGET_TYPE,
                     "is required with targetId (a target is a type and an id)",
@@ -349,62 +228,8 @@ fn finish(
 
 // ------------------------------------------------------------------- each parameter
 
-fn codes_pattern() -> ObjectBuilder {
-    string().pattern(Some(r"^[A-Za-z0-9]+(,[A-Za-z0-9]+)*$"))
-}
-
 fn identifier_pattern() -> ObjectBuilder {
     string().pattern(Some("^[A-Za-z0-9._:-]{1,128}$"))
-}
-
-pub(crate) fn string() -> ObjectBuilder {
-    ObjectBuilder::new().schema_type(Type::String)
-}
-
-fn doc_category() -> ParamDoc {
-    let values: Vec<String> = CATEGORIES
-        .iter()
-        .map(|c| format!("{} ({})", c.code, c.name))
-        .collect();
-    ParamDoc {
-        description: format!(
-            "Category codes or names (case-insensitive), comma-separated; several values OR together. \
-             Omitted: every category. Allowed: {}. `0` or an unknown value is a 400.",
-            values.join(", ")
-        ),
-        schema: codes_pattern(),
-        example: Some(json!("100")),
-    }
-}
-
-fn parse_category(values: &[&str], draft: &mut Draft, errors: &mut Vec<ParameterError>) {
-    draft.filters.categories = parse_codes(values, CATEGORY, errors, |v| {
-        Category::parse(v).map(|c| c.code).map_err(|_| {
-            format!(
-                "'{v}' is not a category: use a code or name from {} (GET /api/Audit/categories)",
-                category_list()
-            )
-        })
-    });
-}
-
-fn doc_event_type() -> ParamDoc {
-    ParamDoc {
-        description: "Event type codes (e.g. `202`) or names (`LoginFailed`, case-insensitive), comma-separated; several values OR together. \
-             With `category` too, the result is the intersection; an empty intersection is a 400. \
-             The full list: `GET /api/Audit/eventTypes`."
-            .to_owned(),
-        schema: codes_pattern(),
-        example: None,
-    }
-}
-
-fn parse_event_type(values: &[&str], draft: &mut Draft, errors: &mut Vec<ParameterError>) {
-    draft.filters.event_types = parse_codes(values, EVENT_TYPE, errors, |v| {
-        EventType::parse(v).map(|t| t.code).map_err(|_| {
-            format!("'{v}' is not an event type: use a code such as 202 or a name such as LoginFailed (GET /api/Audit/eventTypes)")
-        })
-    });
 }
 
 fn doc_range_start() -> ParamDoc {
@@ -417,10 +242,6 @@ fn doc_range_start() -> ParamDoc {
     }
 }
 
-fn parse_range_start(values: &[&str], draft: &mut Draft, errors: &mut Vec<ParameterError>) {
-    draft.range_start = parse_range_bound(RANGE_START, values, Bound::Start, errors);
-}
-
 fn doc_range_end() -> ParamDoc {
     ParamDoc {
         description:
@@ -431,46 +252,6 @@ fn doc_range_end() -> ParamDoc {
         schema: string(),
         example: None,
     }
-}
-
-fn parse_range_end(values: &[&str], draft: &mut Draft, errors: &mut Vec<ParameterError>) {
-    draft.range_end = parse_range_bound(RANGE_END, values, Bound::End, errors);
-}
-
-fn parse_range_bound(
-    parameter: &str,
-    values: &[&str],
-    bound: Bound,
-    errors: &mut Vec<ParameterError>,
-) -> Option<(Timestamp, DateTime<Utc>, String)> {
-    let value = values.first()?;
-    push(parse_bound(parameter, value, bound), errors)
-        .map(|(key, exact)| (key, exact, value.trim().to_owned()))
-}
-
-fn doc_page_size() -> ParamDoc {
-    ParamDoc {
-        description: format!(
-            "Events per page, {PAGE_SIZE_MIN} to {PAGE_SIZE_MAX}. A page holds fewer while `hasMore` is true \
-             when the request's read budget ({READ_BUDGET_DEFAULT} stored items by default, counted before \
-             filtering) or time ran out first: follow `nextToken`."
-        ),
-        schema: ObjectBuilder::new()
-            .schema_type(Type::Integer)
-            .minimum(Some(PAGE_SIZE_MIN))
-            .maximum(Some(PAGE_SIZE_MAX))
-            .default(Some(json!(PAGE_SIZE_DEFAULT))),
-        example: None,
-    }
-}
-
-fn parse_page_size(values: &[&str], draft: &mut Draft, errors: &mut Vec<ParameterError>) {
-    draft.page_size = values.first().and_then(|v| {
-        push(
-            parse_whole(PAGE_SIZE, v, PAGE_SIZE_MIN, PAGE_SIZE_MAX),
-            errors,
-        )
-    });
 }
 
 fn doc_page_number() -> ParamDoc {
@@ -539,19 +320,6 @@ fn doc_format() -> ParamDoc {
         ),
         schema: string().enum_values(Some(Format::ALL.map(Format::name))),
         example: None,
-    }
-}
-
-fn parse_format(values: &[&str], draft: &mut Draft, errors: &mut Vec<ParameterError>) {
-    let Some(value) = values.first() else {
-        return;
-    };
-    match Format::parse(value) {
-        Some(format) => draft.format = Some(format),
-        None => errors.push(ParameterError::new(
-            FORMAT,
-            format!("must be one of {} (got '{value}')", Format::names()),
-        )),
     }
 }
 
@@ -662,228 +430,21 @@ fn parse_outcome(values: &[&str], draft: &mut Draft, errors: &mut Vec<ParameterE
     }
 }
 
-// ------------------------------------------------------------------- shared rules
-
-fn identifier(parameter: &str, value: &str) -> Result<Identifier, ParameterError> {
-    Identifier::parse(parameter, value.trim())
-        .map_err(|e| ParameterError::new(parameter, e.message))
-}
-
-fn push<T>(result: Result<T, ParameterError>, errors: &mut Vec<ParameterError>) -> Option<T> {
-    result.map_err(|e| errors.push(e)).ok()
-}
-
-fn join<C: std::fmt::Display>(codes: &[C]) -> String {
-    codes.iter().map(C::to_string).collect::<Vec<_>>().join(",")
-}
-
-fn category_list() -> String {
-    CATEGORIES
-        .iter()
-        .map(|c| format!("{} {}", c.code, c.name))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn unknown_parameter(name: &str) -> ParameterError {
-    let hint = LIST_PARAMS
-        .iter()
-        .find(|p| p.name.eq_ignore_ascii_case(name.trim()))
-        .map(|p| format!(" Did you mean {}? Names are case-sensitive.", p.name))
-        .unwrap_or_default();
-    let known: Vec<&str> = LIST_PARAMS.iter().map(|p| p.name).collect();
-    ParameterError::new(
-        name,
-        format!(
-            "is not a known parameter (known: {}).{hint}",
-            known.join(", ")
-        ),
-    )
-}
-
-/// Comma-separated codes or names, deduplicated and sorted; each bad one is reported.
-fn parse_codes<C: Ord>(
-    values: &[&str],
-    parameter: &str,
-    errors: &mut Vec<ParameterError>,
-    parse: impl Fn(&str) -> Result<C, String>,
-) -> Vec<C> {
-    let mut codes = Vec::new();
-    for value in values.iter().filter(|v| !v.trim().is_empty()) {
-        for item in value.split(',').map(str::trim) {
-            if item.is_empty() {
-                errors.push(ParameterError::new(
-                    parameter,
-                    format!("has an empty item in '{value}': separate values by single commas"),
-                ));
-                continue;
-            }
-            match parse(item) {
-                Ok(code) => codes.push(code),
-                Err(message) => errors.push(ParameterError::new(parameter, message)),
-            }
-        }
-    }
-    codes.sort_unstable();
-    codes.dedup();
-    codes
-}
-
-pub(crate) fn parse_whole(
-    parameter: &str,
-    value: &str,
-    min: u32,
-    max: u32,
-) -> Result<u32, ParameterError> {
-    let rule = if max == u32::MAX {
-        format!("must be a whole number of at least {min}")
-    } else {
-        format!("must be a whole number from {min} to {max}")
-    };
-    value
-        .trim()
-        .parse::<u32>()
-        .ok()
-        .filter(|n| (min..=max).contains(n))
-        .ok_or_else(|| ParameterError::new(parameter, format!("{rule} (got '{value}')")))
-}
-
-fn free_text(parameter: &str, value: &str) -> Result<String, ParameterError> {
-    let chars = value.chars().count();
-    if chars > MAX_SHORT_TEXT_CHARS {
-        return Err(ParameterError::new(
-            parameter,
-            format!("must be at most {MAX_SHORT_TEXT_CHARS} characters long (was {chars})"),
-        ));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(ParameterError::new(
-            parameter,
-            "must not contain control characters",
-        ));
-    }
-    Ok(value.to_owned())
-}
-
-/// Which end of a range a bound is (a plain date means its first or last millisecond).
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Bound {
-    /// The lower bound.
-    Start,
-    /// The upper bound.
-    End,
-}
-
-/// A range bound: the millisecond key bound, and the exact instant for comparing bounds.
-pub(crate) fn parse_bound(
-    parameter: &str,
-    value: &str,
-    bound: Bound,
-) -> Result<(Timestamp, DateTime<Utc>), ParameterError> {
-    let text = value.trim();
-    let rule = || {
-        ParameterError::new(
-            parameter,
-            format!(
-                "must be an RFC 3339 date-time such as 2024-03-01T05:00:00.000Z or a date such as 2024-03-01 (got '{value}')"
-            ),
-        )
-    };
-    let exact = if text.len() == 10 {
-        let date = Timestamp::parse_date(parameter, text).map_err(|_| rule())?;
-        let time = match bound {
-            Bound::Start => NaiveTime::MIN,
-            // The whole day, to its last millisecond.
-            Bound::End => NaiveTime::from_hms_milli_opt(23, 59, 59, 999).unwrap_or(NaiveTime::MIN),
-        };
-        date.and_time(time).and_utc()
-    } else {
-        // A `+` in a query string decodes to a space: `05:00:00+01:00` arrives as
-        // `05:00:00 01:00`, which is put back rather than refused.
-        let repaired = match text.rfind(' ') {
-            Some(i) if i > 10 => format!("{}+{}", &text[..i], &text[i + 1..]),
-            _ => text.to_owned(),
-        };
-        DateTime::parse_from_rfc3339(&repaired)
-            .map_err(|_| rule())?
-            .with_timezone(&Utc)
-    };
-    let checked = Timestamp::checked(parameter, exact)
-        .map_err(|e| ParameterError::new(parameter, e.message))?;
-    let key_bound = match bound {
-        // An inclusive lower bound inside a millisecond starts at the next one.
-        Bound::Start => Timestamp::from_datetime_ceil(exact),
-        Bound::End => checked,
-    };
-    Ok((key_bound, exact))
-}
-
-/// The `{eventId}` path parameter's pattern: an event id ([`EventId::parse`]) other than the
-/// dot segments `.` and `..`, written without look-ahead so that every JSON Schema engine
-/// (and every test generator) reads it. The catalog routes' names also match it: those
-/// paths are the catalog's, as documented.
-pub const EVENT_ID_PATTERN: &str = r"^(?:[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,127}|\.[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,126}|\.\.[A-Za-z0-9._:-]{1,126})$";
-
-/// Parses the raw (percent-decoded) `{eventId}` path parameter with the rule of ingestion,
-/// so that every stored event can be asked for and nothing else reaches the store.
-pub fn parse_event_id(value: &str) -> Result<EventId, ParameterError> {
-    EventId::parse(value).map_err(|e| ParameterError::new(EVENT_ID, e.message))
-}
-
-/// Documents the path parameter of `GET /api/Audit/{eventId}`.
-pub struct GetEventParams;
-
-impl IntoParams for GetEventParams {
-    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        let schema = string()
-            .min_length(Some(1))
-            .max_length(Some(MAX_IDENTIFIER_LEN))
-            .pattern(Some(EVENT_ID_PATTERN));
-        vec![ParameterBuilder::new()
-            .name(EVENT_ID)
-            .parameter_in(ParameterIn::Path)
-            .required(Required::True)
-            .description(Some(format!(
-                "The event's id: 1 to {MAX_IDENTIFIER_LEN} characters of `[A-Za-z0-9._:-]`, \
-                 not `.` or `..` (the rule of ingestion, which also refuses `eventTypes`, \
-                 `categories` and `checkpoints`: those paths are other routes). Another value is a 400 naming \
-                 `eventId`."
-            )))
-            .schema(Some(schema))
-            .example(Some(json!("01HQZX3J8Y6K2M4N5P7R9S0T1V")))
-            .build()]
-    }
-}
-
 /// Documents the parameters of `GET /api/Audit` in the OpenAPI document, from the same
 /// descriptors the parser uses.
 pub struct ListEventsParams;
 
 impl IntoParams for ListEventsParams {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        LIST_PARAMS
-            .iter()
-            .map(|param| {
-                let doc = (param.doc)();
-                let mut parameter = ParameterBuilder::new()
-                    .name(param.name)
-                    .parameter_in(ParameterIn::Query)
-                    .required(Required::False)
-                    .description(Some(doc.description))
-                    .schema(Some(doc.schema))
-                    .example(doc.example)
-                    .build();
-                // Comma-separated lists are one value, not exploded arrays.
-                parameter.style = Some(ParameterStyle::Form);
-                parameter
-            })
-            .collect()
+        documented(LIST_PARAMS, Style::Form)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Timestamp;
+    use crate::limits::PAGE_SIZE_MAX;
 
     fn parse(query: &str) -> Result<AuditQuery, InvalidParameters> {
         let pairs: Vec<(String, String)> = query
