@@ -1,6 +1,6 @@
 //! Unit tests of routing, claims and error mapping, over a small fake store. The handler
 //! against DynamoDB Local, with real API Gateway fixtures, is tested in
-//! `tests/integration/query.rs`.
+//! `tests/integration/query/`.
 
 #![allow(clippy::unwrap_used)]
 
