@@ -1,16 +1,20 @@
-//! The swagger function: Swagger UI at `/api/audit/swagger/` and the OpenAPI document at
-//! `/api/audit/swagger/v1/swagger.json`.
+//! The swagger function: Swagger UI at `/api/audit/swagger/`, the OpenAPI document at
+//! `/api/audit/swagger/v1/swagger.json`, and the auditor's viewer at `/api/audit/ui/`.
 //!
 //! Everything served is fixed at build time: the document is the committed, validated
-//! `docs/openapi.json` (a test in `audit-shared` fails when it differs from the code's), and
-//! the Swagger UI files are embedded by `utoipa-swagger-ui` (vendored, no download). [`Site`]
-//! finds every file at cold start and makes each response body and its ETag once, on the
-//! file's first request; [`handle`] has no failure path at run time.
+//! `docs/openapi.json` (a test in `audit-shared` fails when it differs from the code's),
+//! the Swagger UI files are embedded by `utoipa-swagger-ui` (vendored, no download), and
+//! the viewer's files (`functions/swagger/viewer/`: one page, its ES modules and its style
+//! sheet, no build step) by `include_bytes!`. [`Site`] finds every file at cold start and
+//! makes each response body and its ETag once, on the file's first request; [`handle`] has
+//! no failure path at run time.
 //!
 //! Each response carries a strong ETag (answering `If-None-Match` with 304), a Cache-Control,
 //! `X-Content-Type-Options: nosniff` and a Content-Security-Policy: the UI page gets the
 //! strictest policy Swagger UI works under (its scripts and styles come from this origin
-//! only, with no inline script or style and no eval), everything else `default-src 'none'`.
+//! only, with no inline script or style and no eval), the viewer's page a stricter one
+//! ([`VIEWER_CSP`]: also Trusted Types, so no string ever becomes markup), everything else
+//! `default-src 'none'`.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -32,6 +36,16 @@ pub const UI_PATH: &str = "/api/audit/swagger/";
 pub const DOCUMENT_RELATIVE_PATH: &str = "v1/swagger.json";
 /// The OpenAPI document.
 pub const DOCUMENT_PATH: &str = "/api/audit/swagger/v1/swagger.json";
+
+/// Where the viewer lives; without the trailing slash it redirects to [`VIEWER_PATH`].
+pub const VIEWER_BASE_PATH: &str = "/api/audit/ui";
+/// The viewer's page.
+pub const VIEWER_PATH: &str = "/api/audit/ui/";
+/// The API Gateway routes of the viewer (both served by this function, without the
+/// authorizer: the page is static; the API calls it makes carry the reader's token).
+/// `template.yaml` declares them on `SwaggerFunction`, the local gateway routes them, and the
+/// template test checks both against this list.
+pub const VIEWER_ROUTES: [&str; 2] = [VIEWER_BASE_PATH, "/api/audit/ui/{proxy+}"];
 
 /// The OpenAPI document exactly as committed and validated.
 pub const OPENAPI_JSON: &str = include_str!("../../../docs/openapi.json");
@@ -56,12 +70,28 @@ const UI_FILES: &[&str] = &[
 pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
      frame-ancestors 'none'";
+/// Policy of the viewer's page: its modules, style sheet and icon from this origin only,
+/// its API calls to this origin only, no inline script or style, no eval, and Trusted Types
+/// required for every sink that turns a string into markup or script (the page builds its
+/// DOM with `textContent` and never needs one).
+pub const VIEWER_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; \
+     frame-ancestors 'none'; require-trusted-types-for 'script'; trusted-types 'none'";
 /// Policy of everything that is not a page: nothing may load or run.
 pub const RESOURCE_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 
 /// Pages and the document change with every deployment: cached, but revalidated (cheaply,
 /// thanks to the ETag) on every use.
 const REVALIDATE: &str = "no-cache";
+/// The viewer's files, embedded at build time: (name under [`VIEWER_PATH`], bytes).
+const VIEWER_FILES: &[(&str, &[u8])] = &[
+    ("index.html", include_bytes!("../viewer/index.html")),
+    ("app.mjs", include_bytes!("../viewer/app.mjs")),
+    ("verify.mjs", include_bytes!("../viewer/verify.mjs")),
+    ("viewer.css", include_bytes!("../viewer/viewer.css")),
+    ("icon.svg", include_bytes!("../viewer/icon.svg")),
+];
+
 /// The vendored UI files only change with an upgrade of Swagger UI.
 const STATIC_ASSET: &str = "public, max-age=3600";
 const NO_STORE: &str = "no-store";
@@ -93,14 +123,19 @@ struct Resource {
 }
 
 impl Resource {
-    fn new(bytes: Cow<'static, [u8]>, name: &'static str, cache_control: &'static str) -> Self {
+    fn new(
+        bytes: Cow<'static, [u8]>,
+        name: &'static str,
+        cache_control: &'static str,
+        page_csp: &'static str,
+    ) -> Self {
         let (content_type, text) = content_type(name);
         Self {
             bytes,
             text,
             content_type: HeaderValue::from_static(content_type),
             csp: if name.ends_with(".html") {
-                PAGE_CSP
+                page_csp
             } else {
                 RESOURCE_CSP
             },
@@ -135,7 +170,8 @@ fn content_type(name: &str) -> (&'static str, bool) {
     match name.rsplit_once('.').map(|(_, ext)| ext) {
         Some("html") => ("text/html; charset=utf-8", true),
         Some("css") => ("text/css; charset=utf-8", true),
-        Some("js") => ("text/javascript; charset=utf-8", true),
+        Some("js" | "mjs") => ("text/javascript; charset=utf-8", true),
+        Some("svg") => ("image/svg+xml", true),
         Some("json") => (JSON, true),
         Some("png") => ("image/png", false),
         _ => ("application/octet-stream", false),
@@ -151,10 +187,12 @@ fn etag_of(bytes: &[u8]) -> HeaderValue {
     HeaderValue::from_str(&tag).unwrap_or_else(|_| HeaderValue::from_static("\"\""))
 }
 
-/// Everything the function serves, keyed by the path under [`UI_PATH`].
+/// Everything the function serves: Swagger UI's files and the document keyed by their path
+/// under [`UI_PATH`], the viewer's by their path under [`VIEWER_PATH`].
 #[derive(Debug, Clone)]
 pub struct Site {
     resources: Arc<HashMap<&'static str, Resource>>,
+    viewer: Arc<HashMap<&'static str, Resource>>,
 }
 
 impl Site {
@@ -179,7 +217,7 @@ impl Site {
                 "index.html" | "swagger-initializer.js" => REVALIDATE,
                 _ => STATIC_ASSET,
             };
-            resources.insert(name, Resource::new(file.bytes, name, cache));
+            resources.insert(name, Resource::new(file.bytes, name, cache, PAGE_CSP));
         }
         resources.insert(
             DOCUMENT_RELATIVE_PATH,
@@ -187,10 +225,21 @@ impl Site {
                 Cow::Borrowed(OPENAPI_JSON.as_bytes()),
                 DOCUMENT_RELATIVE_PATH,
                 REVALIDATE,
+                PAGE_CSP,
             ),
         );
+        // The viewer's files are not versioned by name: revalidated on every use, like the
+        // page, so that a deployment is seen at once.
+        let viewer = VIEWER_FILES
+            .iter()
+            .map(|&(name, bytes)| {
+                let resource = Resource::new(Cow::Borrowed(bytes), name, REVALIDATE, VIEWER_CSP);
+                (name, resource)
+            })
+            .collect();
         Ok(Self {
             resources: Arc::new(resources),
+            viewer: Arc::new(viewer),
         })
     }
 
@@ -200,9 +249,12 @@ impl Site {
     }
 
     fn resource(&self, path: &str) -> Option<&Resource> {
-        let tail = path.strip_prefix(UI_PATH)?;
+        let (files, tail) = match path.strip_prefix(UI_PATH) {
+            Some(tail) => (&self.resources, tail),
+            None => (&self.viewer, path.strip_prefix(VIEWER_PATH)?),
+        };
         let name = if tail.is_empty() { "index.html" } else { tail };
-        self.resources.get(name)
+        files.get(name)
     }
 }
 
@@ -231,15 +283,20 @@ fn request_path(req: &Request) -> &str {
 
 /// The routing and HTTP semantics of [`handle`], over the parts of a request it reads.
 pub fn respond(site: &Site, method: &Method, path: &str, headers: &HeaderMap) -> Response<Body> {
-    let redirect = path == BASE_PATH;
+    // Relative, so that the redirect also holds behind a custom domain's path prefix.
+    let redirect = match path {
+        BASE_PATH => Some("swagger/"),
+        VIEWER_BASE_PATH => Some("ui/"),
+        _ => None,
+    };
     let resource = site.resource(path);
-    if !redirect && resource.is_none() {
+    if redirect.is_none() && resource.is_none() {
         return problem(
             StatusCode::NOT_FOUND,
             "Not Found",
             &format!(
-                "There is nothing here. Swagger UI is at {UI_PATH} and the OpenAPI document \
-                 at {DOCUMENT_PATH}."
+                "There is nothing here. Swagger UI is at {UI_PATH}, the OpenAPI document \
+                 at {DOCUMENT_PATH} and the viewer at {VIEWER_PATH}."
             ),
         );
     }
@@ -256,11 +313,11 @@ pub fn respond(site: &Site, method: &Method, path: &str, headers: &HeaderMap) ->
         return response;
     }
     let Some(resource) = resource else {
-        // Relative, so that the redirect also holds behind a custom domain's path prefix.
         let mut response = empty(StatusCode::PERMANENT_REDIRECT, STATIC_ASSET, RESOURCE_CSP);
-        response
-            .headers_mut()
-            .insert(LOCATION, HeaderValue::from_static("swagger/"));
+        response.headers_mut().insert(
+            LOCATION,
+            HeaderValue::from_static(redirect.unwrap_or("swagger/")),
+        );
         return response;
     };
     let not_modified = headers
@@ -403,6 +460,27 @@ mod tests {
         assert_eq!(content_type("a.png"), ("image/png", false));
         assert_eq!(content_type("v1/swagger.json"), (JSON, true));
         assert_eq!(content_type("noext"), ("application/octet-stream", false));
+    }
+
+    #[test]
+    fn the_viewer_files_are_served_under_their_policy_and_revalidated() {
+        let site = Site::new().unwrap();
+        for (name, bytes) in VIEWER_FILES {
+            let resource = site.resource(&format!("{VIEWER_PATH}{name}")).unwrap();
+            assert_eq!(&resource.bytes[..], *bytes, "{name}");
+            assert_eq!(resource.cache_control, REVALIDATE, "{name}");
+            let expected = if name.ends_with(".html") {
+                VIEWER_CSP
+            } else {
+                RESOURCE_CSP
+            };
+            assert_eq!(resource.csp, expected, "{name}");
+        }
+        assert_eq!(
+            content_type("a.mjs"),
+            ("text/javascript; charset=utf-8", true)
+        );
+        assert_eq!(content_type("a.svg"), ("image/svg+xml", true));
     }
 
     #[test]

@@ -11,7 +11,9 @@ use lambda_http::http::header::{
 use lambda_http::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
-use swagger::{respond, Site, DOCUMENT_PATH, PAGE_CSP, RESOURCE_CSP, UI_PATH};
+use swagger::{
+    respond, Site, DOCUMENT_PATH, PAGE_CSP, RESOURCE_CSP, UI_PATH, VIEWER_CSP, VIEWER_PATH,
+};
 
 fn site() -> Site {
     Site::new().unwrap()
@@ -292,4 +294,184 @@ async fn a_named_stage_prefix_is_not_part_of_the_route() {
     let response = swagger::handle(&site(), request).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(header(&response, CONTENT_TYPE), "text/html; charset=utf-8");
+}
+
+// ------------------------------------------------------------------ the viewer
+
+/// Every file of the viewer directory, by name, as committed.
+fn viewer_sources() -> Vec<(String, String)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/viewer");
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+            (name, std::fs::read_to_string(&path).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[tokio::test]
+async fn the_viewer_page_is_html_under_its_own_strict_policy() {
+    let response = call("get-viewer").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(header(&response, CONTENT_TYPE), "text/html; charset=utf-8");
+    assert_eq!(header(&response, CONTENT_SECURITY_POLICY), VIEWER_CSP);
+    assert_eq!(header(&response, CACHE_CONTROL), "no-cache");
+    assert_hardened(&response);
+    let csp = header(&response, CONTENT_SECURITY_POLICY);
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+        "require-trusted-types-for 'script'",
+    ] {
+        assert!(csp.contains(directive), "{directive} in {csp}");
+    }
+    assert!(!csp.contains("unsafe"), "{csp}");
+    assert!(!csp.contains("data:") && !csp.contains('*'), "{csp}");
+    assert!(text(&response).contains("src=\"app.mjs\""));
+}
+
+#[tokio::test]
+async fn every_viewer_file_in_the_directory_is_served_byte_for_byte() {
+    let site = site();
+    for (name, source) in viewer_sources() {
+        let response = get(&site, &format!("{VIEWER_PATH}{name}"));
+        assert_eq!(response.status(), StatusCode::OK, "{name}");
+        assert_eq!(bytes(response.body()), source.as_bytes(), "{name}");
+        assert_eq!(header(&response, CACHE_CONTROL), "no-cache", "{name}");
+        assert_hardened(&response);
+    }
+}
+
+#[tokio::test]
+async fn every_file_the_viewer_loads_is_served_with_its_content_type() {
+    let site = site();
+    let page = get(&site, VIEWER_PATH);
+    let html = text(&page);
+    let mut loaded = Vec::new();
+    for attribute in ["src=\"", "href=\""] {
+        for (start, _) in html.match_indices(attribute) {
+            let rest = &html[start + attribute.len()..];
+            let reference = &rest[..rest.find('"').unwrap()];
+            if !reference.starts_with('#') {
+                loaded.push(reference.to_owned());
+            }
+        }
+    }
+    // Modules import modules: follow `from './x.mjs'`.
+    for (name, source) in viewer_sources() {
+        if name.ends_with(".mjs") {
+            for (start, _) in source.match_indices("from './") {
+                let rest = &source[start + "from './".len()..];
+                loaded.push(rest[..rest.find('\'').unwrap()].to_owned());
+            }
+        }
+    }
+    loaded.sort();
+    assert_eq!(loaded, ["app.mjs", "icon.svg", "verify.mjs", "viewer.css"]);
+    for name in loaded {
+        let response = get(&site, &format!("{VIEWER_PATH}{name}"));
+        assert_eq!(response.status(), StatusCode::OK, "{name}");
+        let expected = match name.rsplit_once('.').unwrap().1 {
+            "mjs" => "text/javascript; charset=utf-8",
+            "css" => "text/css; charset=utf-8",
+            "svg" => "image/svg+xml",
+            other => panic!("unexpected file type {other}"),
+        };
+        assert_eq!(header(&response, CONTENT_TYPE), expected, "{name}");
+        assert_eq!(header(&response, CONTENT_SECURITY_POLICY), RESOURCE_CSP);
+    }
+    let module = call("get-viewer-module").await;
+    assert_eq!(module.status(), StatusCode::OK);
+    assert!(text(&module).contains("export async function verifyEvent"));
+}
+
+#[tokio::test]
+async fn the_viewer_has_no_inline_script_or_style_and_names_no_other_origin() {
+    let response = call("get-viewer").await;
+    let html = text(&response);
+    for (i, tag) in html.match_indices("<script").map(|(i, _)| (i, &html[i..])) {
+        let open = &tag[..tag.find('>').unwrap()];
+        assert!(open.contains("src="), "inline script at byte {i}: {open}");
+    }
+    assert!(!html.contains("<style"), "inline <style> element");
+    assert!(!html.contains("style="), "inline style attribute");
+    for (name, source) in viewer_sources() {
+        // The one URL allowed is the SVG namespace, a name rather than a request.
+        let scrubbed = source.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+        assert!(
+            !scrubbed.contains("http:")
+                && !scrubbed.contains("https:")
+                && !scrubbed.contains("//cdn"),
+            "{name} names another origin"
+        );
+        assert!(!source.contains("innerHTML"), "{name} writes markup");
+        assert!(!source.contains("eval("), "{name} evaluates code");
+    }
+}
+
+#[tokio::test]
+async fn the_viewer_without_a_slash_redirects_permanently_to_the_page() {
+    let response = call("get-viewer-without-slash").await;
+    assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
+    // Relative to /api/audit/ui, `ui/` is /api/audit/ui/.
+    assert_eq!(header(&response, LOCATION), "ui/");
+    assert_eq!(
+        format!("/api/audit/{}", header(&response, LOCATION)),
+        VIEWER_PATH
+    );
+    assert!(matches!(response.body(), Body::Empty));
+    assert_hardened(&response);
+}
+
+#[tokio::test]
+async fn the_viewer_page_answers_head_and_if_none_match() {
+    let site = site();
+    let page = get(&site, VIEWER_PATH);
+    let etag = header(&page, ETAG).to_owned();
+    assert!(etag.starts_with('"'), "{etag}");
+    let head = respond(&site, &Method::HEAD, VIEWER_PATH, &HeaderMap::new());
+    assert_eq!(head.status(), StatusCode::OK);
+    assert!(matches!(head.body(), Body::Empty));
+    assert_eq!(header(&head, ETAG), etag);
+    let mut headers = HeaderMap::new();
+    headers.insert(IF_NONE_MATCH, HeaderValue::from_str(&etag).unwrap());
+    let cached = respond(&site, &Method::GET, VIEWER_PATH, &headers);
+    assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(header(&cached, CONTENT_SECURITY_POLICY), VIEWER_CSP);
+}
+
+#[tokio::test]
+async fn only_the_viewer_files_exist_under_its_path() {
+    let site = site();
+    for path in [
+        "/api/audit/uix",
+        "/api/audit/ui//",
+        "/api/audit/ui/app.js",
+        "/api/audit/ui/../swagger/",
+        "/api/audit/ui/index.css",
+        "/api/audit/ui/v1/swagger.json",
+        "/api/audit/swagger/app.mjs",
+        "/API/AUDIT/UI/",
+    ] {
+        let response = get(&site, path);
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    for method in [Method::POST, Method::PUT, Method::DELETE] {
+        let response = respond(&site, &method, VIEWER_PATH, &HeaderMap::new());
+        assert_eq!(
+            response.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method}"
+        );
+    }
+    assert_eq!(
+        get(&site, "/api/audit/ui/index.html").status(),
+        StatusCode::OK
+    );
 }

@@ -366,6 +366,7 @@ async fn run() -> Result<(), String> {
     println!("  Audit log service, running locally (Ctrl-C stops everything)");
     println!("  Swagger UI     http://{http}/api/audit/swagger/");
     println!("  OpenAPI        http://{http}/api/audit/swagger/v1/swagger.json");
+    println!("  Viewer         http://{http}/api/audit/ui/");
     println!(
         "  Query API      http://{http}/api/Audit?category=100&rangeStart=2024-03-01T05:00:00.000Z"
     );

@@ -1,7 +1,8 @@
 //! Which function serves a request: the routes of the shared table
 //! (`audit_shared::api::routes::ROUTES`, which `template.yaml` is checked against), matched
 //! on method and path as API Gateway matches them, case-sensitively, with the path
-//! parameters it passes.
+//! parameters it passes; then the viewer's two routes (`swagger::VIEWER_ROUTES`, served by
+//! the swagger function without the authorizer, also checked against the template).
 
 use std::collections::BTreeMap;
 
@@ -26,7 +27,9 @@ pub struct Route {
 
 /// Matches a method and path against the route table; `None` is API Gateway's 404.
 pub fn route(method: &Method, path: &str) -> Option<Route> {
-    let found = routes::find(path, Case::Sensitive)?;
+    let Some(found) = routes::find(path, Case::Sensitive) else {
+        return viewer_route(method, path);
+    };
     if !found.route.method.accepts(method.as_str()) {
         return None;
     }
@@ -47,6 +50,27 @@ pub fn route(method: &Method, path: &str) -> Option<Route> {
         function: found.route.function,
         route_key: found.route.route_key(),
         public: found.route.public,
+        parameters,
+    })
+}
+
+/// The viewer's routes: `GET /api/audit/ui` and `GET /api/audit/ui/{proxy+}` (the greedy
+/// parameter as it appears in the path, empty for the page itself, as API Gateway passes it).
+fn viewer_route(method: &Method, path: &str) -> Option<Route> {
+    if method != Method::GET && method != Method::HEAD {
+        return None;
+    }
+    let [base, files] = swagger::VIEWER_ROUTES;
+    let (route_path, parameters) = if path == base {
+        (base, BTreeMap::new())
+    } else {
+        let proxy = path.strip_prefix(base)?.strip_prefix('/')?;
+        (files, BTreeMap::from([("proxy", proxy.to_owned())]))
+    };
+    Some(Route {
+        function: Function::Swagger,
+        route_key: format!("GET {route_path}"),
+        public: true,
         parameters,
     })
 }
@@ -85,5 +109,24 @@ mod tests {
         assert_eq!(r("/elsewhere"), None);
         assert_eq!(route(&Method::POST, "/api/Audit"), None);
         assert!(route(&Method::HEAD, "/api/Audit").is_some());
+    }
+
+    #[test]
+    fn the_viewer_routes_go_to_the_swagger_function_without_a_token() {
+        let r = |p: &str| route(&Method::GET, p);
+        let page = r("/api/audit/ui/").unwrap();
+        assert_eq!(page.function, Function::Swagger);
+        assert_eq!(page.route_key, "GET /api/audit/ui/{proxy+}");
+        assert!(page.public);
+        assert_eq!(page.parameters["proxy"], "");
+        let file = r("/api/audit/ui/verify.mjs").unwrap();
+        assert_eq!(file.parameters["proxy"], "verify.mjs");
+        let base = r("/api/audit/ui").unwrap();
+        assert_eq!(base.route_key, "GET /api/audit/ui");
+        assert!(base.parameters.is_empty());
+        assert!(route(&Method::HEAD, "/api/audit/ui/").is_some());
+        assert_eq!(route(&Method::POST, "/api/audit/ui/"), None);
+        assert_eq!(r("/api/audit/uix"), None);
+        assert_eq!(r("/api/audit/UI/"), None);
     }
 }

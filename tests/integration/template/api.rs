@@ -21,8 +21,9 @@ fn the_api_routes_are_the_contract_and_only_swagger_and_the_verifier_key_are_pub
     assert!(api["DefaultRouteSettings"]["ThrottlingRateLimit"].is_object());
     assert!(api["DefaultRouteSettings"]["ThrottlingBurstLimit"].is_object());
 
-    // The route table is the one declaration of the HTTP surface.
-    let expected: BTreeSet<_> = ROUTES
+    // The route table is the one declaration of the HTTP surface, with the viewer's two
+    // static routes, which the swagger function declares and serves (docs/adr/0012-viewer.md).
+    let mut expected: BTreeSet<_> = ROUTES
         .iter()
         .map(|r| {
             (
@@ -33,6 +34,14 @@ fn the_api_routes_are_the_contract_and_only_swagger_and_the_verifier_key_are_pub
             )
         })
         .collect();
+    for path in swagger::VIEWER_ROUTES {
+        expected.insert((
+            Function::Swagger.logical_id().to_owned(),
+            "GET".to_owned(),
+            path.to_owned(),
+            true,
+        ));
+    }
     assert_eq!(routes(&t), expected);
     // Only the swagger function's routes and the verifier key are public.
     for route in ROUTES {
