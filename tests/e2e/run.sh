@@ -62,6 +62,10 @@ export E2E_RUNTIME="$runtime" E2E_GATEWAY_PID="$gateway_pid" E2E_ENGINE_PID="$en
 export E2E_RIE="$rie" E2E_BOOTSTRAP_DIR="$target_dir/debug" E2E_INGEST_TIMEOUT="$ingest_timeout"
 export E2E_CORS_ORIGIN="$cors_origin" E2E_GATEWAY_LOG="$log"
 export E2E_LEDGER_PYTHON="$ledger_bin/python" E2E_STATE_DIR="$root/target/engine/e2e-ledger"
+# The engine and table behind the gateway, the tenant of requests without a token and how
+# often the gateway seals (the viewer's browser test edits an item and waits for sealing).
+export E2E_DYNAMODB_ENDPOINT="$endpoint" E2E_TABLE_NAME=audit-e2e E2E_TENANT=local
+export E2E_SEAL_INTERVAL="${LOCAL_SEAL_INTERVAL:-3}"
 status=0
 if [ "$suite" = all ] || [ "$suite" = e2e ]; then
   .venv/bin/python -m pytest -q -p no:cacheprovider tests/e2e || status=$?

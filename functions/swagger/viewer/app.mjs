@@ -35,7 +35,7 @@ function h(tag, attrs = {}, ...children) {
     else if (name === 'dataset') Object.assign(el.dataset, value);
     else el.setAttribute(name, value === true ? '' : String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -289,9 +289,13 @@ $('reset').addEventListener('click', () => {
   runSearch();
 });
 
+// Back and forward: a different search runs it; a fragment change (an event opened or
+// closed) only opens or closes the detail.
 window.addEventListener('popstate', () => {
-  fillForm(new URLSearchParams(location.search));
-  runSearch();
+  if (!search || location.search !== search.urlSearch) {
+    fillForm(new URLSearchParams(location.search));
+    runSearch();
+  }
   route();
 });
 window.addEventListener('hashchange', route);
@@ -310,6 +314,7 @@ function runSearch() {
   showProblem(null);
   const params = new URLSearchParams(location.search);
   search = {
+    urlSearch: location.search,
     query: apiParams(params),
     correlationId: params.get('correlationId') || '',
     nextToken: null,
@@ -487,6 +492,7 @@ function route() {
 }
 
 dialog.addEventListener('close', () => {
+  openedId = null;
   if (/^#event=/.test(location.hash)) history.pushState(null, '', `${location.pathname}${location.search}`);
   if (opener && document.contains(opener)) opener.focus();
 });
@@ -501,8 +507,12 @@ function fieldRow(name, value, extra) {
   return [h('dt', {}, name), h('dd', {}, value, extra || null)];
 }
 
+let openedId = null;
+
 async function openEvent(eventId) {
-  opener = document.activeElement;
+  if (dialog.open && openedId === eventId) return;
+  openedId = eventId;
+  if (!dialog.open) opener = document.activeElement; // where focus returns on close
   const body = $('detail-body');
   $('detail-title').textContent = `Event ${eventId}`;
   body.replaceChildren(h('p', { class: 'muted' }, 'Loading...'));
@@ -629,7 +639,7 @@ async function checkProof(event, badge) {
   const steps = h('ul', { class: 'steps' }, result.steps.map((s) => h('li', { class: s.ok ? 'ok' : (s.skipped ? 'skipped' : 'failed'), dataset: { step: s.step } },
     h('span', { class: 'mark', 'aria-hidden': 'true' }, s.ok ? '✓' : (s.skipped ? '–' : '✗')),
     h('strong', {}, `${stepName(s.step)}: `), s.ok ? 'checked. ' : (s.skipped ? 'not checked. ' : 'FAILED. '), h('span', { class: 'muted' }, s.detail))));
-  const recheck = h('button', { type: 'button', onclick: () => openEvent(event.eventId) }, 'Check again');
+  const recheck = h('button', { type: 'button', id: 'proof-recheck', onclick: () => { openedId = null; openEvent(event.eventId); } }, 'Check again');
   if (result.ok) {
     show('verified', `Verified in this page: leaf ${result.leafIndex} of ${result.treeSize}, ${result.origin}`, steps,
       h('p', { class: 'muted' }, result.pinned ? 'Against the verifier key you pinned.'
