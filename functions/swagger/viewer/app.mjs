@@ -31,7 +31,7 @@ function h(tag, attrs = {}, ...children) {
   for (const [name, value] of Object.entries(attrs)) {
     if (value === undefined || value === null || value === false) continue;
     if (name === 'class') el.className = value;
-    else if (name.startsWith('on')) el.addEventListener(name.slice(2), value);
+    else if (name.startsWith('on') && typeof value === 'function') el.addEventListener(name.slice(2), value);
     else if (name === 'dataset') Object.assign(el.dataset, value);
     else el.setAttribute(name, value === true ? '' : String(value));
   }
@@ -452,7 +452,10 @@ async function exportSearch(format) {
       if (token) page.set('nextToken', token);
       const response = await apiFetch(`${API}?${page}`, { signal: exporting.signal });
       let body = await response.text();
-      if (format === 'csv' && parts.length > 0) body = body.slice(body.indexOf('\r\n') + 2); // one header
+      if (format === 'csv' && parts.length > 0) { // one header: drop the next pages' own
+        const end = body.indexOf('\r\n');
+        body = end < 0 ? '' : body.slice(end + 2);
+      }
       parts.push(body);
       rows += format === 'csv' ? Math.max(0, body.split('\r\n').length - (parts.length === 1 ? 2 : 1)) : body.split('\n').length - 1;
       status(`Exporting ${format.toUpperCase()}: ${rows} events so far...`);
