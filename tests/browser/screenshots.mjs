@@ -35,6 +35,8 @@ try {
     if (Date.now() > deadline) throw new Error(`${event.eventId} not sealed after 150 s`);
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
+  // Taller, so that the detail shows its changes and metadata below the badge and fields.
+  await page.setViewportSize({ width: 1280, height: 1240 });
   await page.goto(`${base}/api/audit/ui/?${query}#event=${event.eventId}`);
   await page.waitForFunction(() => document.getElementById('proof')?.dataset.state === 'verified', null, { timeout: 30_000 });
   await page.screenshot({ path: join(out, 'viewer-event.png') });
