@@ -7,7 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { webcrypto } from 'node:crypto';
 import * as v from '../../functions/swagger/viewer/verify.mjs';
+
+// Node 18 has Web Crypto but not yet as a global (the page finds it on `globalThis`).
+if (!globalThis.crypto) globalThis.crypto = webcrypto;
 
 const vectors = JSON.parse(readFileSync(new URL('../fixtures/ledger/vectors.json', import.meta.url), 'utf8'));
 const hex = (bytes) => v.toHex(bytes);
