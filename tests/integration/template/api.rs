@@ -22,7 +22,7 @@ fn the_api_routes_are_the_contract_and_only_swagger_and_the_verifier_key_are_pub
     assert!(api["DefaultRouteSettings"]["ThrottlingBurstLimit"].is_object());
 
     // The route table is the one declaration of the HTTP surface, with the viewer's two
-    // static routes, which the swagger function declares and serves (docs/adr/0012-viewer.md).
+    // static routes, which the swagger function declares and serves (docs/adr/0013-viewer.md).
     let mut expected: BTreeSet<_> = ROUTES
         .iter()
         .map(|r| {
