@@ -1,7 +1,8 @@
 //! The authorizer's claims of a local request, from a bearer JWT decoded WITHOUT verifying
 //! its signature (local use only: this never runs in a Lambda), in the form API Gateway's
-//! JWT authorizer passes them. Without a token the default tenant is the caller, as
-//! `sam local start-api` has no authorizer either.
+//! JWT authorizer passes them (an `exp` in the past is refused, as the authorizer does;
+//! the signature, issuer and audience are not checked). Without a token the default tenant
+//! is the caller, as `sam local start-api` has no authorizer either.
 
 use base64::Engine;
 use serde_json::{Map, Value};
@@ -39,6 +40,18 @@ pub fn claims_of(
     let Ok(Value::Object(claims)) = serde_json::from_slice::<Value>(&bytes) else {
         return Err(TokenError("the payload is not a JSON object"));
     };
+    // As API Gateway's JWT authorizer: a token past its `exp` is refused (401), so that a
+    // client's renewal (`audit follow --token-command`) is exercised locally too.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    if claims
+        .get("exp")
+        .and_then(Value::as_f64)
+        .is_some_and(|exp| exp <= now)
+    {
+        return Err(TokenError("the token has expired"));
+    }
     Ok(claims
         .into_iter()
         .map(|(k, v)| {
@@ -72,11 +85,14 @@ mod tests {
     fn claims_come_from_the_token_or_the_default_tenant() {
         assert_eq!(claims_of(None, "local").unwrap()["tenantId"], "local");
         let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(r#"{"tenantId":"acme","organizationIds":["org-1","org-2"],"exp":1}"#);
+            .encode(r#"{"tenantId":"acme","organizationIds":["org-1","org-2"],"exp":4102444800}"#);
         let claims = claims_of(Some(&format!("Bearer h.{payload}.s")), "local").unwrap();
         assert_eq!(claims["tenantId"], "acme");
         assert_eq!(claims["organizationIds"], "[org-1 org-2]");
-        assert_eq!(claims["exp"], "1");
+        assert_eq!(claims["exp"], "4102444800");
+        let expired = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(r#"{"tenantId":"acme","exp":1}"#);
+        assert!(claims_of(Some(&format!("Bearer h.{expired}.s")), "local").is_err());
         assert!(claims_of(Some("Basic abc"), "local").is_err());
         assert!(claims_of(Some("Bearer nodots"), "local").is_err());
         assert!(claims_of(Some("Bearer a.!!!.c"), "local").is_err());
