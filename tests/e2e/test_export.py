@@ -1,4 +1,4 @@
-"""The formats of GET /api/Audit and the `audit-export` command against the local stack.
+"""The formats of GET /api/Audit and the `audit export` command against the local stack.
 
 Events of a tenant of its own are ingested through the Lambda Invoke API; the JSON pages of
 a quarter (followed by nextToken) are the reference. The NDJSON, CSV and OCSF pages of the
@@ -87,7 +87,7 @@ def test_ndjson_csv_and_ocsf_pages_hold_exactly_the_json_items(stack, tenant, re
 
 
 def export(stack, tenant, tmp_path, name, fmt="csv", extra=(), wait=True):
-    args = [os.path.join(stack.bootstrap_dir, "audit-export"), "--url", stack.http_url,
+    args = [os.path.join(stack.bootstrap_dir, "audit"), "export", "--url", stack.http_url,
             "--token", tenant["token"], "--query", QUARTER, "--format", fmt,
             "--output", str(tmp_path / f"{name}.{fmt}"), "--state", str(tmp_path / f"{name}.state"),
             "--page-size", "7", *extra]

@@ -1,11 +1,11 @@
-//! `audit-export`: walks a filtered range of the trail, or the feed (`--feed`), through the
+//! `audit export` (formerly `audit-export`) and `audit follow`: walks a filtered range of the trail, or the feed (`--feed`), through the
 //! HTTP API and writes it as NDJSON, CSV or OCSF to a file or standard output, resumable
 //! after an interruption.
 //!
 //! With `--feed` the source is `GET /api/Audit/feed` ([`source::FeedSource`]): the export
 //! stops when the feed is caught up, keeping the cursor in the state file, so that running
 //! it again later appends what was sealed since (an incremental export); with `--follow`
-//! it waits `retryAfterSeconds` and asks again, forever.
+//! it waits `retryAfterSeconds` and asks again, forever (`audit follow`).
 //!
 //! The loop: read a page from the [`source::EventSource`], append its records to the output
 //! ([`Format::write_export`]: the writers the API serves with), flush and sync the output,
@@ -29,6 +29,8 @@ use audit_shared::limits::PAGE_SIZE_MAX;
 use serde::{Deserialize, Serialize};
 
 use source::EventSource;
+
+use crate::args::{api_root, ExportArgs, FollowArgs};
 
 /// Why an export stopped.
 #[derive(Debug, thiserror::Error)]
@@ -59,8 +61,6 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ExportError {
 pub struct Options {
     /// The API's root URL.
     pub url: String,
-    /// A bearer token (none: the local gateway's default tenant).
-    pub token: Option<String>,
     /// The listing's filters, as `GET /api/Audit` takes them.
     pub query: String,
     /// `ndjson`, `csv` or `ocsf`.
@@ -79,127 +79,83 @@ pub struct Options {
     pub follow: bool,
 }
 
-/// The usage text.
-pub const USAGE: &str = "\
-usage: audit-export --url URL [--token TOKEN] [--query FILTERS] [--format ndjson|csv|ocsf]
-                    [--output FILE [--state FILE]] [--page-size N] [--stop-after-pages N]
-                    [--feed [--follow]]
-
-  --url       the API's root, e.g. http://127.0.0.1:3000 (make dev) or the stack's ApiUrl
-  --token     bearer token (default: $AUDIT_TOKEN; none: the local gateway's tenant)
-  --query     the listing's filters as GET /api/Audit takes them, e.g.
-              'rangeStart=2026-01-01&rangeEnd=2026-03-31&category=security'
-  --format    ndjson (default), csv or ocsf (one OCSF record per line)
-  --output    the file to write (default: standard output)
-  --state     the state file: an interrupted export run again with the same arguments
-              resumes where it stopped (needs --output)
-  --page-size events per request, 1 to 1000 (default 1000)
-  --stop-after-pages  stop after N pages, as an interruption would (for tests)
-  --feed      read GET /api/Audit/feed: every sealed event once, in recorded order
-              (--query takes category and eventType only); stops when caught up, and
-              with --state a later run goes on from there
-  --follow    with --feed: when caught up, wait retryAfterSeconds and go on (never ends)
-";
-
 impl Options {
-    /// Parses the arguments (without the program name); `token_env` is `$AUDIT_TOKEN`.
-    pub fn parse(args: &[String], token_env: Option<String>) -> Result<Options, ExportError> {
-        let mut url = None;
-        let mut token = token_env.filter(|t| !t.is_empty());
-        let mut query = String::new();
-        let mut format = Format::Ndjson;
-        let mut output = None;
-        let mut state = None;
-        let mut page_size = PAGE_SIZE_MAX;
-        let mut stop_after_pages = None;
-        let mut feed = false;
-        let mut follow = false;
-        let mut args = args.iter();
-        while let Some(flag) = args.next() {
-            let mut value = || {
-                args.next()
-                    .cloned()
-                    .ok_or_else(|| ExportError::Usage(format!("{flag} needs a value\n\n{USAGE}")))
-            };
-            match flag.as_str() {
-                "--url" => url = Some(value()?),
-                "--token" => token = Some(value()?),
-                "--query" => query = value()?.trim_start_matches('?').to_owned(),
-                "--format" => {
-                    let name = value()?;
-                    format = Format::parse(&name)
-                        .filter(|f| *f != Format::Json)
-                        .ok_or_else(|| {
-                            ExportError::Usage(format!(
-                                "--format must be ndjson, csv or ocsf (got '{name}')"
-                            ))
-                        })?;
+    /// The options of `audit export`.
+    pub fn from_export(args: &ExportArgs) -> Result<Options, ExportError> {
+        let mut query = args.query.trim_start_matches('?').to_owned();
+        for (name, value) in [("rangeStart", &args.from), ("rangeEnd", &args.to)] {
+            if let Some(value) = value {
+                if !query.is_empty() {
+                    query.push('&');
                 }
-                "--output" => output = Some(PathBuf::from(value()?)),
-                "--state" => state = Some(PathBuf::from(value()?)),
-                "--page-size" => {
-                    let v = value()?;
-                    page_size = v
-                        .parse()
-                        .ok()
-                        .filter(|n| (1..=PAGE_SIZE_MAX).contains(n))
-                        .ok_or_else(|| {
-                            ExportError::Usage(format!(
-                                "--page-size must be 1 to {PAGE_SIZE_MAX} (got '{v}')"
-                            ))
-                        })?;
-                }
-                "--stop-after-pages" => {
-                    let v = value()?;
-                    stop_after_pages = Some(v.parse().map_err(|_| {
-                        ExportError::Usage(format!(
-                            "--stop-after-pages must be a number (got '{v}')"
-                        ))
-                    })?);
-                }
-                "--feed" => feed = true,
-                "--follow" => follow = true,
-                "-h" | "--help" => return Err(ExportError::Usage(USAGE.to_owned())),
-                other => {
-                    return Err(ExportError::Usage(format!(
-                        "unknown argument {other}\n\n{USAGE}"
-                    )))
-                }
+                query.push_str(name);
+                query.push('=');
+                query.extend(form_urlencoded::byte_serialize(value.as_bytes()));
             }
         }
-        let url = url.ok_or_else(|| ExportError::Usage(format!("--url is required\n\n{USAGE}")))?;
-        for (name, _) in form_pairs(&query) {
+        Self::check(Options {
+            url: api_root(&args.connection.url).map_err(ExportError::Usage)?,
+            query,
+            format: Self::format(&args.format)?,
+            output: args.output.clone(),
+            state: args.state.clone(),
+            page_size: args.page_size,
+            stop_after_pages: args.stop_after_pages,
+            feed: args.feed,
+            follow: args.follow,
+        })
+    }
+
+    /// The options of `audit follow`: the feed, followed.
+    pub fn from_follow(args: &FollowArgs) -> Result<Options, ExportError> {
+        Self::check(Options {
+            url: api_root(&args.connection.url).map_err(ExportError::Usage)?,
+            query: args.query.trim_start_matches('?').to_owned(),
+            format: Self::format(&args.format)?,
+            output: args.output.clone(),
+            state: args.state.clone(),
+            page_size: args.page_size,
+            stop_after_pages: args.stop_after_pages,
+            feed: true,
+            follow: true,
+        })
+    }
+
+    fn format(name: &str) -> Result<Format, ExportError> {
+        Format::parse(name)
+            .filter(|f| *f != Format::Json)
+            .ok_or_else(|| {
+                ExportError::Usage(format!(
+                    "--format must be ndjson, csv or ocsf (got '{name}')"
+                ))
+            })
+    }
+
+    fn check(options: Options) -> Result<Options, ExportError> {
+        if !(1..=PAGE_SIZE_MAX).contains(&options.page_size) {
+            return Err(ExportError::Usage(format!(
+                "--page-size must be 1 to {PAGE_SIZE_MAX} (got '{}')",
+                options.page_size
+            )));
+        }
+        for (name, _) in form_pairs(&options.query) {
             if [NEXT_TOKEN, PAGE_NUMBER, PAGE_SIZE, FORMAT, CURSOR].contains(&name.as_str()) {
                 return Err(ExportError::Usage(format!(
                     "--query must hold filters only: the exporter sets {name} itself"
                 )));
             }
-            if feed && ![CATEGORY, EVENT_TYPE].contains(&name.as_str()) {
+            if options.feed && ![CATEGORY, EVENT_TYPE].contains(&name.as_str()) {
                 return Err(ExportError::Usage(format!(
-                    "--feed takes the filters category and eventType only (got {name})"
+                    "the feed takes the filters category and eventType only (got {name})"
                 )));
             }
         }
-        if follow && !feed {
-            return Err(ExportError::Usage("--follow needs --feed".to_owned()));
-        }
-        if state.is_some() && output.is_none() {
+        if options.state.is_some() && options.output.is_none() {
             return Err(ExportError::Usage(
                 "--state needs --output: standard output cannot be resumed".to_owned(),
             ));
         }
-        Ok(Options {
-            url,
-            token,
-            query,
-            format,
-            output,
-            state,
-            page_size,
-            stop_after_pages,
-            feed,
-            follow,
-        })
+        Ok(options)
     }
 }
 

@@ -54,7 +54,6 @@ impl EventSource for Pages {
 fn options(dir: &Path, name: &str, format: Format) -> Options {
     Options {
         url: "http://127.0.0.1:1".into(),
-        token: None,
         query: "eventType=202".into(),
         format,
         output: Some(dir.join(format!("{name}.out"))),
@@ -139,28 +138,46 @@ async fn a_state_file_of_another_export_is_refused() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+fn parse_export(line: &str) -> Result<Options, String> {
+    let mut args = vec!["audit", "export"];
+    args.extend(line.split(' '));
+    match crate::args::parse(args) {
+        crate::args::Parsed::Run(cli) => match cli.command {
+            crate::args::Command::Export(e) => Options::from_export(&e).map_err(|e| e.to_string()),
+            other => panic!("{other:?}"),
+        },
+        crate::args::Parsed::Usage(line) => Err(line),
+        crate::args::Parsed::Print(text) => Err(text),
+    }
+}
+
 #[test]
 fn arguments_parse_and_bad_ones_are_named() {
-    let args = |s: &str| s.split(' ').map(str::to_owned).collect::<Vec<_>>();
-    let o = Options::parse(
-        &args("--url http://127.0.0.1:3000 --format csv --query ?category=100 --output a.csv --state a.json --page-size 50"),
-        Some("tok".into()),
+    let o = parse_export(
+        "--url http://127.0.0.1:3000/api/Audit --format csv --query ?category=100 --output a.csv --state a.json --page-size 50 --from 2026-01-01 --to=2026-03-31T00:00:00+01:00",
     )
     .unwrap();
     assert_eq!(o.format, Format::Csv);
-    assert_eq!(o.query, "category=100");
-    assert_eq!(o.token.as_deref(), Some("tok"));
+    assert_eq!(o.url, "http://127.0.0.1:3000");
+    assert_eq!(
+        o.query,
+        "category=100&rangeStart=2026-01-01&rangeEnd=2026-03-31T00%3A00%3A00%2B01%3A00"
+    );
     assert_eq!(o.page_size, 50);
     for (bad, says) in [
-        ("--format csv", "--url is required"),
-        ("--url u --format json", "--format must be"),
-        ("--url u --page-size 0", "--page-size"),
-        ("--url u --query nextToken=x", "sets nextToken itself"),
-        ("--url u --query format=csv", "sets format itself"),
-        ("--url u --state s", "--state needs --output"),
-        ("--url u --bogus", "unknown argument --bogus"),
+        ("--format csv", "--url <URL>"),
+        ("--url http://u --format json", "--format must be"),
+        ("--url http://u --page-size 0", "--page-size"),
+        (
+            "--url http://u --query nextToken=x",
+            "sets nextToken itself",
+        ),
+        ("--url http://u --query format=csv", "sets format itself"),
+        ("--url http://u --state s", "--state needs --output"),
+        ("--url http://u --bogus", "'--bogus'"),
+        ("--url u", "--url must start with http"),
     ] {
-        let error = Options::parse(&args(bad), None).unwrap_err().to_string();
+        let error = parse_export(bad).unwrap_err();
         assert!(error.contains(says), "{bad}: {error}");
     }
 }
@@ -266,18 +283,9 @@ async fn a_feed_export_stops_when_caught_up_and_a_later_run_appends_what_was_sea
 
 #[test]
 fn feed_options_take_only_the_feed_filters() {
-    let args = |s: &str| s.split(' ').map(str::to_owned).collect::<Vec<_>>();
-    let o = Options::parse(
-        &args("--url http://x --feed --follow --query category=200"),
-        None,
-    )
-    .unwrap();
+    let o = parse_export("--url http://x --feed --follow --query category=200").unwrap();
     assert!(o.feed && o.follow);
-    assert!(Options::parse(&args("--url http://x --follow"), None).is_err());
-    assert!(Options::parse(
-        &args("--url http://x --feed --query rangeStart=2026-01-01"),
-        None
-    )
-    .is_err());
-    assert!(Options::parse(&args("--url http://x --feed --query cursor=abc"), None).is_err());
+    assert!(parse_export("--url http://x --follow").is_err());
+    assert!(parse_export("--url http://x --feed --query rangeStart=2026-01-01").is_err());
+    assert!(parse_export("--url http://x --feed --query cursor=abc").is_err());
 }
