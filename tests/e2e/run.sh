@@ -17,7 +17,7 @@ free_port() {
 }
 
 # The function binaries are built beside the gateway: LOCAL_BOOTSTRAP_DIR is its directory.
-cargo build --locked -q -p audit-local -p ingest -p query -p swagger -p sealer -p audit-verify --bins
+cargo build --locked -q -p audit-local -p ingest -p query -p swagger -p sealer -p audit-verify -p audit-cli --bins
 # The independent ledger check's own environment (cryptography, rfc8785).
 ledger_bin="$(bash infra/scripts/venv.sh --env ledger infra/python/ledger-requirements.txt)"
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
