@@ -281,4 +281,90 @@ mod tests {
             Err(TokenError::Failed(_))
         ));
     }
+
+    /// A token endpoint on a local port: answers a client-credentials POST with Basic
+    /// `id:secret` with a token that lives an hour, anything else with 401.
+    async fn token_endpoint() -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/oauth2/token", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let mut issued = 0;
+            loop {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                // Headers and body may come in more than one read.
+                let mut request = String::new();
+                let mut buf = vec![0u8; 4096];
+                while !request.contains("grant_type") {
+                    let n = stream.read(&mut buf).await.unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    request.push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+                let basic = base64::engine::general_purpose::STANDARD.encode("siem:s3cret");
+                let ok = request.starts_with("POST /oauth2/token")
+                    && request.contains(&format!("authorization: Basic {basic}"))
+                    && request.contains("grant_type=client_credentials&scope=audit%2Ffeed");
+                issued += 1;
+                let (status, body) = if ok {
+                    (
+                        "200 OK",
+                        format!(
+                            r#"{{"access_token":"t{issued}","expires_in":3600,"token_type":"Bearer"}}"#
+                        ),
+                    )
+                } else {
+                    (
+                        "401 Unauthorized",
+                        r#"{"error":"invalid_client"}"#.to_owned(),
+                    )
+                };
+                let answer = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                stream.write_all(answer.as_bytes()).await.unwrap();
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn client_credentials_get_a_token_and_a_new_one_after_a_401() {
+        let client = crate::net::client().unwrap();
+        let url = token_endpoint().await;
+        let mut source = TokenSource {
+            kind: Kind::ClientCredentials {
+                token_url: url.clone(),
+                client_id: "siem".to_owned(),
+                secret: "s3cret".to_owned(),
+                scope: Some("audit/feed".to_owned()),
+            },
+            cached: None,
+        };
+        assert!(source.renewable());
+        assert_eq!(source.current(&client).await.unwrap().unwrap(), "t1");
+        assert_eq!(
+            source.current(&client).await.unwrap().unwrap(),
+            "t1",
+            "kept"
+        );
+        source.invalidate();
+        assert_eq!(source.current(&client).await.unwrap().unwrap(), "t2");
+        let mut wrong = TokenSource {
+            kind: Kind::ClientCredentials {
+                token_url: url,
+                client_id: "siem".to_owned(),
+                secret: "wrong".to_owned(),
+                scope: Some("audit/feed".to_owned()),
+            },
+            cached: None,
+        };
+        let error = wrong.current(&client).await.unwrap_err().to_string();
+        assert!(
+            error.contains("401") && error.contains("invalid_client"),
+            "{error}"
+        );
+    }
 }
