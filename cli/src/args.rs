@@ -35,6 +35,54 @@ pub enum Command {
     /// Follow the feed for weeks: every sealed event once, to stdout or a file.
     #[command(after_help = EXIT_CODES)]
     Follow(FollowArgs),
+    /// Write the keys later versions added (organization indexes, the ledger's byRecorded
+    /// keys, leaf hashes) into items written before them, straight in DynamoDB (AWS
+    /// credentials as the AWS CLI finds them).
+    #[command(after_help = EXIT_CODES)]
+    Backfill(BackfillArgs),
+}
+
+/// `audit backfill`.
+#[derive(Debug, Clone, Args)]
+pub struct BackfillArgs {
+    /// The event table (the stack's TableName output).
+    #[arg(long, value_name = "NAME")]
+    pub table: String,
+    /// The ledger table (the stack's LedgerTableName output): buckets of events never
+    /// sealed are marked pending there, for the sealer.
+    #[arg(long, value_name = "NAME")]
+    pub ledger_table: String,
+    /// The stack's Shards parameter (AUDIT_SHARDS of its functions): the new keys' shards.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub shards: u16,
+    /// Parallel Scan segments.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub segments: u32,
+    /// Write capacity units per second, at most (counted from the ConsumedCapacity the
+    /// writes return; default: no ceiling).
+    #[arg(long, value_name = "WCU")]
+    pub max_wcu: Option<f64>,
+    /// The state file: the same command run again resumes where it stopped.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Count what would change; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Items per Scan page.
+    #[arg(long, value_name = "N", default_value_t = 500)]
+    pub page_size: i32,
+    /// Concurrent writes per segment.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub concurrency: usize,
+    /// A DynamoDB endpoint (default: $AUDIT_DYNAMODB_ENDPOINT; none: AWS in $AWS_REGION).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// The AWS region (default: $AWS_REGION).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Stop once N items were visited, at the end of a page (exit 3; for tests).
+    #[arg(long, value_name = "N")]
+    pub stop_after_items: Option<u64>,
 }
 
 /// How to reach the API and authenticate.

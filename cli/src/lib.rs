@@ -9,6 +9,7 @@
 //! every `--help` ([`args::EXIT_CODES`]).
 
 pub mod args;
+pub mod backfill;
 pub mod export;
 pub mod http;
 pub mod net;
@@ -16,7 +17,7 @@ pub mod token;
 
 use std::time::Duration;
 
-use args::{Cli, Command, Connection, GiveUp};
+use args::{BackfillArgs, Cli, Command, Connection, GiveUp};
 use export::source::{FeedSource, ListSource};
 use export::{ExportError, Options, Outcome};
 use http::{Api, RetryPolicy};
@@ -43,6 +44,101 @@ pub async fn run(cli: Box<Cli>) -> u8 {
         }
         Command::Follow(args) => {
             exporting(Options::from_follow(&args), &args.connection, GiveUp::Never).await
+        }
+        Command::Backfill(args) => backfilling(&args).await,
+    }
+}
+
+async fn backfilling(args: &BackfillArgs) -> u8 {
+    use std::io::IsTerminal;
+    let lookup = |name: &str| match name {
+        audit_shared::config::ENV_TABLE_NAME => Some(args.table.clone()),
+        audit_shared::config::ENV_DYNAMODB_ENDPOINT => {
+            args.endpoint.clone().or_else(|| std::env::var(name).ok())
+        }
+        audit_shared::config::ENV_REGION => {
+            args.region.clone().or_else(|| std::env::var(name).ok())
+        }
+        audit_shared::config::ENV_SHARDS => Some(args.shards.to_string()),
+        audit_shared::config::ENV_TLS_TRUST => std::env::var(name).ok(),
+        _ => None,
+    };
+    let config = match audit_shared::config::Config::from_lookup(lookup) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("audit: {e} (try 'audit backfill --help')");
+            return EXIT_USAGE;
+        }
+    };
+    let client = match audit_shared::store::dynamo_client(&config).await {
+        Ok(client) => client,
+        Err(e) => {
+            eprintln!("audit: cannot build the DynamoDB client: {e}");
+            return EXIT_FAILED;
+        }
+    };
+    let options = backfill::Options {
+        table: args.table.clone(),
+        ledger_table: args.ledger_table.clone(),
+        shards: args.shards,
+        segments: args.segments,
+        page_size: args.page_size,
+        concurrency: args.concurrency,
+        max_wcu: args.max_wcu,
+        state: args.state.clone(),
+        dry_run: args.dry_run,
+        stop_after_items: args.stop_after_items,
+    };
+    let tty = std::io::stderr().is_terminal();
+    let verb = if args.dry_run {
+        "would change"
+    } else {
+        "changed"
+    };
+    let progress = move |p: &backfill::Progress| {
+        let line = format!(
+            "audit: backfill: {} items scanned, {} {verb}, {}/{} segments done, {:.0} WCU/s",
+            p.scanned, p.changed, p.segments_done, p.segments, p.wcu
+        );
+        if tty {
+            eprint!("\r{line}   ");
+        } else {
+            eprintln!("{line}");
+        }
+    };
+    let result = backfill::run(client, &options, &progress).await;
+    if tty {
+        eprintln!();
+    }
+    match result {
+        Ok(report) => {
+            eprintln!(
+                "audit: backfill: {} items scanned: {} {verb} ({} never sealed, in {} buckets marked pending), \
+                 {} already complete, {} not events, {} changed meanwhile by another writer",
+                report.scanned,
+                report.changed,
+                report.unsealed,
+                report.buckets,
+                report.complete,
+                report.not_events,
+                report.raced
+            );
+            if report.stopped && !args.dry_run {
+                eprintln!(
+                    "audit: backfill stopped before the end; run the same command again to resume"
+                );
+                EXIT_STOPPED
+            } else {
+                EXIT_OK
+            }
+        }
+        Err(error @ backfill::BackfillError::Usage(_)) => {
+            eprintln!("audit: {error} (try 'audit backfill --help')");
+            EXIT_USAGE
+        }
+        Err(error) => {
+            eprintln!("audit: backfill failed: {error}; run the same command again to resume");
+            EXIT_FAILED
         }
     }
 }

@@ -85,6 +85,7 @@ fn help_is_on_standard_output_with_exit_0_for_every_subcommand() {
         vec!["help"],
         vec!["export", "--help"],
         vec!["follow", "--help"],
+        vec!["backfill", "--help"],
         vec!["help", "follow"],
     ] {
         let out = audit(&args);

@@ -4,6 +4,7 @@
 // The whole binary is test code: a panic is how a test fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod backfill;
 mod feed;
 mod formats;
 mod ingest;

@@ -30,10 +30,10 @@ use crate::ledger::{
 const TENANT: &str = "acme";
 
 /// The query handler, called in process as API Gateway would call it for `tenant`.
-struct Handler {
+pub(crate) struct Handler {
     ctx: QueryContext,
-    tenant: String,
-    organizations: Option<String>,
+    pub(crate) tenant: String,
+    pub(crate) organizations: Option<String>,
 }
 
 #[async_trait]
@@ -57,7 +57,7 @@ impl Transport for Handler {
 }
 
 impl Handler {
-    fn over(store: &DynamoStore) -> Self {
+    pub(crate) fn over(store: &DynamoStore) -> Self {
         let ledger = LedgerContext {
             reader: Arc::new(store.clone()),
             keys: Arc::new(FixedKey(signer().verifier_key().unwrap())),
@@ -73,7 +73,7 @@ impl Handler {
         }
     }
 
-    async fn json(&self, path: &str) -> (u16, Value) {
+    pub(crate) async fn json(&self, path: &str) -> (u16, Value) {
         let (status, body) = self.get(path).await.unwrap();
         (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
     }
@@ -135,7 +135,7 @@ async fn sealed_waves(waves: i64) -> (TestTable, DynamoStore) {
     (table, store)
 }
 
-async fn run_verifier(store: &DynamoStore, options: Options) -> Report {
+pub(crate) async fn run_verifier(store: &DynamoStore, options: Options) -> Report {
     let handler = Handler::over(store);
     let mut lines = Vec::new();
     let report = verify(&handler, &options, &mut |l: &str| lines.push(l.to_owned()))
@@ -145,7 +145,7 @@ async fn run_verifier(store: &DynamoStore, options: Options) -> Report {
     report
 }
 
-fn with_key() -> Options {
+pub(crate) fn with_key() -> Options {
     Options {
         key: Some(signer().verifier_key().unwrap()),
         ..Options::default()
