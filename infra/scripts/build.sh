@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Release build of the three Lambda functions with cargo-lambda (strip, LTO, panic=abort
+# Release build of the Lambda functions with cargo-lambda (strip, LTO, panic=abort
 # from the workspace's release profile), as `sam build` does: target/lambda/<name>/bootstrap.
 #
 # template.yaml deploys arm64 (Graviton). Cross-compiling needs the Rust standard library
@@ -36,7 +36,7 @@ EOF
     fi
 fi
 
-packages=(ingest query swagger sealer)
+packages=(ingest query swagger sealer token)
 echo "build.sh: cargo lambda build --release $arch for ${packages[*]}" >&2
 start=$(date +%s)
 cargo lambda build --release "$arch" --locked "${packages[@]/#/--package=}"

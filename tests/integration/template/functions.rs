@@ -101,6 +101,7 @@ fn every_function_runs_arm64_traced_with_its_own_log_group() {
         ("QueryFunction", "query"),
         ("SwaggerFunction", "swagger"),
         ("SealerFunction", "sealer"),
+        ("TokenFunction", "token"),
     ] {
         let f = resource(&t, function);
         assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda");
@@ -145,6 +146,11 @@ fn each_function_reserves_the_concurrency_its_parameter_gives_and_zero_reserves_
             "SwaggerFunction",
             "SwaggerReservedConcurrency",
             "HasSwaggerReservation",
+        ),
+        (
+            "TokenFunction",
+            "TokenReservedConcurrency",
+            "HasTokenReservation",
         ),
     ] {
         assert_eq!(

@@ -372,6 +372,45 @@ fn the_swagger_function_has_no_data_access() {
 }
 
 #[test]
+fn the_cognito_trigger_has_no_data_access_and_only_its_user_pool_may_invoke_it() {
+    let t = template();
+    assert_eq!(
+        role_permissions(&t, "TokenFunction"),
+        permissions("TokenLogGroup", &[])
+    );
+    // Optional: every resource of the trigger exists only with a user pool named.
+    for name in [
+        "TokenLogGroup",
+        "TokenRole",
+        "TokenFunction",
+        "TokenFunctionCognitoPermission",
+        "TokenErrorsAlarm",
+    ] {
+        assert_eq!(
+            resource(&t, name)["Condition"],
+            "HasCognitoTrigger",
+            "{name}"
+        );
+    }
+    assert_eq!(
+        t["Conditions"]["HasCognitoTrigger"],
+        json!({ "Fn::Not": [{ "Fn::Equals": [{ "Ref": "CognitoUserPoolArn" }, ""] }] })
+    );
+    assert_eq!(t["Parameters"]["CognitoUserPoolArn"]["Default"], "");
+    let p = &resource(&t, "TokenFunctionCognitoPermission")["Properties"];
+    assert_eq!(p["Principal"], "cognito-idp.amazonaws.com");
+    assert_eq!(p["Action"], "lambda:InvokeFunction");
+    assert_eq!(p["SourceArn"], json!({ "Ref": "CognitoUserPoolArn" }));
+    assert_eq!(p["SourceAccount"], json!({ "Ref": "AWS::AccountId" }));
+    let env = &resource(&t, "TokenFunction")["Properties"]["Environment"]["Variables"];
+    assert_eq!(env["TENANT_CLAIM"], json!({ "Ref": "TenantClaim" }));
+    assert_eq!(
+        env["ORGANIZATIONS_CLAIM"],
+        json!({ "Ref": "OrganizationsClaim" })
+    );
+}
+
+#[test]
 fn producers_may_only_invoke_the_ingest_function_and_send_to_its_queue() {
     let t = template();
     let policy = resource(&t, "IngestProducerPolicy");

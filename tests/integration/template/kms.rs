@@ -107,5 +107,8 @@ fn logs_queues_the_token_secret_and_function_configuration_use_the_stack_key() {
             _ => {}
         }
     }
-    assert_eq!(log_groups, 5, "four functions and the API access log");
+    assert_eq!(
+        log_groups, 6,
+        "five functions (the Cognito trigger when deployed) and the API access log"
+    );
 }
