@@ -223,3 +223,31 @@ fn a_run_stopped_before_the_end_exits_3_and_resumes() {
     assert_eq!(saved["pages"], 5);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn backfill_refuses_a_state_file_of_another_run_with_exit_2() {
+    let dir = std::env::temp_dir().join(format!("audit-backfill-conv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("state.json");
+    std::fs::write(
+        &state,
+        r#"{"table":"other","segments":4,"positions":[{"at":"start"},{"at":"start"},{"at":"start"},{"at":"start"}]}"#,
+    )
+    .unwrap();
+    // Refused before any request: the endpoint is never called.
+    let out = audit(&[
+        "backfill",
+        "--table=audit",
+        "--ledger-table=audit-ledger",
+        "--shards=4",
+        "--endpoint=http://127.0.0.1:9",
+        "--region=us-east-1",
+        &format!("--state={}", state.display()),
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.starts_with("audit: "), "{err}");
+    assert!(err.contains("(try 'audit backfill --help')"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
