@@ -305,7 +305,11 @@ impl AuditClient {
 
     /// The events handed back since the last call.
     pub fn take_problems(&self) -> Vec<Problem> {
-        let mut problems = self.shared.problems.lock().unwrap_or_else(|p| p.into_inner());
+        let mut problems = self
+            .shared
+            .problems
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         std::mem::take(&mut *problems)
     }
 
@@ -318,7 +322,11 @@ impl AuditClient {
         }
         let problems = self.take_problems();
         let _ = self.worker.await;
-        let mut rest = self.shared.problems.lock().unwrap_or_else(|p| p.into_inner());
+        let mut rest = self
+            .shared
+            .problems
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         let mut problems = problems;
         problems.append(&mut rest);
         ShutdownReport {
@@ -445,7 +453,10 @@ async fn deliver(
         let mut again: Vec<(Pending, String)> = Vec::new();
         match transport.send(&batch).await {
             Ok(outcomes) => {
-                let outcomes = outcomes.into_iter().map(Some).chain(std::iter::repeat(None));
+                let outcomes = outcomes
+                    .into_iter()
+                    .map(Some)
+                    .chain(std::iter::repeat(None));
                 for (event, outcome) in events.into_iter().zip(outcomes) {
                     let counter = match outcome {
                         Some(Outcome::Stored) => &shared.stored,
@@ -479,7 +490,12 @@ async fn deliver(
             Err(TransportError::Fatal(reason)) => {
                 tracing::warn!(events = events.len(), %reason, "batch refused; handing it back");
                 for event in events {
-                    shared.hand_back(event.event, ProblemKind::Failed { reason: reason.clone() });
+                    shared.hand_back(
+                        event.event,
+                        ProblemKind::Failed {
+                            reason: reason.clone(),
+                        },
+                    );
                 }
                 return;
             }
@@ -488,7 +504,11 @@ async fn deliver(
             return;
         }
         if attempt >= config.max_attempts {
-            tracing::warn!(events = again.len(), attempts = attempt, "events not stored after the last attempt");
+            tracing::warn!(
+                events = again.len(),
+                attempts = attempt,
+                "events not stored after the last attempt"
+            );
             for (event, reason) in again {
                 shared.hand_back(event.event, ProblemKind::Failed { reason });
             }

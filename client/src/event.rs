@@ -137,7 +137,12 @@ impl EventBuilder {
     }
 
     /// One changed field.
-    pub fn change(mut self, field: impl Into<String>, old: Option<Value>, new: Option<Value>) -> Self {
+    pub fn change(
+        mut self,
+        field: impl Into<String>,
+        old: Option<Value>,
+        new: Option<Value>,
+    ) -> Self {
         self.event.changes.push(Change {
             field: field.into(),
             old_value: old,
@@ -183,7 +188,10 @@ mod tests {
             assert_eq!(event.event_type, EventTypeRef::Code(202), "{spelling}");
         }
         let error = EventBuilder::new("acme", "Nope").unwrap_err();
-        assert!(error.to_string().contains("unknown event type 'Nope'"), "{error}");
+        assert!(
+            error.to_string().contains("unknown event type 'Nope'"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -8,10 +8,10 @@
 //! message is the whole answer (docs/adr/0014-no-loss-on-the-asynchronous-path.md).
 
 use async_trait::async_trait;
+use audit_shared::ingest::IngestResponse;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 use aws_sdk_lambda::Client;
-use audit_shared::ingest::IngestResponse;
 use serde::Deserialize;
 
 use crate::transport::{Batch, Limits, Outcome, Transport, TransportError};
@@ -162,7 +162,8 @@ mod tests {
         assert_eq!(outcomes[0], Outcome::Stored);
         assert!(matches!(outcomes[1], Outcome::Failed { .. }));
 
-        let not_stored = json!({ "errorType": "EventsNotStored", "errorMessage": answer.to_string() });
+        let not_stored =
+            json!({ "errorType": "EventsNotStored", "errorMessage": answer.to_string() });
         let again = read_answer(Some("Unhandled"), not_stored.to_string().as_bytes(), 2).unwrap();
         assert_eq!(again, outcomes);
 

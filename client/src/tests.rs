@@ -44,7 +44,11 @@ impl Transport for Shared {
     }
 
     async fn send(&self, batch: &Batch) -> Result<Vec<Outcome>, TransportError> {
-        assert!(batch.body.len() <= self.0.limits.max_bytes, "{} bytes", batch.body.len());
+        assert!(
+            batch.body.len() <= self.0.limits.max_bytes,
+            "{} bytes",
+            batch.body.len()
+        );
         assert!(batch.len() <= self.0.limits.max_events);
         let parsed: Value = serde_json::from_slice(&batch.body).unwrap();
         assert_eq!(parsed["events"].as_array().unwrap().len(), batch.len());
@@ -106,7 +110,9 @@ async fn batches_are_as_full_as_the_count_and_byte_limits_allow() {
     };
     let fake = Fake::new(limits, stored);
     let client = AuditClient::new(Shared(fake.clone()), quick());
-    let sizes: Vec<usize> = (0..200).map(|i| [10, 900, 50, 2_500, 300][i % 5] + i % 7).collect();
+    let sizes: Vec<usize> = (0..200)
+        .map(|i| [10, 900, 50, 2_500, 300][i % 5] + i % 7)
+        .collect();
     let mut jsons = Vec::new();
     for (i, size) in sizes.iter().enumerate() {
         let e = event(Some(&format!("e{i}")), *size);
@@ -118,7 +124,9 @@ async fn batches_are_as_full_as_the_count_and_byte_limits_allow() {
     let mut expected = Vec::new();
     let (mut n, mut bytes) = (0, 0);
     for len in &jsons {
-        if n > 0 && (n == limits.max_events || Limits::body_bytes(n + 1, bytes + len) > limits.max_bytes) {
+        if n > 0
+            && (n == limits.max_events || Limits::body_bytes(n + 1, bytes + len) > limits.max_bytes)
+        {
             expected.push(n);
             (n, bytes) = (0, 0);
         }
@@ -148,7 +156,13 @@ async fn an_event_without_id_gets_a_ulid_kept_across_retries_after_a_lost_answer
             Ok(Outcome::Duplicate)
         }
     }
-    let fake = Fake::new(Limits { max_events: 1000, max_bytes: 1 << 20 }, lose_first);
+    let fake = Fake::new(
+        Limits {
+            max_events: 1000,
+            max_bytes: 1 << 20,
+        },
+        lose_first,
+    );
     let client = AuditClient::new(Shared(fake.clone()), quick());
     let id = client.send(event(None, 10)).await.unwrap();
     assert!(ulid::Ulid::from_string(&id).is_ok(), "{id}");
@@ -166,32 +180,66 @@ async fn failed_events_are_retried_alone_and_problems_are_handed_back_with_exact
     fn rule(id: &str, n: u32) -> Result<Outcome, ()> {
         Ok(match id.split('-').next().unwrap() {
             "ok" => Outcome::Stored,
-            "flaky" if n < 3 => Outcome::Failed { reason: "slow".into() },
+            "flaky" if n < 3 => Outcome::Failed {
+                reason: "slow".into(),
+            },
             "flaky" => Outcome::Stored,
             "bad" => Outcome::Rejected {
                 reason: "invalid".into(),
                 errors: vec![FieldError::new("actor.id", "is required")],
             },
-            "taken" => Outcome::Conflict { reason: "taken".into() },
-            _ => Outcome::Failed { reason: "down".into() },
+            "taken" => Outcome::Conflict {
+                reason: "taken".into(),
+            },
+            _ => Outcome::Failed {
+                reason: "down".into(),
+            },
         })
     }
-    let fake = Fake::new(Limits { max_events: 1000, max_bytes: 1 << 20 }, rule);
-    let config = ClientConfig { max_attempts: 4, ..quick() };
+    let fake = Fake::new(
+        Limits {
+            max_events: 1000,
+            max_bytes: 1 << 20,
+        },
+        rule,
+    );
+    let config = ClientConfig {
+        max_attempts: 4,
+        ..quick()
+    };
     let client = AuditClient::new(Shared(fake.clone()), config);
-    for id in ["ok-1", "flaky-1", "bad-1", "taken-1", "never-1", "ok-2", "flaky-2"] {
+    for id in [
+        "ok-1", "flaky-1", "bad-1", "taken-1", "never-1", "ok-2", "flaky-2",
+    ] {
         client.send(event(Some(id), 10)).await.unwrap();
     }
     client.flush().await;
     let c = client.counters();
     // flaky: 2 retries each; never: 3 retries then handed back.
     assert_eq!(
-        (c.sent, c.stored, c.retried, c.rejected, c.conflicting, c.failed),
+        (
+            c.sent,
+            c.stored,
+            c.retried,
+            c.rejected,
+            c.conflicting,
+            c.failed
+        ),
         (4, 4, 2 + 2 + 3, 1, 1, 1)
     );
     assert_eq!(c.requests, 4);
-    let sends: usize = fake.requests.lock().unwrap().iter().map(|r| r.1.len()).sum();
-    assert_eq!(sends as u64, 7 + c.retried, "every send is the first or a counted retry");
+    let sends: usize = fake
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| r.1.len())
+        .sum();
+    assert_eq!(
+        sends as u64,
+        7 + c.retried,
+        "every send is the first or a counted retry"
+    );
     let mut problems: Vec<(String, &str)> = client
         .take_problems()
         .into_iter()
@@ -221,7 +269,13 @@ async fn failed_events_are_retried_alone_and_problems_are_handed_back_with_exact
 
 #[tokio::test(start_paused = true)]
 async fn a_partial_batch_is_flushed_once_its_oldest_event_waited_the_interval() {
-    let fake = Fake::new(Limits { max_events: 1000, max_bytes: 1 << 20 }, stored);
+    let fake = Fake::new(
+        Limits {
+            max_events: 1000,
+            max_bytes: 1 << 20,
+        },
+        stored,
+    );
     let config = ClientConfig {
         flush_interval: Duration::from_secs(2),
         ..ClientConfig::default()
@@ -237,10 +291,19 @@ async fn a_partial_batch_is_flushed_once_its_oldest_event_waited_the_interval() 
 
 #[tokio::test]
 async fn an_event_larger_than_one_request_is_refused_at_once() {
-    let fake = Fake::new(Limits { max_events: 1000, max_bytes: 1_000 }, stored);
+    let fake = Fake::new(
+        Limits {
+            max_events: 1000,
+            max_bytes: 1_000,
+        },
+        stored,
+    );
     let client = AuditClient::new(Shared(fake), quick());
     let error = client.send(event(Some("big"), 2_000)).await.unwrap_err();
-    assert!(matches!(error, SendError::TooLarge { max: 1_000, .. }), "{error}");
+    assert!(
+        matches!(error, SendError::TooLarge { max: 1_000, .. }),
+        "{error}"
+    );
 }
 
 #[test]

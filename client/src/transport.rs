@@ -168,7 +168,12 @@ mod tests {
     #[test]
     fn a_batch_body_is_exactly_as_long_as_limits_computes() {
         let events: Vec<(String, Vec<u8>)> = (0..5)
-            .map(|i| (format!("e{i}"), format!(r#"{{"n":{}}}"#, "1".repeat(i + 1)).into_bytes()))
+            .map(|i| {
+                (
+                    format!("e{i}"),
+                    format!(r#"{{"n":{}}}"#, "1".repeat(i + 1)).into_bytes(),
+                )
+            })
             .collect();
         let batch = Batch::of(events.iter().map(|(id, j)| (id.as_str(), j.as_slice())));
         let total: usize = events.iter().map(|(_, j)| j.len()).sum();

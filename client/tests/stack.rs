@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use audit_client::{
-    async_trait, AuditClient, Batch, ClientConfig, EventBuilder, InvokeTransport, Limits,
-    Outcome, Transport, TransportError, INVOKE_MAX_BYTES, INVOKE_MAX_EVENTS,
+    async_trait, AuditClient, Batch, ClientConfig, EventBuilder, InvokeTransport, Limits, Outcome,
+    Transport, TransportError, INVOKE_MAX_BYTES, INVOKE_MAX_EVENTS,
 };
 use audit_shared::config::Config;
 use base64::Engine;
@@ -81,8 +81,14 @@ impl<T: Transport> Transport for Handle<T> {
     }
     async fn send(&self, batch: &Batch) -> Result<Vec<Outcome>, TransportError> {
         self.0.requests.fetch_add(1, Ordering::SeqCst);
-        self.0.events.fetch_add(batch.len() as u64, Ordering::SeqCst);
-        self.0.sizes.lock().unwrap().push((batch.body.len(), batch.len()));
+        self.0
+            .events
+            .fetch_add(batch.len() as u64, Ordering::SeqCst);
+        self.0
+            .sizes
+            .lock()
+            .unwrap()
+            .push((batch.body.len(), batch.len()));
         self.0.inner.send(batch).await
     }
 }
@@ -90,7 +96,11 @@ impl<T: Transport> Transport for Handle<T> {
 /// Every event id of `tenant` through the query API, page after page, repetitions kept.
 async fn read_ids(tenant: &str) -> Vec<String> {
     let enc = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
-    let token = format!("{}.{}.x", enc(json!({"alg": "none"})), enc(json!({"tenantId": tenant})));
+    let token = format!(
+        "{}.{}.x",
+        enc(json!({"alg": "none"})),
+        enc(json!({"tenantId": tenant}))
+    );
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<http_body_util::Empty<bytes::Bytes>>();
     let base = env("E2E_HTTP_URL");
@@ -108,7 +118,11 @@ async fn read_ids(tenant: &str) -> Vec<String> {
         let response = client.request(request).await.unwrap();
         let status = response.status();
         let body = response.into_body().collect().await.unwrap().to_bytes();
-        assert!(status.is_success(), "{status}: {}", String::from_utf8_lossy(&body));
+        assert!(
+            status.is_success(),
+            "{status}: {}",
+            String::from_utf8_lossy(&body)
+        );
         let page: Value = serde_json::from_slice(&body).unwrap();
         for item in page["items"].as_array().unwrap() {
             ids.push(item["eventId"].as_str().unwrap().to_owned());
@@ -131,14 +145,20 @@ struct Stall(String);
 impl Stall {
     fn start() -> Self {
         let pid = env("E2E_ENGINE_PID");
-        assert!(std::process::Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+        assert!(std::process::Command::new("kill")
+            .args(["-STOP", &pid])
+            .status()
+            .unwrap()
+            .success());
         Self(pid)
     }
 }
 
 impl Drop for Stall {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("kill").args(["-CONT", &self.0]).status();
+        let _ = std::process::Command::new("kill")
+            .args(["-CONT", &self.0])
+            .status();
     }
 }
 
@@ -180,11 +200,14 @@ async fn twenty_thousand_events_in_bursts_through_an_engine_stall_are_each_store
     for burst in 0..EVENTS / BURST {
         for n in 0..BURST {
             // No eventId: the client gives each a ULID that its retries keep.
-            let event = EventBuilder::new(&tenant, ["LoginSuccess", "101", "FlowManualRun", "AlertClear"][n % 4])
-                .unwrap()
-                .actor_id(format!("user-{}", n % 17))
-                .description(format!("burst {burst} event {n}"))
-                .build();
+            let event = EventBuilder::new(
+                &tenant,
+                ["LoginSuccess", "101", "FlowManualRun", "AlertClear"][n % 4],
+            )
+            .unwrap()
+            .actor_id(format!("user-{}", n % 17))
+            .description(format!("burst {burst} event {n}"))
+            .build();
             sent_ids.insert(client.send(event).await.unwrap());
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -197,14 +220,30 @@ async fn twenty_thousand_events_in_bursts_through_an_engine_stall_are_each_store
 
     let c = report.counters;
     let through = counting.events.load(Ordering::SeqCst);
-    eprintln!("rust client: {c:?}; {through} event sends in {} requests; {elapsed:?}",
-        counting.requests.load(Ordering::SeqCst));
-    assert!(report.problems.is_empty(), "{:?}", &report.problems[..report.problems.len().min(3)]);
+    eprintln!(
+        "rust client: {c:?}; {through} event sends in {} requests; {elapsed:?}",
+        counting.requests.load(Ordering::SeqCst)
+    );
+    assert!(
+        report.problems.is_empty(),
+        "{:?}",
+        &report.problems[..report.problems.len().min(3)]
+    );
     assert_eq!(sent_ids.len(), EVENTS);
-    assert_eq!((c.sent, c.rejected, c.conflicting, c.failed), (EVENTS as u64, 0, 0, 0));
+    assert_eq!(
+        (c.sent, c.rejected, c.conflicting, c.failed),
+        (EVENTS as u64, 0, 0, 0)
+    );
     assert_eq!(c.stored + c.duplicate, EVENTS as u64);
-    assert!(c.retried > 0, "the stall outlasted the ingest timeout: some events were retried");
-    assert_eq!(through, EVENTS as u64 + c.retried, "every send is a first send or a counted retry");
+    assert!(
+        c.retried > 0,
+        "the stall outlasted the ingest timeout: some events were retried"
+    );
+    assert_eq!(
+        through,
+        EVENTS as u64 + c.retried,
+        "every send is a first send or a counted retry"
+    );
     assert_eq!(c.requests, counting.requests.load(Ordering::SeqCst));
 
     let ids = read_ids(&tenant).await;
@@ -227,10 +266,17 @@ impl Transport for LoseFirstAnswer {
     }
     async fn send(&self, batch: &Batch) -> Result<Vec<Outcome>, TransportError> {
         let answer = self.inner.send(batch).await;
-        let first = self.lost.lock().unwrap().insert(batch.event_ids[0].clone(), true).is_none();
+        let first = self
+            .lost
+            .lock()
+            .unwrap()
+            .insert(batch.event_ids[0].clone(), true)
+            .is_none();
         if first {
             assert!(answer.is_ok(), "{answer:?}");
-            return Err(TransportError::Retryable("answer lost on the way back".into()));
+            return Err(TransportError::Retryable(
+                "answer lost on the way back".into(),
+            ));
         }
         answer
     }
@@ -240,16 +286,31 @@ impl Transport for LoseFirstAnswer {
 #[ignore = "needs the local stack: tests/e2e/run.sh runs it"]
 async fn an_event_without_id_retried_after_a_lost_answer_is_stored_once() {
     let tenant = tenant("client-rs-lost");
-    let transport = LoseFirstAnswer { inner: transport_of(lambda().await), lost: Mutex::default() };
-    let client = AuditClient::new(transport, ClientConfig { backoff_base: Duration::from_millis(10), ..Default::default() });
+    let transport = LoseFirstAnswer {
+        inner: transport_of(lambda().await),
+        lost: Mutex::default(),
+    };
+    let client = AuditClient::new(
+        transport,
+        ClientConfig {
+            backoff_base: Duration::from_millis(10),
+            ..Default::default()
+        },
+    );
     let mut ids = BTreeSet::new();
     for n in 0..50 {
-        let event = EventBuilder::new(&tenant, "Logout").unwrap().actor_id(format!("u-{n}")).build();
+        let event = EventBuilder::new(&tenant, "Logout")
+            .unwrap()
+            .actor_id(format!("u-{n}"))
+            .build();
         assert!(event.event_id.is_none());
         ids.insert(client.send(event).await.unwrap());
     }
     let c = client.shutdown().await.counters;
-    assert_eq!((c.sent, c.stored, c.duplicate, c.retried, c.failed), (50, 0, 50, 50, 0));
+    assert_eq!(
+        (c.sent, c.stored, c.duplicate, c.retried, c.failed),
+        (50, 0, 50, 50, 0)
+    );
     let read = read_ids(&tenant).await;
     assert_eq!(read.len(), 50, "stored once each");
     assert_eq!(read.into_iter().collect::<BTreeSet<_>>(), ids);
@@ -262,7 +323,10 @@ async fn mixed_sizes_up_to_the_largest_event_fill_each_invoke_to_its_limit_and_n
     let counting = Counting::new(transport_of(lambda().await));
     let client = AuditClient::new(
         Handle(Arc::clone(&counting)),
-        ClientConfig { flush_interval: Duration::from_secs(3600), ..Default::default() },
+        ClientConfig {
+            flush_interval: Duration::from_secs(3600),
+            ..Default::default()
+        },
     );
     // Metadata values of 2,048 characters (the most a value may hold): up to 30 of them
     // make an event of about 62 KB, near the 64 KiB an event may be once stored.
@@ -270,7 +334,10 @@ async fn mixed_sizes_up_to_the_largest_event_fill_each_invoke_to_its_limit_and_n
     let mut sizes = Vec::new();
     for n in 0..600usize {
         let keys = [0, 1, 30, 4, 15, 30, 0, 8][n % 8];
-        let mut builder = EventBuilder::new(&tenant, "ReportDownload").unwrap().actor_id("u-1").event_id(format!("size-{n}"));
+        let mut builder = EventBuilder::new(&tenant, "ReportDownload")
+            .unwrap()
+            .actor_id("u-1")
+            .event_id(format!("size-{n}"));
         for k in 0..keys {
             builder = builder.metadata(format!("k{k}"), value.clone());
         }
@@ -287,7 +354,9 @@ async fn mixed_sizes_up_to_the_largest_event_fill_each_invoke_to_its_limit_and_n
     let mut expected = Vec::new();
     let (mut n, mut bytes) = (0usize, 0usize);
     for len in &sizes {
-        if n > 0 && (n == INVOKE_MAX_EVENTS || Limits::body_bytes(n + 1, bytes + len) > INVOKE_MAX_BYTES) {
+        if n > 0
+            && (n == INVOKE_MAX_EVENTS || Limits::body_bytes(n + 1, bytes + len) > INVOKE_MAX_BYTES)
+        {
             expected.push(n);
             (n, bytes) = (0, 0);
         }
@@ -295,13 +364,19 @@ async fn mixed_sizes_up_to_the_largest_event_fill_each_invoke_to_its_limit_and_n
         bytes += len;
     }
     expected.push(n);
-    eprintln!("largest event {} bytes; requests (bytes, events): {made:?}", sizes.iter().max().unwrap());
+    eprintln!(
+        "largest event {} bytes; requests (bytes, events): {made:?}",
+        sizes.iter().max().unwrap()
+    );
     assert!(made.iter().all(|(bytes, _)| *bytes <= INVOKE_MAX_BYTES));
     assert_eq!(made.iter().map(|(_, n)| *n).collect::<Vec<_>>(), expected);
     let mut first = 0;
     for (bytes, count) in &made[..made.len() - 1] {
         first += count;
-        assert!(bytes + 1 + sizes[first] > INVOKE_MAX_BYTES, "a request had room for the next event");
+        assert!(
+            bytes + 1 + sizes[first] > INVOKE_MAX_BYTES,
+            "a request had room for the next event"
+        );
     }
     assert_eq!(read_ids(&tenant).await.len(), 600);
 }

@@ -113,7 +113,9 @@ fn settings() -> Result<Settings, String> {
         seal_interval: Duration::from_secs(env_or("LOCAL_SEAL_INTERVAL", 3u64)?),
         async_invoke: AsyncInvoke {
             retries: env_or("LOCAL_ASYNC_RETRIES", 2u32)?,
-            first_delay: Duration::from_secs_f64(env_or("LOCAL_ASYNC_RETRY_DELAY", 60f64)?.max(0.0)),
+            first_delay: Duration::from_secs_f64(
+                env_or("LOCAL_ASYNC_RETRY_DELAY", 60f64)?.max(0.0),
+            ),
             dead_letters: Some(state_dir.join("dead-letters")),
         },
         state_dir,

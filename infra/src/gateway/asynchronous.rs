@@ -151,7 +151,12 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("dead-letters-{}", std::process::id()));
         let calls = Arc::new(AtomicU32::new(0));
         let payload = br#"{"events":[{"eventId":"x"}]}"#.to_vec();
-        let outcome = run(flaky(9, Arc::clone(&calls)), config(Some(dir.clone())), payload.clone()).await;
+        let outcome = run(
+            flaky(9, Arc::clone(&calls)),
+            config(Some(dir.clone())),
+            payload.clone(),
+        )
+        .await;
         assert_eq!(calls.load(Ordering::SeqCst), 3);
         let AsyncOutcome::DeadLettered { file: Some(file) } = outcome else {
             panic!("{outcome:?}");

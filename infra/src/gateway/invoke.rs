@@ -147,8 +147,8 @@ mod tests {
     use tower::ServiceExt;
 
     use super::super::cors::Cors;
-    use super::super::AsyncInvoke;
     use super::super::runtime::{in_process_invoke, HttpFunction};
+    use super::super::AsyncInvoke;
     use super::*;
 
     fn gateway() -> Gateway {
