@@ -162,7 +162,8 @@ struct Pending {
 }
 
 enum Command {
-    Event(Pending),
+    /// Boxed: an event is far larger than the other commands.
+    Event(Box<Pending>),
     Flush(oneshot::Sender<()>),
     Shutdown(oneshot::Sender<()>),
 }
@@ -280,11 +281,11 @@ impl AuditClient {
             });
         }
         self.tx
-            .send(Command::Event(Pending {
+            .send(Command::Event(Box::new(Pending {
                 id: id.clone(),
                 json,
                 event,
-            }))
+            })))
             .await
             .map_err(|_| SendError::Closed)?;
         Ok(id)
@@ -397,7 +398,7 @@ async fn run(
                             let Ok(permit) = Arc::clone(&slots).acquire_owned().await else { break };
                             dispatch(filling.take(), permit, &mut tasks);
                         }
-                        filling.push(event);
+                        filling.push(*event);
                         if filling.events.len() >= limits.max_events {
                             let Ok(permit) = Arc::clone(&slots).acquire_owned().await else { break };
                             dispatch(filling.take(), permit, &mut tasks);

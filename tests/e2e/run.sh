@@ -70,7 +70,7 @@ if [ "$suite" = all ] || [ "$suite" = e2e ]; then
   .venv/bin/python -m pytest -q -p no:cacheprovider tests/e2e || status=$?
   # The producer libraries against the same stack: 20,000 events through an engine stall,
   # a lost answer, the batching limits (Rust, then TypeScript).
-  cargo test --locked -q -p audit-client --test stack -- --ignored --test-threads=1 || status=$?
+  cargo test --locked -q -p audit-client --test stack -- --ignored --test-threads=1 --nocapture || status=$?
   bash clients/typescript/run-tests.sh stack || status=$?
 fi
 if [ "$suite" = all ] || [ "$suite" = browser ]; then
