@@ -86,11 +86,15 @@ impl<T: Transport> Transport for Handle<T> {
         self.0
             .events
             .fetch_add(batch.len() as u64, Ordering::SeqCst);
+        let first = batch.event_ids[0]
+            .strip_prefix("size-")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(usize::MAX);
         self.0
             .sizes
             .lock()
             .unwrap()
-            .push((batch.body.len(), batch.len()));
+            .push((batch.body.len(), batch.len(), first));
         self.0.inner.send(batch).await
     }
 }
