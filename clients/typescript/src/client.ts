@@ -144,10 +144,13 @@ export class AuditClient {
     while (this.queuedEvents >= this.config.queueCapacity) {
       await new Promise<void>((resolve) => this.capacityWaiters.push(resolve));
     }
-    await this.dispatching;
-    if (this.filling.length > 0 && (this.filling.length >= maxEvents || bodyBytes(this.filling.length + 1, this.fillingBytes + bytes) > maxBytes)) {
-      this.enqueueDispatch();
+    // Checked again after every wait: another send() may have filled the batch meanwhile;
+    // from the check to the push nothing awaits, so no batch exceeds the limits.
+    for (;;) {
       await this.dispatching;
+      const fits = this.filling.length < maxEvents && bodyBytes(this.filling.length + 1, this.fillingBytes + bytes) <= maxBytes;
+      if (this.filling.length === 0 || fits) break;
+      this.enqueueDispatch();
     }
     this.filling.push({ id, json, bytes, event: withId });
     this.fillingBytes += bytes;

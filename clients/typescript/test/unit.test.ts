@@ -69,6 +69,15 @@ test("batches are as full as the count and byte limits allow", async () => {
   }
 });
 
+test("concurrent sends never overfill a batch", async () => {
+  const fake = new Fake({ maxEvents: 7, maxBytes: 2_000 }, () => ({ status: "stored" }));
+  const client = new AuditClient(fake, quick);
+  await Promise.all(Array.from({ length: 200 }, (_, i) => client.send(event(`c${i}`, 40 + (i % 13) * 20))));
+  const report = await client.shutdown();
+  assert.equal(report.counters.sent, 200);
+  assert.equal(fake.requests.reduce((s, r) => s + r.ids.length, 0), 200);
+});
+
 test("an event without id gets a ULID kept across the retry after a lost answer", async () => {
   const fake = new Fake({ maxEvents: 1000, maxBytes: 1 << 20 }, (_, n) => (n === 1 ? "lost" : { status: "duplicate" }));
   const client = new AuditClient(fake, quick);
