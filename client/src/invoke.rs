@@ -31,14 +31,14 @@ pub const EVENTS_NOT_STORED: &str = "EventsNotStored";
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// use audit_client::{AuditClient, ClientConfig, InvokeTransport};
 ///
-/// let sdk = aws_config_from_your_app().await;
-/// let lambda = aws_sdk_lambda::Client::new(&sdk);
+/// // Built from your app's SDK configuration (`aws_sdk_lambda::Config::from(&sdk_config)`).
+/// let lambda = aws_sdk_lambda::Client::from_conf(lambda_config_of_your_app());
 /// let client = AuditClient::new(
 ///     InvokeTransport::new(lambda, "arn:aws:lambda:eu-west-1:123456789012:function:audit-ingest"),
 ///     ClientConfig::default(),
 /// );
 /// # Ok(()) }
-/// # async fn aws_config_from_your_app() -> aws_sdk_lambda::config::Config { unimplemented!() }
+/// # fn lambda_config_of_your_app() -> aws_sdk_lambda::Config { unimplemented!() }
 /// ```
 #[derive(Debug, Clone)]
 pub struct InvokeTransport {

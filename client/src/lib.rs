@@ -15,8 +15,9 @@
 //! use audit_client::{AuditClient, ClientConfig, EventBuilder, InvokeTransport};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let sdk = aws_config_of_your_app().await;
-//! let transport = InvokeTransport::new(aws_sdk_lambda::Client::new(&sdk), "audit-ingest");
+//! // From your app's SDK configuration: `aws_sdk_lambda::Config::from(&sdk_config)`.
+//! let lambda = aws_sdk_lambda::Client::from_conf(lambda_config_of_your_app());
+//! let transport = InvokeTransport::new(lambda, "audit-ingest");
 //! let client = AuditClient::new(transport, ClientConfig::default());
 //!
 //! let event = EventBuilder::new("acme", "FlowChange")?
@@ -30,7 +31,7 @@
 //! assert_eq!(report.counters.failed, 0);
 //! # let _ = event_id;
 //! # Ok(()) }
-//! # async fn aws_config_of_your_app() -> aws_sdk_lambda::config::Config { unimplemented!() }
+//! # fn lambda_config_of_your_app() -> aws_sdk_lambda::Config { unimplemented!() }
 //! ```
 //!
 //! Which transport to choose, and the raw contracts beneath them: README, "Sending
