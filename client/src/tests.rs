@@ -147,6 +147,33 @@ async fn batches_are_as_full_as_the_count_and_byte_limits_allow() {
 }
 
 #[tokio::test]
+async fn sqs_messages_are_packed_to_256_kb() {
+    let limits = Limits {
+        max_events: audit_shared::limits::MAX_BATCH_EVENTS,
+        max_bytes: SQS_MAX_BYTES,
+    };
+    let fake = Fake::new(limits, stored);
+    let client = AuditClient::new(Shared(fake.clone()), quick());
+    for i in 0..100 {
+        client
+            .send(event(Some(&format!("s{i}")), 20_000 + i * 37))
+            .await
+            .unwrap();
+    }
+    client.shutdown().await;
+    let requests = fake.requests.lock().unwrap().clone();
+    // About 20 KB each: 12 to a message, the 13th would pass 262,144 bytes.
+    assert!(requests.iter().all(|(bytes, _)| *bytes <= SQS_MAX_BYTES));
+    assert!(requests[..requests.len() - 1]
+        .iter()
+        .all(|(bytes, _)| bytes + 20_000 > SQS_MAX_BYTES));
+    assert_eq!(
+        requests.iter().map(|(_, ids)| ids.len()).sum::<usize>(),
+        100
+    );
+}
+
+#[tokio::test]
 async fn an_event_without_id_gets_a_ulid_kept_across_retries_after_a_lost_answer() {
     // Every event's first answer is lost.
     fn lose_first(_: &str, n: u32) -> Result<Outcome, ()> {
