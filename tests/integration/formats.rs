@@ -165,11 +165,12 @@ async fn ndjson_csv_and_ocsf_pages_hold_exactly_the_items_of_the_json_pages() {
         items.len()
     );
 
-    // NDJSON: one line per item, each the item; the same pages and tokens.
+    // NDJSON: one line per item, each the item; the same pages, each with a token when the
+    // JSON page has one (tokens are encrypted with a fresh nonce: never twice the same text).
     let ndjson_pages = walk(&ctx, query, "ndjson", "application/x-ndjson").await;
     let mut lines = Vec::new();
     for (page, token) in ndjson_pages.iter().zip(&tokens) {
-        assert_eq!(page.header("x-next-token").map(str::to_owned), *token);
+        assert_eq!(page.header("x-next-token").is_some(), token.is_some());
         let text = String::from_utf8(page.body.clone()).unwrap();
         assert!(text.is_empty() || text.ends_with('\n'));
         for line in text.lines() {

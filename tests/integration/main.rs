@@ -10,5 +10,6 @@ mod ingest;
 mod ledger;
 mod proof;
 mod query;
+mod scope;
 mod store;
 mod template;
