@@ -8,6 +8,7 @@ mod feed;
 mod formats;
 mod ingest;
 mod ledger;
+mod numbers;
 mod proof;
 mod query;
 mod scope;

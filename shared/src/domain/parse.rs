@@ -292,15 +292,14 @@ fn parse_changes(value: &Value, errors: &mut ValidationErrors) -> Vec<Change> {
             let field = c
                 .required_text("field", errors)
                 .filter(|s| check_text(&c.field("field"), s, MAX_SHORT_TEXT_CHARS, errors))?;
-            // Every stored value must have an RFC 8785 form, or the event could have no
-            // leaf in the ledger: integers beyond ±(2^53 - 1) are refused here.
+            // The one rule for numbers (ADR 0010): every number must have an RFC 8785
+            // form that is no integer beyond ±(2^53 - 1), and be one DynamoDB stores, or
+            // the event could have no leaf, fail to store, or be served in a form another
+            // implementation cannot hash or send back.
             for name in ["oldValue", "newValue"] {
                 if let Some(value) = c.get(name) {
-                    if audit_ledger::jcs::canonicalize(value).is_err() {
-                        errors.push(
-                            c.field(name),
-                            "numbers must be integers within ±(2^53 - 1) or decimals (RFC 8785); send larger integers as strings",
-                        );
+                    if let Err(e) = audit_ledger::jcs::check_numbers(value) {
+                        errors.push(c.field(name), format!("{NUMBER_RULE} ({e})"));
                     }
                 }
             }
@@ -312,6 +311,9 @@ fn parse_changes(value: &Value, errors: &mut ValidationErrors) -> Vec<Change> {
         })
         .collect()
 }
+
+/// The rule every number of `oldValue` and `newValue` must follow, as stated to a sender.
+pub const NUMBER_RULE: &str = "numbers must be zero or of a magnitude from 1e-130 to below 1e126, and integers (also when written as decimals or with an exponent, such as 1e16) must lie within ±(2^53 - 1); send other values as strings";
 
 /// `text` with each control character written as a Rust escape (`\u{7}`), others as is.
 fn escape_controls(text: &str) -> String {
@@ -660,8 +662,19 @@ mod tests {
             "changes[0].newValue",
             "within ±(2^53 - 1)",
         );
+        // What the table cannot store, and what is served as an integer beyond 2^53.
+        rejects(
+            with("changes", json!([{ "field": "a", "oldValue": 1.5e300 }])),
+            "changes[0].oldValue",
+            "from 1e-130 to below 1e126",
+        );
+        rejects(
+            with("changes", json!([{ "field": "a", "oldValue": [1e16] }])),
+            "changes[0].oldValue",
+            "/0",
+        );
         let ok =
-            json!([{ "field": "a", "oldValue": 9_007_199_254_740_991u64, "newValue": 1.5e300 }]);
+            json!([{ "field": "a", "oldValue": 9_007_199_254_740_991u64, "newValue": 1.5e21 }]);
         assert!(AuditEvent::parse(&with("changes", ok), now()).is_ok());
     }
 
