@@ -121,7 +121,9 @@ fn assert_hides(answer: &Answer, what: &str) {
     // An error reports no read to anyone, so the same figures whatever was read.
     let answered = timing.starts_with("total;dur=") && !timing.contains(',');
     let refused = answer.status >= 400
-        && timing.starts_with("db;dur=0.0, read;desc=\"items=0 fetched=0 rcu=0\", total;dur=");
+        && timing.starts_with(
+            "db;dur=0.0, read;desc=\"items=0 fetched=0 rcu=0 requests=0\", total;dur=",
+        );
     assert!(
         answered || refused,
         "{what}: Server-Timing counts what was read: {timing}"

@@ -33,7 +33,8 @@
 //!   ([`ledger`]).
 //!
 //! Every response carries
-//! `Server-Timing: db;dur=<ms>, read;desc="items=<n> fetched=<n> rcu=<units>"`,
+//! `Server-Timing: db;dur=<ms>, read;desc="items=<n> fetched=<n> rcu=<units> requests=<n>"`
+//! (a caller scoped to organizations gets `total;dur=<ms>` only),
 //! the same figures are logged with the request id, and errors are
 //! `application/problem+json` ([`error`]). Every request to one of these routes also writes
 //! one CloudWatch Embedded Metric Format line to [`QueryContext::metrics`]
@@ -279,8 +280,8 @@ pub async fn handle(ctx: &QueryContext, request: Request) -> Response<Body> {
         format!("total;dur={total_ms:.1}")
     } else {
         format!(
-            "db;dur={db_ms:.1}, read;desc=\"items={} fetched={} rcu={}\", total;dur={total_ms:.1}",
-            stats.items_read, stats.items_fetched, stats.read_capacity,
+            "db;dur={db_ms:.1}, read;desc=\"items={} fetched={} rcu={} requests={}\", total;dur={total_ms:.1}",
+            stats.items_read, stats.items_fetched, stats.read_capacity, stats.requests,
         )
     };
     if let Ok(value) = HeaderValue::from_str(&timing) {
