@@ -306,4 +306,21 @@ async fn accept_chooses_the_format_the_parameter_wins_and_refusals_name_their_ca
     let bad = get(&ctx, "pageSize=3&format=xml", Some("text/csv")).await;
     assert_eq!(bad.status, 400);
     assert_eq!(bad.json()["errors"][0]["parameter"], "format");
+    // RFC 9110: q=0 excludes a type even where a wider range accepts it.
+    let not_json = get(&ctx, "pageSize=3", Some("application/json;q=0, */*")).await;
+    assert_eq!(not_json.status, 200);
+    assert_ne!(not_json.header("content-type"), Some("application/json"));
+    let none = get(&ctx, "pageSize=3", Some("text/*;q=1, text/csv;q=0")).await;
+    assert_eq!(none.status, 406);
+    // A q that is no qvalue: 400 naming Accept, as a header.
+    for accept in ["text/csv;q=1.5", "text/csv;q=-1", "text/csv;q=abc"] {
+        let invalid = get(&ctx, "pageSize=3", Some(accept)).await;
+        assert_eq!(invalid.status, 400, "{accept}");
+        let problem = invalid.json();
+        assert_eq!(problem["errors"][0]["parameter"], "Accept", "{accept}");
+        assert_eq!(
+            problem["detail"], "1 header parameter is invalid.",
+            "{accept}"
+        );
+    }
 }

@@ -62,7 +62,9 @@ pub mod ledger;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use audit_shared::api::params::{negotiate_format, parse_event_id, NEXT_TOKEN, PAGE_NUMBER};
+use audit_shared::api::params::{
+    negotiate_format, parse_event_id, FormatRefusal, NEXT_TOKEN, PAGE_NUMBER,
+};
 use audit_shared::api::routes::{self, Case, Function, Operation, RouteMatch, EVENT_ID};
 use audit_shared::api::{parse_list_query, EventPage, PROBLEM_JSON};
 use audit_shared::catalog::{CATEGORIES, EVENT_TYPES};
@@ -558,13 +560,16 @@ async fn list(
 
 /// The format of an answer served in several formats (the listing's, the feed's): the
 /// `format` parameter's choice, else the one the `Accept` header negotiates (406 when it
-/// accepts none).
+/// accepts none, 400 when a `q` is invalid).
 fn format_of(request: &Request, chosen: Option<Format>) -> Result<Format, ApiError> {
     let accept = request
         .headers()
         .get(ACCEPT)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    negotiate_format(chosen, accept.as_deref()).map_err(ApiError::NotAcceptable)
+    negotiate_format(chosen, accept.as_deref()).map_err(|refusal| match refusal {
+        FormatRefusal::NotAcceptable(e) => ApiError::NotAcceptable(e),
+        FormatRefusal::Invalid(e) => ApiError::BadHeader(e),
+    })
 }
 
 /// `<path?same filters&nextToken=...>; rel="next"`, relative to the request's own URL.

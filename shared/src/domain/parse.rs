@@ -218,7 +218,14 @@ fn parse_actor(r: &Reader<'_>, errors: &mut ValidationErrors) -> Option<Actor> {
             }
         },
     };
-    let id = a.text("id", MAX_SHORT_TEXT_CHARS, errors);
+    let id = match a.get("id") {
+        None => None,
+        Some(Value::String(s)) => reference_id("actor.id", s, errors).then(|| s.clone()),
+        Some(_) => {
+            errors.push("actor.id", "must be a string");
+            None
+        }
+    };
     if id.is_none() && a.get("id").is_none() && actor_type != Some(ActorType::System) {
         errors.push("actor.id", "is required unless actor.type is \"system\"");
     }
@@ -256,7 +263,7 @@ fn parse_target(value: &Value, errors: &mut ValidationErrors) -> Option<Target> 
         .and_then(|s| push_err(Identifier::parse("target.type", s), errors));
     let id = t
         .required_text("id", errors)
-        .filter(|s| check_text("target.id", s, MAX_SHORT_TEXT_CHARS, errors));
+        .filter(|s| reference_id("target.id", s, errors));
     let name = t.text("name", MAX_SHORT_TEXT_CHARS, errors);
     Some(Target {
         target_type: target_type?,
@@ -310,6 +317,18 @@ fn parse_changes(value: &Value, errors: &mut ValidationErrors) -> Vec<Change> {
             })
         })
         .collect()
+}
+
+/// An actor's or a target's id by the rule the listing's `actorId`/`targetId` also follow
+/// ([`super::check_reference_id`]); pushes an error and answers false when broken.
+fn reference_id(field: &str, text: &str, errors: &mut ValidationErrors) -> bool {
+    match super::check_reference_id(text, MAX_SHORT_TEXT_CHARS) {
+        Ok(()) => true,
+        Err(message) => {
+            errors.push(field, message);
+            false
+        }
+    }
 }
 
 /// The rule every number of `oldValue` and `newValue` must follow, as stated to a sender.
@@ -772,5 +791,19 @@ mod tests {
         assert_eq!(e.content_fingerprint(), again.content_fingerprint());
         let other = AuditEvent::parse(&with("description", json!("other")), now()).unwrap();
         assert_ne!(e.content_fingerprint(), other.content_fingerprint());
+    }
+
+    #[test]
+    fn actor_and_target_ids_refuse_tab_cr_and_lf_as_the_listing_does() {
+        for bad in ["u\t1", "u\r1", "u\n1", "u\u{7}1"] {
+            let mut actor = valid()["actor"].clone();
+            actor["id"] = json!(bad);
+            rejects(with("actor", actor), "actor.id", "control characters");
+            let mut target = valid()["target"].clone();
+            target["id"] = json!(bad);
+            rejects(with("target", target), "target.id", "control characters");
+        }
+        // A description may still hold lines and tabs.
+        assert!(AuditEvent::parse(&with("description", json!("a\tb\nc")), now()).is_ok());
     }
 }
