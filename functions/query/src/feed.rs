@@ -1,5 +1,5 @@
 //! `GET /api/Audit/feed`: every event of the caller's scope once, in leaf order, from a
-//! signed cursor (docs/api.md, "The feed").
+//! encrypted cursor (docs/api.md, "The feed").
 //!
 //! The feed reads only sealed leaves: the entry bundles of the tenant's ledger from the
 //! cursor's leaf index up to the latest checkpoint's tree size. A leaf's entry

@@ -24,7 +24,7 @@
 //!   satisfies is a 406 naming `Accept`), with its pagination also in the `X-Has-More`,
 //!   `X-Next-Token` and `Link` headers;
 //! - `GET /api/Audit/{eventId}`: one event, 404 when absent, expired or out of scope;
-//! - `GET /api/Audit/feed`: sealed events in leaf order from a signed cursor ([`feed`]), in
+//! - `GET /api/Audit/feed`: sealed events in leaf order from an encrypted cursor ([`feed`]), in
 //!   the same formats, with `X-Next-Cursor`, `X-Has-More` and, when caught up,
 //!   `Retry-After`;
 //! - `GET /api/Audit/eventTypes`, `GET /api/Audit/categories`: the catalog;

@@ -32,7 +32,7 @@ pub const EXAMPLE_REQUESTS: [(&str, &str); 4] = [
     ),
 ];
 
-/// The tenant of the listing's example page, which [`example_next_token`] is signed for.
+/// The tenant of the listing's example page, which [`example_next_token`] is encrypted for.
 pub const EXAMPLE_TENANT: &str = "acme";
 
 /// A genuine `nextToken`: the one the listing's example page would carry, encrypted with the
