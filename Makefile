@@ -56,11 +56,12 @@ openapi-validate: ## validate docs/openapi.json with an independent OpenAPI 3.1 
 venv: ## create .venv/ and install the pinned Python tools (cfn-lint, SAM CLI, cargo-lambda) if changed
 	bash infra/scripts/venv.sh >/dev/null
 
-ledger-check: ## the ledger's test vectors (tests/fixtures/ledger/vectors.json) recomputed by an independent Python implementation
+ledger-check: ## the ledger's test vectors (tests/fixtures/ledger/vectors.json) recomputed by an independent Python implementation, their numbers also by JavaScript
 	bin="$$(bash infra/scripts/venv.sh --env ledger infra/python/ledger-requirements.txt)"; \
 	"$$bin/python" tests/ledger/check_vectors.py | grep -v '^ok '
+	node tests/ledger/check_numbers.mjs | grep -v '^ok '
 
-ocsf-check: ## every OCSF record of tests/fixtures/ocsf/records.json (all 36 event types) validated against the OCSF schema by an independent validator
+ocsf-check: ## every OCSF record of tests/fixtures/ocsf/records.json (all 36 event types) validated against the OCSF schema by an independent validator, every enum id compared with its caption (and five inconsistent records shown refused)
 	bin="$$(bash infra/scripts/venv.sh --env ocsf infra/python/ocsf-requirements.txt)"; \
 	"$$bin/python" tests/ocsf/check_records.py | grep -v '^ok '
 
