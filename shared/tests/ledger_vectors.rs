@@ -237,3 +237,29 @@ fn the_vector_checkpoints_verify_chain_and_extend_each_other() {
         );
     }
 }
+
+#[test]
+fn the_number_vectors_follow_ingestions_rule_and_the_stores_round_trip() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(PATH).unwrap()).unwrap();
+    let section = &file["numbers"];
+    for n in section["accepted"].as_array().unwrap() {
+        let input: Value = serde_json::from_str(n["input"].as_str().unwrap()).unwrap();
+        assert_eq!(jcs::check_numbers(&input), Ok(()), "{n}");
+        // As the store writes and reads it back, then as the API serves it.
+        let stored: AttributeValue = serde_dynamo::to_attribute_value(&input).unwrap();
+        let back: Value = serde_dynamo::from_attribute_value(stored).unwrap();
+        assert_eq!(back.to_string(), n["served"].as_str().unwrap(), "{n}");
+        let canonical = String::from_utf8(jcs::canonicalize(&back).unwrap()).unwrap();
+        assert_eq!(canonical, n["canonical"].as_str().unwrap(), "{n}");
+        assert_eq!(
+            jcs::canonicalize(&input).unwrap(),
+            canonical.as_bytes(),
+            "{n}"
+        );
+    }
+    for text in section["refused"].as_array().unwrap() {
+        let input: Value = serde_json::from_str(text.as_str().unwrap()).unwrap();
+        assert!(jcs::check_numbers(&input).is_err(), "{text}");
+    }
+}

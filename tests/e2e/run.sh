@@ -18,6 +18,8 @@ free_port() {
 
 # The function binaries are built beside the gateway: LOCAL_BOOTSTRAP_DIR is its directory.
 cargo build --locked -q -p audit-local -p ingest -p query -p swagger -p sealer -p audit-verify -p audit-cli --bins
+# The producer library's tests against this stack (client/tests/stack.rs), built now.
+cargo test --locked -q -p audit-client --test stack --no-run
 # The independent ledger check's own environment (cryptography, rfc8785).
 ledger_bin="$(bash infra/scripts/venv.sh --env ledger infra/python/ledger-requirements.txt)"
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
@@ -47,6 +49,7 @@ AUDIT_DYNAMODB_ENDPOINT="$endpoint" AWS_REGION=us-east-1 AUDIT_TABLE_NAME=audit-
   LOCAL_HTTP_PORT="$http_port" LOCAL_INVOKE_PORT="$invoke_port" SEED="${E2E_SEED:-200}" \
   LOCAL_RUNTIME="$runtime" LOCAL_RIE="$rie" LOCAL_BOOTSTRAP_DIR="$target_dir/debug" \
   LOCAL_INGEST_TIMEOUT="$ingest_timeout" LOCAL_CORS_ALLOWED_ORIGINS="$cors_origin" \
+  LOCAL_ASYNC_RETRY_DELAY=1 \
   "$target_dir/debug/gateway" > "$log" 2>&1 &
 gateway_pid=$!
 for _ in $(seq 1 240); do
@@ -69,6 +72,10 @@ export E2E_SEAL_INTERVAL="${LOCAL_SEAL_INTERVAL:-3}"
 status=0
 if [ "$suite" = all ] || [ "$suite" = e2e ]; then
   .venv/bin/python -m pytest -q -p no:cacheprovider tests/e2e || status=$?
+  # The producer libraries against the same stack: 20,000 events through an engine stall,
+  # a lost answer, the batching limits (Rust, then TypeScript).
+  cargo test --locked -q -p audit-client --test stack -- --ignored --test-threads=1 --nocapture || status=$?
+  bash clients/typescript/run-tests.sh stack || status=$?
 fi
 if [ "$suite" = all ] || [ "$suite" = browser ]; then
   bash tests/browser/run.sh || status=$?

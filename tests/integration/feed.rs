@@ -384,3 +384,65 @@ async fn a_scoped_caller_sees_its_organizations_and_a_cursor_is_bound_to_scope_a
     assert!(ok.headers["content-type"].starts_with("application/x-ndjson"));
     table.delete().await;
 }
+
+/// The `requests=` figure of a `Server-Timing` header.
+fn requests_of(timing: &str) -> u64 {
+    let at = timing
+        .find("requests=")
+        .expect("requests= in Server-Timing")
+        + 9;
+    timing[at..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_page_of_one_with_a_rare_category_reads_in_batches_not_one_leaf_per_round_trip() {
+    // 6,000 leaves; the three events of category 700 sort last in their bucket.
+    let table = TestTable::new().await;
+    let store = table.store(4);
+    let clock = TestClock::at(T0 + 5_000);
+    let ingest = ingest_ctx(&store, clock.clone());
+    let batches: Vec<Vec<String>> = (0..30)
+        .map(|b| (0..200).map(|i| format!("e-{b:02}-{i:03}")).collect())
+        .collect();
+    futures::future::join_all(batches.iter().map(|ids| ingest_batch(&ingest, TENANT, ids))).await;
+    let at = iso(T0 - 3_600_000);
+    let rare: Vec<String> = (0..3).map(|i| format!("z-node-{i}")).collect();
+    ingest_at(
+        &ingest,
+        rare.iter()
+            .map(|id| event_json(TENANT, id, 701, &at))
+            .collect(),
+    )
+    .await;
+    seal_at(&store, T0 + BUCKET_MILLIS + SETTLE).await;
+    let ctx = query_ctx(&store, TestClock::at(T0 + BUCKET_MILLIS + SETTLE));
+
+    let started = std::time::Instant::now();
+    let page = get(&ctx, TENANT, None, "pageSize=1&category=700").await;
+    let took = started.elapsed();
+    assert_eq!(page.status, 200, "{}", page.body);
+    let timing = &page.headers["server-timing"];
+    let requests = requests_of(timing);
+    eprintln!("feed pageSize=1&category=700 on 6,003 leaves: {timing}, {took:?}");
+    assert!(requests <= 25, "{requests} round trips: {timing}");
+    assert!(timing.contains("items=2001 "), "the whole budget: {timing}");
+    assert!(took < ctx.deadline * 3 / 4, "{took:?}");
+    assert_eq!(
+        page.body["items"],
+        json!([]),
+        "the matches are past the budget"
+    );
+    assert_eq!(page.body["hasMore"], json!(true));
+
+    // Followed, every match once, each page within the same bound, ending right after its
+    // item.
+    let (ids, _, pages) = follow(&ctx, None, "pageSize=1&category=700", None).await;
+    assert_eq!(ids, rare);
+    assert!(pages <= 10, "{pages} pages");
+    table.delete().await;
+}

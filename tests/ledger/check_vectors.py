@@ -5,6 +5,8 @@ Shares no code with the service: it recomputes, from the definitions in docs/led
 the RFCs, with hashlib, the `rfc8785` package and `cryptography`:
   - every event's leaf data (RFC 8785 over the audit-event/v1 members) and leaf hash;
   - the RFC 8785 number and object samples;
+  - the rule for numbers: accepted numbers hash alike as sent and as served, refused ones
+    break the rule as docs/events.md states it;
   - the RFC 6962 leaf hashes, roots and proofs of Certificate Transparency's reference tree,
     proofs checked by an own implementation of RFC 9162 sections 2.1.3.2 and 2.1.4.2;
   - the event tree's roots and its inclusion and consistency proofs;
@@ -176,6 +178,40 @@ def check_rfc8785(vectors):
         check(got == sample["canonical"].encode("utf-8"), f"RFC 8785 object {i}")
 
 
+MAX_SAFE = 2**53 - 1
+
+
+def number_rule(value):
+    """The rule for numbers of docs/events.md, written from its text: zero or a magnitude
+    from 1e-130 to below 1e126 (what DynamoDB stores), and no integer beyond 2^53 - 1,
+    also when its RFC 8785 form is an integer literal (1e16 is 10000000000000000)."""
+    if isinstance(value, int):
+        return abs(value) <= MAX_SAFE
+    try:
+        canonical = rfc8785.dumps(value).decode()
+    except Exception:  # the package refuses what it cannot write exactly
+        return False
+    digits = canonical.lstrip("-")
+    if digits.isdigit() and int(digits) > MAX_SAFE:
+        return False
+    return value == 0 or 1e-130 <= abs(value) < 1e126
+
+
+def check_numbers(vectors):
+    section = vectors["numbers"]
+    for n in section["accepted"]:
+        sent, served = json.loads(n["input"]), json.loads(n["served"])
+        check(number_rule(sent) and number_rule(served), f"number {n['input']}: within the rule, as sent and as served")
+        try:
+            ok = rfc8785.dumps(sent) == rfc8785.dumps(served) == n["canonical"].encode()
+        except Exception as e:  # IntegerDomainError: not hashable as served
+            ok = False
+            print(f"          {n['input']}: {e!r}")
+        check(ok, f"number {n['input']}: served as {n['served']}, hashed alike ({n['canonical']})")
+    for text in section["refused"]:
+        check(not number_rule(json.loads(text)), f"number {text}: outside the rule")
+
+
 def check_rfc6962(vectors):
     t = vectors["rfc6962"]
     leaves = [leaf_hash(bytes.fromhex(x)) for x in t["leaves"]]
@@ -275,6 +311,7 @@ def main():
     check(vectors.get("leafFormat") == "audit-event/v1", "leaf format audit-event/v1")
     events = check_events(vectors)
     check_rfc8785(vectors)
+    check_numbers(vectors)
     check_rfc6962(vectors)
     ordered = check_event_tree(vectors, events)
     check_checkpoints(vectors, ordered)

@@ -14,6 +14,15 @@
 //! ([`IngestError`]); invalid events and failed writes are answered per event or message.
 //! The event contract (fields, rules, limits) is in `docs/events.md`.
 //!
+//! # No loss on the asynchronous path
+//!
+//! The Lambda adapter ([`handle_lambda_event`]) fails a direct invoke in which any event is
+//! `failed` ([`IngestError::NotStored`], `errorType` `EventsNotStored`, the whole answer as
+//! its message): the function cannot tell an asynchronous invoke (whose answer nobody
+//! reads) from a synchronous one, and only a failed invocation makes Lambda retry it and
+//! then keep it in the dead-letter queue. See [`refuse_unstored`] and
+//! `docs/adr/0014-no-loss-on-the-asynchronous-path.md`.
+//!
 //! # Logs
 //!
 //! One info line per invocation with the counts and durations (the Lambda runtime's span
@@ -48,7 +57,10 @@ pub use audit_shared::clock::{Clock, FixedClock, SharedClock, SystemClock};
 pub use context::{IngestContext, DEFAULT_MAX_IN_FLIGHT};
 pub use deadline::{deadline_from_epoch_millis, DEADLINE_MARGIN};
 pub use direct::DirectPayload;
-pub use error::{IngestError, ERROR_TYPE_INVALID_PAYLOAD, ERROR_TYPE_INVALID_SQS_EVENT};
+pub use error::{
+    IngestError, ERROR_TYPE_EVENTS_NOT_STORED, ERROR_TYPE_INVALID_PAYLOAD,
+    ERROR_TYPE_INVALID_SQS_EVENT,
+};
 pub use retry::{RetryPolicy, WriteFailure};
 pub use sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 
@@ -111,17 +123,52 @@ pub async fn handle(
     })
 }
 
-/// The Lambda adapter of [`handle`]: takes the deadline from the invocation's context and
-/// turns a whole-invocation error into a [`Diagnostic`].
+/// Turns a direct answer holding `failed` events into [`IngestError::NotStored`], whose
+/// message is that answer as JSON; any other answer passes unchanged.
+///
+/// Why: Lambda does not tell the function whether its caller waits for the answer. An
+/// asynchronous caller (`InvocationType` `Event`) never reads it, so an invocation that
+/// ended normally with `failed` events would lose them; a failed invocation is retried by
+/// Lambda (the template's `MaximumRetryAttempts`) and, after the last attempt, its payload
+/// goes intact to the dead-letter queue, from which a redrive stores it. A synchronous
+/// caller still reads every event's result, in the error's message. An SQS invocation
+/// needs none of this: its messages stay in the queue until stored.
+pub fn refuse_unstored(answer: IngestAnswer) -> Result<IngestAnswer, IngestError> {
+    match answer {
+        IngestAnswer::Direct(response) if response.totals.failed > 0 => {
+            let failed = response.totals.failed;
+            let answer = serde_json::to_string(&response).unwrap_or_default();
+            Err(IngestError::NotStored { answer, failed })
+        }
+        other => Ok(other),
+    }
+}
+
+/// The Lambda adapter of [`handle`]: takes the deadline from the invocation's context,
+/// fails a direct invoke holding `failed` events ([`refuse_unstored`]) and turns a
+/// whole-invocation error into a [`Diagnostic`].
 pub async fn handle_lambda_event(
     ctx: &IngestContext,
     event: LambdaEvent<Value>,
 ) -> Result<IngestAnswer, Diagnostic> {
     let deadline = deadline_from_epoch_millis(event.context.deadline, SystemTime::now());
-    handle(ctx, event.payload, deadline).await.map_err(|error| {
-        tracing::warn!(error_type = error.error_type(), error = %error, "invocation refused");
-        Diagnostic::from(error)
-    })
+    handle(ctx, event.payload, deadline)
+        .await
+        .and_then(refuse_unstored)
+        .map_err(|error| {
+            match &error {
+                // The message is the whole answer: the failed writes were logged one by one.
+                IngestError::NotStored { failed, .. } => tracing::warn!(
+                    error_type = error.error_type(),
+                    failed,
+                    "events not stored; the invocation fails so that it is retried"
+                ),
+                _ => {
+                    tracing::warn!(error_type = error.error_type(), error = %error, "invocation refused")
+                }
+            }
+            Diagnostic::from(error)
+        })
 }
 
 #[cfg(test)]

@@ -246,6 +246,33 @@ async fn a_failed_write_is_reported_failed_without_internals() {
 }
 
 #[tokio::test]
+async fn a_direct_invoke_with_failed_events_fails_with_the_whole_answer_so_lambda_retries_it() {
+    let writer = Arc::new(FakeWriter {
+        fail_ids: vec!["boom".into()],
+        ..Default::default()
+    });
+    let ctx = context(writer);
+    let payload = json!({ "events": [event("ok"), event("boom")] });
+    let answer = handle(&ctx, payload, later()).await.unwrap();
+    let error = refuse_unstored(answer).unwrap_err();
+    assert_eq!(error.error_type(), ERROR_TYPE_EVENTS_NOT_STORED);
+    let diagnostic = lambda_runtime::Diagnostic::from(error);
+    assert_eq!(diagnostic.error_type, "EventsNotStored");
+    // A caller that waits still reads every event's result, in the message.
+    let read: IngestResponse = serde_json::from_str(&diagnostic.error_message).unwrap();
+    assert_eq!((read.totals.stored, read.totals.failed), (1, 1));
+    assert_eq!(read.results[1].event_id.as_deref(), Some("boom"));
+
+    // Without failed events (rejected ones included), or from SQS, the answer passes.
+    let fine = handle(&ctx, json!({ "events": [event("ok2"), {}] }), later())
+        .await
+        .unwrap();
+    assert!(matches!(refuse_unstored(fine), Ok(IngestAnswer::Direct(_))));
+    let sqs = IngestAnswer::Sqs(SqsBatchResponse::default());
+    assert_eq!(refuse_unstored(sqs.clone()).unwrap(), sqs);
+}
+
+#[tokio::test]
 async fn each_bucket_of_an_invocation_is_marked_once_before_its_events_are_written() {
     let writer = Arc::new(FakeWriter::default());
     let ctx = context(writer.clone());

@@ -24,6 +24,9 @@ pub enum ApiError {
     /// A bad path parameter.
     #[error("invalid path parameter: {0}")]
     BadPathParameter(ParameterError),
+    /// A bad request header (an `Accept` with an invalid `q`).
+    #[error("invalid header: {0}")]
+    BadHeader(ParameterError),
     /// No usable identity in the authorizer claims.
     #[error(transparent)]
     Unauthorized(#[from] ClaimError),
@@ -84,6 +87,9 @@ impl ApiError {
             ApiError::NotAcceptable(error) => Problem::not_acceptable(error.clone()),
             ApiError::BadPathParameter(error) => {
                 Problem::invalid_parameters_in(ParameterLocation::Path, vec![error.clone()])
+            }
+            ApiError::BadHeader(error) => {
+                Problem::invalid_parameters_in(ParameterLocation::Header, vec![error.clone()])
             }
             ApiError::Unauthorized(e) => Problem::unauthorized(e.to_string()),
             ApiError::NotFound(detail) => Problem::not_found(detail.clone()),

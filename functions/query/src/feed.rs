@@ -1,16 +1,19 @@
 //! `GET /api/Audit/feed`: every event of the caller's scope once, in leaf order, from a
-//! signed cursor (docs/api.md, "The feed").
+//! encrypted cursor (docs/api.md, "The feed").
 //!
 //! The feed reads only sealed leaves: the entry bundles of the tenant's ledger from the
 //! cursor's leaf index up to the latest checkpoint's tree size. A leaf's entry
-//! (`<recordedAt>#<eventId>`) names its event, which is fetched by id (one batch read per
-//! run of leaves, at most a page's worth). Sealed leaves never change and late events get
+//! (`<recordedAt>#<eventId>`) names its event, which is fetched by id. Reads go in
+//! batches whatever the page size: the bundles the budget can reach, read ahead in one
+//! request, and per batch one batch read of its events (at least [`FIRST_BATCH`] leaves, at
+//! least what the page still needs, doubling), so a page whose filters match rarely takes
+//! a few round trips, not one per leaf; the page ends right after its last item. Sealed leaves never change and late events get
 //! leaves after the ones already read, so following cursors misses nothing and repeats
 //! nothing. Filters and visibility apply after the fetch (an entry carries neither), so a
 //! page reads about as many leaves as the filters need to find `pageSize` matches, bounded
 //! by the read budget: entries read plus events fetched.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use audit_ledger::read::Counted;
@@ -31,6 +34,14 @@ use crate::{format_of, json, now_seconds, query_pairs, ApiError, QueryContext, R
 
 /// The feed's `nextCursor`, in every format.
 pub const X_NEXT_CURSOR: &str = "x-next-cursor";
+
+/// Leaves of a page's first batch when the page needs fewer: a batch is one read of entry
+/// bundles (often none, read ahead) and one `BatchGetItem` of its events, and batches double.
+pub const FIRST_BATCH: u64 = 50;
+
+/// Most entry bundles read ahead in one request: 2,048 leaves, more than the default read
+/// budget reaches (1,000 leaves: an entry and an event each).
+pub const READ_AHEAD_BUNDLES: usize = 8;
 
 /// What a cursor is bound to: the organization scope and the filters (the tenant is in the
 /// MAC), digested.
@@ -76,10 +87,15 @@ pub(crate) async fn feed(
     };
     let visibility = Visibility::new(caller.scope.clone(), now_seconds(ctx));
     let mut reader = Counted::new(ledger.reader.as_ref());
-    let size = reader
-        .latest_checkpoint(&caller.tenant)
-        .await?
-        .map_or(0, |c| c.tree_size);
+    // A scope of no organization sees nothing: answered at once, caught up where it is.
+    let size = if caller.scope.sees_nothing() {
+        start
+    } else {
+        reader
+            .latest_checkpoint(&caller.tenant)
+            .await?
+            .map_or(0, |c| c.tree_size)
+    };
     let page_size = query.page_size as usize;
     let budget = ctx.read_budget.max(2);
     let mut store_stats = ReadStats::default();
@@ -87,22 +103,34 @@ pub(crate) async fn feed(
     let mut spent: u64 = 0;
     let mut items: Vec<AuditEvent> = Vec::new();
     let mut position = start;
-    while position < size
+    // Entry bundles already read (a bundle holds BUNDLE_SIZE leaves), read ahead up to
+    // what the budget still allows, so that a page reads a bundle once.
+    let mut bundles: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    // Leaves per batch: at least what the page still needs, at least FIRST_BATCH, doubled
+    // after each batch, so that a page whose filters match rarely reads in a few batches
+    // (round trips) whatever its size.
+    let mut batch = FIRST_BATCH;
+    'reading: while position < size
         && items.len() < page_size
         && spent + 2 <= budget
         && Instant::now() < stop_reading_at
     {
-        // Each leaf costs an entry and an event: a run never overshoots the page (it can
-        // match at most one event a leaf) nor the budget.
+        // Each leaf costs an entry and an event: a batch never overshoots the budget.
         let room = ((budget - spent) / 2).max(1);
         let want = (size - position)
-            .min((page_size - items.len()) as u64)
+            .min(batch.max((page_size - items.len()) as u64))
             .min(room);
         let end = position + want;
-        let bundle_indexes: Vec<u64> = (position / BUNDLE_SIZE..=(end - 1) / BUNDLE_SIZE).collect();
-        let bundles = reader
-            .entry_bundles(&caller.tenant, &bundle_indexes)
-            .await?;
+        let needed: Vec<u64> = (position / BUNDLE_SIZE..=(end - 1) / BUNDLE_SIZE)
+            .filter(|b| !bundles.contains_key(b))
+            .collect();
+        if let Some(&first) = needed.first() {
+            // Read ahead: the bundles the rest of the budget may reach, in one request.
+            let last = (position + room).min(size).saturating_sub(1) / BUNDLE_SIZE;
+            let ahead: Vec<u64> = (first..=last.max(first)).take(READ_AHEAD_BUNDLES).collect();
+            let read = reader.entry_bundles(&caller.tenant, &ahead).await?;
+            bundles.extend(read);
+        }
         let mut ids: Vec<EventId> = Vec::with_capacity(want as usize);
         for leaf in position..end {
             let entry = bundles
@@ -121,16 +149,21 @@ pub(crate) async fn feed(
         let (found, stats) = ctx.store.get_events(&caller.tenant, &ids).await?;
         store_stats.add(&stats);
         spent += want + ids.len() as u64;
+        batch = batch.saturating_mul(2);
         let mut by_id: HashMap<String, AuditEvent> = found
             .into_iter()
             .map(|e| (e.event_id.to_string(), e))
             .collect();
         // Leaf order; an entry without its event (deleted) is skipped: the verifier
-        // reports it, the feed goes on.
-        for id in &ids {
+        // reports it, the feed goes on. The page ends right after its last item.
+        for (leaf, id) in (position..end).zip(&ids) {
             if let Some(event) = by_id.remove(id.as_str()) {
                 if visibility.allows(&event) && query.keeps(&event) {
                     items.push(event);
+                    if items.len() == page_size {
+                        position = leaf + 1;
+                        break 'reading;
+                    }
                 }
             }
         }
@@ -181,5 +214,6 @@ pub(crate) async fn feed(
         items: count,
         plan: Some(format!("feed leaves={start}..{position} size={size}")),
         partial,
+        hide_reads: false,
     })
 }

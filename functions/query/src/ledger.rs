@@ -186,6 +186,7 @@ fn reply<T: serde::Serialize>(
         items,
         plan: Some(plan.to_owned()),
         partial: false,
+        hide_reads: false,
     })
 }
 
@@ -206,6 +207,9 @@ pub(crate) async fn proof(
 ) -> Result<Reply, ApiError> {
     let id = parse_event_id(id).map_err(ApiError::BadPathParameter)?;
     let ledger = ledger_of(ctx)?;
+    if caller.scope.sees_nothing() {
+        return Err(ApiError::NotFound(format!("No audit event with id {id}.")));
+    }
     let visibility = Visibility::new(caller.scope.clone(), now_seconds(ctx));
     let (found, mut stats) = ctx
         .store
@@ -368,6 +372,9 @@ pub(crate) async fn entries(
         .min(size);
     let run = read::leaf_run(&mut reader, &caller.tenant, query.start, end, size).await?;
     let count = run.leaves.len();
+    // A scoped caller gets the hashes only: the entries name the events (time and id) of
+    // every organization of the tenant. Its own events' leaves it finds with their proofs.
+    let named = !caller.scope.is_restricted();
     let body = LedgerEntries {
         start: query.start,
         end: query.start + count as u64,
@@ -376,7 +383,7 @@ pub(crate) async fn entries(
             .leaves
             .into_iter()
             .map(|(recorded_sk, hash)| LedgerLeaf {
-                recorded_sk,
+                recorded_sk: if named { recorded_sk } else { String::new() },
                 leaf_hash: b64(&hash),
             })
             .collect(),

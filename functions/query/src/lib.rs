@@ -24,7 +24,7 @@
 //!   satisfies is a 406 naming `Accept`), with its pagination also in the `X-Has-More`,
 //!   `X-Next-Token` and `Link` headers;
 //! - `GET /api/Audit/{eventId}`: one event, 404 when absent, expired or out of scope;
-//! - `GET /api/Audit/feed`: sealed events in leaf order from a signed cursor ([`feed`]), in
+//! - `GET /api/Audit/feed`: sealed events in leaf order from an encrypted cursor ([`feed`]), in
 //!   the same formats, with `X-Next-Cursor`, `X-Has-More` and, when caught up,
 //!   `Retry-After`;
 //! - `GET /api/Audit/eventTypes`, `GET /api/Audit/categories`: the catalog;
@@ -33,7 +33,8 @@
 //!   ([`ledger`]).
 //!
 //! Every response carries
-//! `Server-Timing: db;dur=<ms>, read;desc="items=<n> fetched=<n> rcu=<units>"`,
+//! `Server-Timing: db;dur=<ms>, read;desc="items=<n> fetched=<n> rcu=<units> requests=<n>"`
+//! (a caller scoped to organizations gets `total;dur=<ms>` only),
 //! the same figures are logged with the request id, and errors are
 //! `application/problem+json` ([`error`]). Every request to one of these routes also writes
 //! one CloudWatch Embedded Metric Format line to [`QueryContext::metrics`]
@@ -61,7 +62,9 @@ pub mod ledger;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use audit_shared::api::params::{negotiate_format, parse_event_id, NEXT_TOKEN, PAGE_NUMBER};
+use audit_shared::api::params::{
+    negotiate_format, parse_event_id, FormatRefusal, NEXT_TOKEN, PAGE_NUMBER,
+};
 use audit_shared::api::routes::{self, Case, Function, Operation, RouteMatch, EVENT_ID};
 use audit_shared::api::{parse_list_query, EventPage, PROBLEM_JSON};
 use audit_shared::catalog::{CATEGORIES, EVENT_TYPES};
@@ -189,6 +192,9 @@ struct Reply {
     plan: Option<String>,
     /// A listing stopped short of its page size, with more to come.
     partial: bool,
+    /// Keep the read figures out of `Server-Timing`: the caller is scoped to
+    /// organizations and they count items outside its scope.
+    hide_reads: bool,
 }
 
 /// Serves one request. Never fails: errors become problem+json responses.
@@ -206,7 +212,7 @@ pub async fn handle(ctx: &QueryContext, request: Request) -> Response<Body> {
     let outcome = tokio::time::timeout(budget, serve(ctx, &request, found, stop_reading_at))
         .await
         .unwrap_or(Err(ApiError::DeadlineExceeded(budget)));
-    let (mut response, stats, items, plan, partial) = match outcome {
+    let (mut response, stats, items, plan, partial, hide_reads) = match outcome {
         Ok(reply) => {
             let mut response = build(
                 StatusCode::OK,
@@ -229,6 +235,7 @@ pub async fn handle(ctx: &QueryContext, request: Request) -> Response<Body> {
                 reply.items,
                 reply.plan,
                 reply.partial,
+                reply.hide_reads,
             )
         }
         Err(error) => {
@@ -262,17 +269,23 @@ pub async fn handle(ctx: &QueryContext, request: Request) -> Response<Body> {
                 }
                 _ => {}
             }
-            (response, ReadStats::default(), 0, None, false)
+            // An error reports no read: a 404 of an event outside the scope looks like
+            // one of an absent event.
+            (response, ReadStats::default(), 0, None, false, false)
         }
     };
     let db_ms = stats.db_time.as_secs_f64() * 1000.0;
-    let timing = format!(
-        "db;dur={db_ms:.1}, read;desc=\"items={} fetched={} rcu={}\", total;dur={:.1}",
-        stats.items_read,
-        stats.items_fetched,
-        stats.read_capacity,
-        started.elapsed().as_secs_f64() * 1000.0
-    );
+    let total_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let timing = if hide_reads {
+        // What a scoped caller's request read depends on the events outside its scope
+        // (how many were passed over): it learns only the time it waited anyway.
+        format!("total;dur={total_ms:.1}")
+    } else {
+        format!(
+            "db;dur={db_ms:.1}, read;desc=\"items={} fetched={} rcu={} requests={}\", total;dur={total_ms:.1}",
+            stats.items_read, stats.items_fetched, stats.read_capacity, stats.requests,
+        )
+    };
     if let Ok(value) = HeaderValue::from_str(&timing) {
         response.headers_mut().insert("server-timing", value);
     }
@@ -411,7 +424,7 @@ async fn serve(
             .and_then(|p| p.first(EVENT_ID).map(str::to_owned))
             .unwrap_or_else(|| apigw::percent_decode(found.parameter(EVENT_ID).unwrap_or_default()))
     };
-    match found.route.operation {
+    let mut reply = match found.route.operation {
         Operation::ListEvents => list(ctx, request, &caller, stop_reading_at).await,
         Operation::GetEvent => event(ctx, &caller, &event_id()).await,
         Operation::GetProof => ledger::proof(ctx, &caller, &event_id()).await,
@@ -428,7 +441,9 @@ async fn serve(
             "No route {}.",
             request.uri().path()
         ))),
-    }
+    }?;
+    reply.hide_reads = caller.scope.is_restricted();
+    Ok(reply)
 }
 
 fn json<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, ApiError> {
@@ -446,6 +461,7 @@ fn catalog<T: Serialize + ?Sized>(entries: &T) -> Result<Reply, ApiError> {
         items: 0,
         plan: None,
         partial: false,
+        hide_reads: false,
     })
 }
 
@@ -455,6 +471,9 @@ fn now_seconds(ctx: &QueryContext) -> i64 {
 
 async fn event(ctx: &QueryContext, caller: &Caller, id: &str) -> Result<Reply, ApiError> {
     let id = parse_event_id(id).map_err(ApiError::BadPathParameter)?;
+    if caller.scope.sees_nothing() {
+        return Err(ApiError::NotFound(format!("No audit event with id {id}.")));
+    }
     let visibility = Visibility::new(caller.scope.clone(), now_seconds(ctx));
     let (found, stats) = ctx
         .store
@@ -472,6 +491,7 @@ async fn event(ctx: &QueryContext, caller: &Caller, id: &str) -> Result<Reply, A
         items: 1,
         plan: Some("getItem".to_owned()),
         partial: false,
+        hide_reads: false,
     })
 }
 
@@ -534,18 +554,22 @@ async fn list(
         items,
         plan,
         partial,
+        hide_reads: false,
     })
 }
 
 /// The format of an answer served in several formats (the listing's, the feed's): the
 /// `format` parameter's choice, else the one the `Accept` header negotiates (406 when it
-/// accepts none).
+/// accepts none, 400 when a `q` is invalid).
 fn format_of(request: &Request, chosen: Option<Format>) -> Result<Format, ApiError> {
     let accept = request
         .headers()
         .get(ACCEPT)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    negotiate_format(chosen, accept.as_deref()).map_err(ApiError::NotAcceptable)
+    negotiate_format(chosen, accept.as_deref()).map_err(|refusal| match refusal {
+        FormatRefusal::NotAcceptable(e) => ApiError::NotAcceptable(e),
+        FormatRefusal::Invalid(e) => ApiError::BadHeader(e),
+    })
 }
 
 /// `<path?same filters&nextToken=...>; rel="next"`, relative to the request's own URL.

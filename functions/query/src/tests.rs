@@ -662,3 +662,26 @@ async fn every_request_to_a_route_writes_its_line_and_an_unknown_path_writes_non
         assert_eq!(line.values["ReadCapacityUnits"], 0.0);
     }
 }
+
+#[tokio::test]
+async fn the_feed_negotiates_by_rfc_9110_a_q_of_0_excludes_and_an_invalid_q_is_a_400() {
+    // No ledger: the format is negotiated before the ledger is read.
+    let ctx = quiet_context(Failing { transient: true }, &QueryConfig::default());
+    let with_accept = |accept: &str| {
+        apigw::HttpApiEvent::new("GET", "/api/Audit/feed")
+            .header("accept", accept)
+            .authorizer(jwt(json!({ "tenantId": "acme" })))
+            .into_request()
+            .unwrap()
+    };
+    for accept in ["application/json;q=1.5", "*/*;q=-1", "text/csv;q=abc"] {
+        let response = handle(&ctx, with_accept(accept)).await;
+        assert_eq!(response.status(), 400, "{accept}");
+        assert_eq!(body(&response)["errors"][0]["parameter"], "Accept");
+    }
+    let response = handle(&ctx, with_accept("text/*;q=1, text/csv;q=0")).await;
+    assert_eq!(response.status(), 406);
+    // Past negotiation: the missing ledger is the answer, not a format error.
+    let response = handle(&ctx, with_accept("application/json;q=0, */*")).await;
+    assert_eq!(response.status(), 500);
+}

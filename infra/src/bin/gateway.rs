@@ -25,7 +25,11 @@
 //! - `LOCAL_STATE_DIR` (`target/engine/ledger`): where the sealer's signing key file
 //!   (created on first use) and anchor directory are, unless `AUDIT_SIGNING_KEY_FILE` and
 //!   `AUDIT_ANCHOR_DIR` say otherwise; the sealer settles 3 s and rechecks after 15 s
-//!   unless `AUDIT_SEAL_SETTLE_MS` and `AUDIT_SEAL_RECHECK_MS` say otherwise.
+//!   unless `AUDIT_SEAL_SETTLE_MS` and `AUDIT_SEAL_RECHECK_MS` say otherwise;
+//! - `LOCAL_ASYNC_RETRIES` (2, the template's `MaximumRetryAttempts`) and
+//!   `LOCAL_ASYNC_RETRY_DELAY` (60 s, Lambda's; doubled before each next retry): how an
+//!   asynchronous invoke (`Event`) that failed is retried; one that fails every attempt is
+//!   written to `<LOCAL_STATE_DIR>/dead-letters/` (the template's dead-letter queue).
 
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -40,7 +44,7 @@ use audit_local::gateway::runtime::{
     emulated_http, emulated_invoke, in_process_http, in_process_invoke,
 };
 use audit_local::gateway::sealing::{self, SealRun};
-use audit_local::gateway::{serve, Cors, Gateway, RuntimeMode};
+use audit_local::gateway::{serve, AsyncInvoke, Cors, Gateway, RuntimeMode};
 use audit_local::seed;
 use audit_shared::config::Config;
 use audit_shared::metrics;
@@ -78,6 +82,7 @@ struct Settings {
     cors: Cors,
     seal_interval: Duration,
     state_dir: PathBuf,
+    async_invoke: AsyncInvoke,
 }
 
 fn settings() -> Result<Settings, String> {
@@ -88,6 +93,10 @@ fn settings() -> Result<Settings, String> {
             other => return Err(format!("unknown argument '{other}' (only --prepare-only)")),
         }
     }
+    let state_dir = PathBuf::from(env_or(
+        "LOCAL_STATE_DIR",
+        "target/engine/ledger".to_owned(),
+    )?);
     Ok(Settings {
         prepare_only,
         http_port: env_or("LOCAL_HTTP_PORT", 3000)?,
@@ -102,10 +111,14 @@ fn settings() -> Result<Settings, String> {
             env_or("LOCAL_INGEST_TIMEOUT", functions::INGEST.timeout.as_secs())?.max(1),
         ),
         seal_interval: Duration::from_secs(env_or("LOCAL_SEAL_INTERVAL", 3u64)?),
-        state_dir: PathBuf::from(env_or(
-            "LOCAL_STATE_DIR",
-            "target/engine/ledger".to_owned(),
-        )?),
+        async_invoke: AsyncInvoke {
+            retries: env_or("LOCAL_ASYNC_RETRIES", 2u32)?,
+            first_delay: Duration::from_secs_f64(
+                env_or("LOCAL_ASYNC_RETRY_DELAY", 60f64)?.max(0.0),
+            ),
+            dead_letters: Some(state_dir.join("dead-letters")),
+        },
+        state_dir,
         cors: Cors::parse(&std::env::var("LOCAL_CORS_ALLOWED_ORIGINS").unwrap_or_default())
             .map_err(|e| format!("environment variable LOCAL_CORS_ALLOWED_ORIGINS: {e}"))?,
     })
@@ -340,6 +353,7 @@ async fn run() -> Result<(), String> {
                 ingest: emulated_invoke(Arc::clone(&ingest)),
                 default_tenant: settings.default_tenant.clone(),
                 cors: settings.cors.clone(),
+                async_invoke: settings.async_invoke.clone(),
             };
             let seal_run: SealRun = sealing::emulated(emulated_invoke(Arc::clone(&sealer)));
             (gateway, vec![ingest, query, swagger, sealer], seal_run)
@@ -445,7 +459,11 @@ fn in_process_gateway(
         ingest: in_process_invoke(move |payload| {
             let ctx = Arc::clone(&ingest_ctx);
             async move {
-                match ingest::handle(&ctx, payload, Instant::now() + ingest_budget).await {
+                // As the Lambda adapter: failed events fail the invocation (ADR 0014).
+                let answer = ingest::handle(&ctx, payload, Instant::now() + ingest_budget)
+                    .await
+                    .and_then(ingest::refuse_unstored);
+                match answer {
                     Ok(answer) => Ok(serde_json::to_value(answer).unwrap_or(Value::Null)),
                     Err(e) => Err((e.error_type().to_owned(), e.to_string())),
                 }
@@ -453,6 +471,7 @@ fn in_process_gateway(
         }),
         default_tenant: settings.default_tenant.clone(),
         cors: settings.cors.clone(),
+        async_invoke: settings.async_invoke.clone(),
     })
 }
 

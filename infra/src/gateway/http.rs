@@ -146,6 +146,7 @@ mod tests {
             ingest: in_process_invoke(|v: Value| async move { Ok(v) }),
             default_tenant: "local".to_owned(),
             cors: Cors::parse(cors).unwrap(),
+            async_invoke: super::super::AsyncInvoke::default(),
         }
     }
 

@@ -58,14 +58,23 @@ async fn serve_invoke(
         }
         body.to_vec()
     };
-    // An asynchronous invoke is acknowledged only after the function finished, so that the
-    // local run never acknowledges an event it has not stored.
+    if invocation_type == "Event" {
+        // As Lambda: accepted at once, run in the background with its retries, and, when
+        // every attempt fails, kept in the dead-letter queue (ADR 0014).
+        tokio::spawn(super::asynchronous::run(
+            gw.ingest.clone(),
+            gw.async_invoke.clone(),
+            payload,
+        ));
+        let mut response = StatusCode::ACCEPTED.into_response();
+        response.headers_mut().insert(
+            "x-amz-executed-version",
+            HeaderValue::from_static("$LATEST"),
+        );
+        return response;
+    }
     let result = (gw.ingest)(payload).await;
-    let status = if invocation_type == "Event" {
-        StatusCode::ACCEPTED
-    } else {
-        StatusCode::OK
-    };
+    let status = StatusCode::OK;
     let mut response = match result {
         Err(e) => {
             tracing::error!(error = %e, "the local runtime failed the invocation");
@@ -75,7 +84,6 @@ async fn serve_invoke(
                 "The local runtime could not run the function; see the gateway's log.".to_owned(),
             );
         }
-        Ok(_) if invocation_type == "Event" => status.into_response(),
         Ok(Invocation::Answer(answer)) => (status, answer).into_response(),
         Ok(Invocation::FunctionError(error)) => {
             let mut r = (status, error).into_response();
@@ -140,6 +148,7 @@ mod tests {
 
     use super::super::cors::Cors;
     use super::super::runtime::{in_process_invoke, HttpFunction};
+    use super::super::AsyncInvoke;
     use super::*;
 
     fn gateway() -> Gateway {
@@ -158,6 +167,7 @@ mod tests {
             }),
             default_tenant: "local".to_owned(),
             cors: Cors::default(),
+            async_invoke: AsyncInvoke::default(),
         }
     }
 

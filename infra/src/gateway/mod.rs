@@ -4,10 +4,12 @@
 //! A request is checked and routed ([`routing`]), answered by CORS when it is a preflight
 //! ([`cors`]), and its caller's claims read from a bearer token ([`claims`]); it becomes
 //! the API Gateway v2 event of the function ([`event`]) and is served by [`http`]. Direct
-//! invokes of the ingest function are served by [`invoke`]. The functions run as
+//! invokes of the ingest function are served by [`invoke`], asynchronous ones retried as
+//! Lambda retries them ([`asynchronous`]). The functions run as
 //! [`runtime`] says: their own binaries under AWS's Lambda Runtime Interface Emulator
 //! ([`emulator`], with the configuration of [`functions`]), or their handlers in process.
 
+pub mod asynchronous;
 pub mod claims;
 pub mod cors;
 pub mod emulator;
@@ -23,6 +25,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 
+pub use asynchronous::AsyncInvoke;
 pub use claims::{claims_of, TokenError};
 pub use cors::Cors;
 pub use event::api_gateway_event;
@@ -47,6 +50,8 @@ pub struct Gateway {
     pub default_tenant: String,
     /// The HTTP API's CORS configuration.
     pub cors: Cors,
+    /// How asynchronous invocations of the ingest function are retried and dead-lettered.
+    pub async_invoke: AsyncInvoke,
 }
 
 /// Serves both APIs until the future `shutdown` completes.

@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::params::shared::{
     categories, doc_category, doc_event_type, doc_page_size, event_types, intersect, page_size,
 };
-use super::params::values::{self, string};
+use super::params::values::{self, string, TOKEN_PATTERN};
 use super::params::{
     documented, parse_query, Given, Param, ParamDoc, Style, CATEGORY, EVENT_TYPE, FORMAT, PAGE_SIZE,
 };
@@ -41,11 +41,13 @@ pub const FEED_PARAMS: &[Param<FeedDraft>] = &[
         doc: || {
             ParamDoc {
             description: "The `nextCursor` of the previous response, with the same `category` and `eventType`. \
-                 Omitted: from the tenant's first sealed event. Opaque and signed for the caller's tenant, \
+                 Omitted: from the tenant's first sealed event. Opaque (URL-safe base64), encrypted for the caller's tenant, \
                  organization scope and filters: an altered or foreign cursor, or one reused with other \
                  filters, is a 400 naming `cursor`. A cursor stays valid for as long as events are retained."
                 .to_owned(),
-            schema: string().max_length(Some(MAX_CURSOR_CHARS)),
+            schema: string()
+                .max_length(Some(MAX_CURSOR_CHARS))
+                .pattern(Some(TOKEN_PATTERN)),
             example: None,
         }
         },

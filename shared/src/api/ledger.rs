@@ -15,7 +15,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::IntoParams;
 
 use super::params::values::{
-    parse_whole, push, range_bound, range_order, string, Bound, RangeBound,
+    parse_whole, push, range_bound, range_order, string, Bound, RangeBound, TOKEN_PATTERN,
 };
 use super::params::{documented, parse_query, Given, Param, ParamDoc, Style};
 use super::problem::{InvalidParameters, ParameterError};
@@ -112,9 +112,10 @@ pub const CHECKPOINT_PARAMS: &[Param<CheckpointDraft>] = &[
         doc: || ParamDoc {
             description:
                 "The `nextToken` of the previous page, with the same `rangeStart`, `rangeEnd` and \
-                 `withProofs`; signed for the caller's tenant and those parameters."
+                 `withProofs`; opaque (URL-safe base64), encrypted for the caller's tenant and \
+                 those parameters."
                     .to_owned(),
-            schema: string().max_length(Some(1024)),
+            schema: string().max_length(Some(1024)).pattern(Some(TOKEN_PATTERN)),
             example: None,
         },
         // Checked when decoded, against the tenant and the bound parameters.
@@ -171,17 +172,15 @@ pub const ENTRY_PARAMS: &[Param<EntryDraft>] = &[
         name: END,
         multi: false,
         required: false,
-        doc: || {
-            ParamDoc {
+        doc: || ParamDoc {
             description: format!(
-                "Index after the last leaf, at most `start + {MAX_RUN}` and the latest checkpoint's tree size \
-                 (both the default)."
+                "Index after the last leaf: greater than `start` (else 400 naming `end`), at most \
+                 `start + {MAX_RUN}` and the latest checkpoint's tree size (both the default)."
             ),
             schema: ObjectBuilder::new()
                 .schema_type(Type::Integer)
                 .minimum(Some(1)),
             example: None,
-        }
         },
         parse: |values, draft, errors| {
             draft.end = values

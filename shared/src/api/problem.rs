@@ -48,6 +48,8 @@ pub enum ParameterLocation {
     Query,
     /// In the path (`/api/Audit/{eventId}`).
     Path,
+    /// In a request header (`Accept`).
+    Header,
 }
 
 impl ParameterLocation {
@@ -56,6 +58,7 @@ impl ParameterLocation {
         match self {
             ParameterLocation::Query => "query",
             ParameterLocation::Path => "path",
+            ParameterLocation::Header => "header",
         }
     }
 }

@@ -152,6 +152,24 @@ impl EventId {
     }
 }
 
+/// The rule of an actor's or a target's id, the same at ingestion (`actor.id`,
+/// `target.id`) and in the listing (`actorId`, `targetId`), so that every stored id can be
+/// asked for: 1 to `max` characters, none of them a control character (tab, CR and LF
+/// included, which other text fields allow). The error is the message for the client.
+pub fn check_reference_id(text: &str, max: usize) -> Result<(), String> {
+    let chars = text.chars().count();
+    if chars == 0 || chars > max {
+        return Err(format!("must be 1 to {max} characters long (was {chars})"));
+    }
+    if let Some(bad) = text.chars().find(|c| c.is_control()) {
+        return Err(format!(
+            "must not contain control characters (found {})",
+            bad.escape_default()
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

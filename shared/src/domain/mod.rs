@@ -14,5 +14,7 @@ pub use audit_ledger::time::Timestamp;
 pub use event::{
     event_leaf_hash, Actor, ActorType, AuditEvent, Change, Outcome, Target, TargetRef,
 };
-pub use ids::{EventId, Identifier, TenantId, MAX_IDENTIFIER_LEN, RESERVED_EVENT_IDS};
+pub use ids::{
+    check_reference_id, EventId, Identifier, TenantId, MAX_IDENTIFIER_LEN, RESERVED_EVENT_IDS,
+};
 pub use validation::{FieldError, ValidationErrors};

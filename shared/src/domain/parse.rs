@@ -218,7 +218,14 @@ fn parse_actor(r: &Reader<'_>, errors: &mut ValidationErrors) -> Option<Actor> {
             }
         },
     };
-    let id = a.text("id", MAX_SHORT_TEXT_CHARS, errors);
+    let id = match a.get("id") {
+        None => None,
+        Some(Value::String(s)) => reference_id("actor.id", s, errors).then(|| s.clone()),
+        Some(_) => {
+            errors.push("actor.id", "must be a string");
+            None
+        }
+    };
     if id.is_none() && a.get("id").is_none() && actor_type != Some(ActorType::System) {
         errors.push("actor.id", "is required unless actor.type is \"system\"");
     }
@@ -256,7 +263,7 @@ fn parse_target(value: &Value, errors: &mut ValidationErrors) -> Option<Target> 
         .and_then(|s| push_err(Identifier::parse("target.type", s), errors));
     let id = t
         .required_text("id", errors)
-        .filter(|s| check_text("target.id", s, MAX_SHORT_TEXT_CHARS, errors));
+        .filter(|s| reference_id("target.id", s, errors));
     let name = t.text("name", MAX_SHORT_TEXT_CHARS, errors);
     Some(Target {
         target_type: target_type?,
@@ -292,15 +299,14 @@ fn parse_changes(value: &Value, errors: &mut ValidationErrors) -> Vec<Change> {
             let field = c
                 .required_text("field", errors)
                 .filter(|s| check_text(&c.field("field"), s, MAX_SHORT_TEXT_CHARS, errors))?;
-            // Every stored value must have an RFC 8785 form, or the event could have no
-            // leaf in the ledger: integers beyond ±(2^53 - 1) are refused here.
+            // The one rule for numbers (ADR 0010): every number must have an RFC 8785
+            // form that is no integer beyond ±(2^53 - 1), and be one DynamoDB stores, or
+            // the event could have no leaf, fail to store, or be served in a form another
+            // implementation cannot hash or send back.
             for name in ["oldValue", "newValue"] {
                 if let Some(value) = c.get(name) {
-                    if audit_ledger::jcs::canonicalize(value).is_err() {
-                        errors.push(
-                            c.field(name),
-                            "numbers must be integers within ±(2^53 - 1) or decimals (RFC 8785); send larger integers as strings",
-                        );
+                    if let Err(e) = audit_ledger::jcs::check_numbers(value) {
+                        errors.push(c.field(name), format!("{NUMBER_RULE} ({e})"));
                     }
                 }
             }
@@ -312,6 +318,21 @@ fn parse_changes(value: &Value, errors: &mut ValidationErrors) -> Vec<Change> {
         })
         .collect()
 }
+
+/// An actor's or a target's id by the rule the listing's `actorId`/`targetId` also follow
+/// ([`super::check_reference_id`]); pushes an error and answers false when broken.
+fn reference_id(field: &str, text: &str, errors: &mut ValidationErrors) -> bool {
+    match super::check_reference_id(text, MAX_SHORT_TEXT_CHARS) {
+        Ok(()) => true,
+        Err(message) => {
+            errors.push(field, message);
+            false
+        }
+    }
+}
+
+/// The rule every number of `oldValue` and `newValue` must follow, as stated to a sender.
+pub const NUMBER_RULE: &str = "numbers must be zero or of a magnitude from 1e-130 to below 1e126, and integers (also when written as decimals or with an exponent, such as 1e16) must lie within ±(2^53 - 1); send other values as strings";
 
 /// `text` with each control character written as a Rust escape (`\u{7}`), others as is.
 fn escape_controls(text: &str) -> String {
@@ -660,8 +681,19 @@ mod tests {
             "changes[0].newValue",
             "within ±(2^53 - 1)",
         );
+        // What the table cannot store, and what is served as an integer beyond 2^53.
+        rejects(
+            with("changes", json!([{ "field": "a", "oldValue": 1.5e300 }])),
+            "changes[0].oldValue",
+            "from 1e-130 to below 1e126",
+        );
+        rejects(
+            with("changes", json!([{ "field": "a", "oldValue": [1e16] }])),
+            "changes[0].oldValue",
+            "/0",
+        );
         let ok =
-            json!([{ "field": "a", "oldValue": 9_007_199_254_740_991u64, "newValue": 1.5e300 }]);
+            json!([{ "field": "a", "oldValue": 9_007_199_254_740_991u64, "newValue": 1.5e21 }]);
         assert!(AuditEvent::parse(&with("changes", ok), now()).is_ok());
     }
 
@@ -759,5 +791,19 @@ mod tests {
         assert_eq!(e.content_fingerprint(), again.content_fingerprint());
         let other = AuditEvent::parse(&with("description", json!("other")), now()).unwrap();
         assert_ne!(e.content_fingerprint(), other.content_fingerprint());
+    }
+
+    #[test]
+    fn actor_and_target_ids_refuse_tab_cr_and_lf_as_the_listing_does() {
+        for bad in ["u\t1", "u\r1", "u\n1", "u\u{7}1"] {
+            let mut actor = valid()["actor"].clone();
+            actor["id"] = json!(bad);
+            rejects(with("actor", actor), "actor.id", "control characters");
+            let mut target = valid()["target"].clone();
+            target["id"] = json!(bad);
+            rejects(with("target", target), "target.id", "control characters");
+        }
+        // A description may still hold lines and tabs.
+        assert!(AuditEvent::parse(&with("description", json!("a\tb\nc")), now()).is_ok());
     }
 }

@@ -33,10 +33,16 @@ pub enum Format {
 /// The `Content-Type` of CSV responses: UTF-8, with a header row (RFC 4180 section 3).
 pub const CSV_CONTENT_TYPE: &str = "text/csv; charset=utf-8; header=present";
 
-/// Why no format suits an `Accept` header; the message is meant for the client.
+/// Why an `Accept` header chose no format; the message is meant for the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct NotAcceptable(pub String);
+pub enum AcceptError {
+    /// The header accepts none of the formats (406).
+    #[error("{0}")]
+    NotAcceptable(String),
+    /// The header breaks RFC 9110's grammar for a `q` value (400).
+    #[error("{0}")]
+    Invalid(String),
+}
 
 impl Format {
     /// Every format, in the order the documentation lists them.
@@ -82,38 +88,71 @@ impl Format {
         Format::ALL.map(Format::name).join(", ")
     }
 
-    /// The format an `Accept` header asks for (RFC 9110 section 12.5.1): the acceptable
-    /// range with the highest `q`, the most specific first among equals, then the earliest.
-    /// No header, or an empty one, is JSON; `*/*` and `application/*` are JSON, `text/*` is
-    /// CSV. Nothing acceptable is an error.
-    pub fn negotiate(accept: Option<&str>) -> Result<Format, NotAcceptable> {
+    /// The format an `Accept` header asks for (RFC 9110 section 12.5.1). Each format's
+    /// quality is the `q` of the most specific range that matches it (its own media type,
+    /// then `type/*`, then `*/*`), so `application/json;q=0, */*` excludes JSON; a format
+    /// no range matches, or whose `q` is 0, is not acceptable. Among the acceptable ones:
+    /// the highest `q`, then the most specific match, then the earliest range, then the
+    /// order of [`Format::ALL`]. No header, or an empty one, is JSON. A `q` that is not a
+    /// qvalue (`0` to `1` with at most three decimals: `q=1.5`, `q=-1`, `q=abc`) is
+    /// [`AcceptError::Invalid`]; nothing acceptable is [`AcceptError::NotAcceptable`].
+    pub fn negotiate(accept: Option<&str>) -> Result<Format, AcceptError> {
         let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
             return Ok(Format::Json);
         };
-        let mut ranges: Vec<(u16, u8, usize, Option<Format>)> = Vec::new();
+        // (media range, q in thousandths, index)
+        let mut ranges: Vec<(String, u16, usize)> = Vec::new();
         for (index, range) in accept.split(',').enumerate() {
             let mut parts = range.split(';');
             let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
             if media.is_empty() {
                 continue;
             }
-            let q = parts
-                .filter_map(|p| p.split_once('='))
-                .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
-                .map_or(1000, |(_, v)| quality(v.trim()));
-            if q == 0 {
-                continue;
+            let mut q = 1000;
+            for (name, value) in parts.filter_map(|p| p.split_once('=')) {
+                if name.trim().eq_ignore_ascii_case("q") {
+                    q = quality(value.trim()).ok_or_else(|| {
+                        AcceptError::Invalid(format!(
+                            "has q={} on {media}: a q value is 0 to 1 with at most three decimals (RFC 9110, section 12.4.2)",
+                            value.trim()
+                        ))
+                    })?;
+                }
             }
-            let (specificity, format) = match media.as_str() {
-                "*/*" | "application/*" => (0, Some(Format::Json)),
-                "text/*" => (1, Some(Format::Csv)),
-                exact => (2, Format::ALL.into_iter().find(|f| f.media_type() == exact)),
-            };
-            ranges.push((q, specificity, index, format));
+            ranges.push((media, q, index));
         }
-        ranges.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
-        ranges.into_iter().find_map(|r| r.3).ok_or_else(|| {
-            NotAcceptable(format!(
+        // (q, specificity, earliest range first): the larger, the better.
+        type Rank = (u16, u8, std::cmp::Reverse<usize>);
+        let mut best: Option<(Rank, Format)> = None;
+        for format in Format::ALL {
+            let exact = format.media_type();
+            let family = exact.split('/').next().unwrap_or_default();
+            // The most specific range that matches, the earliest among equals.
+            let matched = ranges
+                .iter()
+                .filter_map(|(media, q, index)| {
+                    let specificity = if media == exact {
+                        2
+                    } else if media.strip_suffix("/*") == Some(family) {
+                        1
+                    } else if media == "*/*" {
+                        0
+                    } else {
+                        return None;
+                    };
+                    Some((specificity, std::cmp::Reverse(*index), *q))
+                })
+                .max_by_key(|(specificity, index, _)| (*specificity, *index));
+            let Some((specificity, index, q)) = matched else {
+                continue;
+            };
+            let key = (q, specificity, index);
+            if q > 0 && best.as_ref().is_none_or(|(b, _)| key > *b) {
+                best = Some((key, format));
+            }
+        }
+        best.map(|(_, format)| format).ok_or_else(|| {
+            AcceptError::NotAcceptable(format!(
                 "offers none of the media types this listing is served in: {} (or */*); \
                      or choose with the format parameter ({})",
                 Format::ALL.map(Format::media_type).join(", "),
@@ -180,20 +219,25 @@ fn write_lines<'a, T: serde::Serialize>(
 }
 
 /// A `q` value in thousandths (`q=0.5` is 500); a malformed one counts as 1.
-fn quality(value: &str) -> u16 {
-    value
-        .parse::<f64>()
-        .ok()
-        .filter(|q| (0.0..=1.0).contains(q))
-        // In 0..=1000 by the filter, so the cast cannot truncate.
-        .map_or(1000, |q| (q * 1000.0).round() as u16)
+fn quality(value: &str) -> Option<u16> {
+    // qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
+    let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
+    if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let thousandths = format!("{fraction:0<3}").parse::<u16>().ok()?;
+    match whole {
+        "0" => Some(thousandths),
+        "1" if thousandths == 0 => Some(1000),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn negotiate(accept: &str) -> Result<Format, NotAcceptable> {
+    fn negotiate(accept: &str) -> Result<Format, AcceptError> {
         Format::negotiate(Some(accept))
     }
 
@@ -224,6 +268,49 @@ mod tests {
         );
         // q=0 refuses.
         assert_eq!(negotiate("text/csv;q=0, */*;q=0.1"), Ok(Format::Json));
+        // q=0 excludes the type even when a wider range would accept it (RFC 9110).
+        assert_eq!(negotiate("application/json;q=0, */*"), Ok(Format::Ndjson));
+        assert!(matches!(
+            negotiate("text/*;q=1, text/csv;q=0"),
+            Err(AcceptError::NotAcceptable(_))
+        ));
+        assert_eq!(
+            negotiate("*/*;q=0.5, application/json;q=0.001"),
+            Ok(Format::Ndjson)
+        );
+        assert_eq!(negotiate("text/csv;q=1.000, */*;q=0.999"), Ok(Format::Csv));
+    }
+
+    #[test]
+    fn a_q_value_outside_rfc_9110s_grammar_is_invalid() {
+        for accept in [
+            "text/csv;q=1.5",
+            "text/csv;q=-1",
+            "text/csv;q=abc",
+            "*/*;q=0.1234",
+            "*/*;q=1.001",
+            "*/*;q=",
+            "*/*;q=2",
+        ] {
+            let error = negotiate(accept).unwrap_err();
+            assert!(
+                matches!(&error, AcceptError::Invalid(m) if m.contains("RFC 9110")),
+                "{accept}: {error:?}"
+            );
+        }
+        assert!(matches!(
+            negotiate("*/*;q=0"),
+            Err(AcceptError::NotAcceptable(_))
+        ));
+        for ok in [
+            "*/*;q=0.5",
+            "*/*;q=1",
+            "*/*;q=1.0",
+            "*/*;q=0.125",
+            "*/*; Q=0.3",
+        ] {
+            assert_eq!(negotiate(ok), Ok(Format::Json), "{ok}");
+        }
     }
 
     #[test]
@@ -231,7 +318,8 @@ mod tests {
         for accept in ["text/html", "application/xml", "text/csv;q=0", "image/*"] {
             let error = negotiate(accept).unwrap_err();
             assert!(
-                error.0.contains("text/csv") && error.0.contains("format parameter"),
+                matches!(&error, AcceptError::NotAcceptable(m)
+                    if m.contains("text/csv") && m.contains("format parameter")),
                 "{accept}: {error}"
             );
         }

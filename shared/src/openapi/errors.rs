@@ -1,5 +1,6 @@
 //! The error responses declared once for many operations, so that none can drift: the
-//! `401` of every operation behind the bearer scheme, the query function's `500` and, on
+//! `401` of every operation behind the bearer scheme, the query function's `414` (a request
+//! line over API Gateway's quota) and `500` and, on
 //! the routes that read the store, `503`, and a problem+json example for every error
 //! response that has none.
 
@@ -112,6 +113,19 @@ impl Modify for ServerErrors {
                 })),
             )
             .build();
+        let too_long = ResponseBuilder::new()
+            .description(
+                "The request line (method, URI and protocol) is over 10,240 bytes, API \
+                 Gateway's quota: answered before the function runs (the local gateway answers \
+                 it as this problem document).",
+            )
+            .content(
+                PROBLEM_JSON,
+                problem(
+                    serde_json::to_value(Problem::uri_too_long(12_000, 10_240)).unwrap_or_default(),
+                ),
+            )
+            .build();
         for route in ROUTES
             .iter()
             .filter(|r| r.function == routes::Function::Query)
@@ -120,6 +134,7 @@ impl Modify for ServerErrors {
                 continue;
             };
             let responses = &mut operation.responses.responses;
+            responses.insert("414".to_owned(), RefOr::T(too_long.clone()));
             responses.insert("500".to_owned(), RefOr::T(internal.clone()));
             if route.reads_store {
                 responses.insert("503".to_owned(), RefOr::T(unavailable.clone()));
@@ -186,6 +201,7 @@ fn status_title(code: u16) -> &'static str {
         406 => "Not Acceptable",
         409 => "Conflict",
         413 => "Content Too Large",
+        414 => "URI Too Long",
         429 => "Too Many Requests",
         500 => "Internal Server Error",
         502 => "Bad Gateway",

@@ -32,10 +32,10 @@ pub const EXAMPLE_REQUESTS: [(&str, &str); 4] = [
     ),
 ];
 
-/// The tenant of the listing's example page, which [`example_next_token`] is signed for.
+/// The tenant of the listing's example page, which [`example_next_token`] is encrypted for.
 pub const EXAMPLE_TENANT: &str = "acme";
 
-/// A genuine `nextToken`: the one the listing's example page would carry, signed with the
+/// A genuine `nextToken`: the one the listing's example page would carry, encrypted with the
 /// local default key ([`TokenKey::local_default`]) for tenant [`EXAMPLE_TENANT`] and no
 /// filters, after the example's event. A local stack (`make dev`) accepts it from a caller of
 /// that tenant on `GET /api/Audit?nextToken=...`; a deployment, with its own key, answers 400.
@@ -52,7 +52,7 @@ pub fn example_next_token() -> String {
         after: crate::keys::sort_key(occurred_at, &event_id),
         skip: 0,
     };
-    token.encode(
+    token.encode_example(
         &TokenKey::local_default(),
         &tenant,
         &Filters::default().digest(),

@@ -134,7 +134,7 @@ pub struct RouteDocs;
                 ("X-Has-More" = String, description = "`true` or `false`: `hasMore`, in every format."),
                 ("X-Next-Token" = String, description = "`nextToken`, in every format, present when there is a next page."),
                 ("Vary" = String, description = "`Accept`: the format may depend on it."),
-                ("Server-Timing" = String, description = "What the page cost: DynamoDB time, index items read, events fetched by key and read capacity, e.g. `db;dur=3.1, read;desc=\"items=51 fetched=50 rcu=3.5\"`.")
+                ("Server-Timing" = String, description = "What the page cost: DynamoDB time, index items read, events fetched by key, read capacity and DynamoDB requests, e.g. `db;dur=3.1, read;desc=\"items=51 fetched=50 rcu=3.5 requests=2\"`. A caller scoped to organizations gets `total;dur=<ms>` only.")
             )
         ),
         (status = 406, description = "No format of the listing suits the `Accept` header (and no `format` parameter chose one); `errors` names `Accept` and the media types on offer.",
@@ -197,7 +197,7 @@ pub fn list_events() {}
     params(GetEventParams),
     responses(
         (status = 200, description = "The event.", body = AuditEvent,
-            headers(("Server-Timing" = String, description = "DynamoDB time, items read and read capacity."))),
+            headers(("Server-Timing" = String, description = "DynamoDB time, items read, read capacity and requests. A caller scoped to organizations gets `total;dur=<ms>` only."))),
         (status = 400, description = "The `eventId` path parameter is not an event id; `errors` names it and its rule.",
             body = Problem, content_type = "application/problem+json",
             example = json!({
@@ -270,7 +270,7 @@ pub fn list_categories() {}
     params(GetEventParams),
     responses(
         (status = 200, description = "The inclusion proof.", body = InclusionProof,
-            headers(("Server-Timing" = String, description = "DynamoDB time and items read (checkpoints, entry bundles, tiles)."))),
+            headers(("Server-Timing" = String, description = "DynamoDB time, items read (checkpoints, entry bundles, tiles) and requests. A caller scoped to organizations gets `total;dur=<ms>` only."))),
         (status = 400, description = "The `eventId` path parameter is not an event id.",
             body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such event for this caller.", body = Problem,
@@ -339,7 +339,7 @@ pub fn get_event_proof() {}
                 ("X-Has-More" = String, description = "`true` or `false`: `hasMore`, in every format."),
                 ("Retry-After" = String, description = "When caught up: `retryAfterSeconds`."),
                 ("Vary" = String, description = "`Accept`: the format may depend on it."),
-                ("Server-Timing" = String, description = "What the page cost: ledger entries read and events fetched, e.g. `db;dur=3.1, read;desc=\"items=151 rcu=0\"`.")
+                ("Server-Timing" = String, description = "What the page cost: ledger entries read and events fetched, and DynamoDB requests, e.g. `db;dur=3.1, read;desc=\"items=151 fetched=75 rcu=0 requests=3\"`. A caller scoped to organizations gets `total;dur=<ms>` only.")
             )
         ),
         (status = 400, description = "A parameter is invalid; `errors` names each one and its rule (a foreign, altered or other-filters cursor names `cursor`).",
@@ -371,7 +371,7 @@ pub fn read_feed() {}
     params(CheckpointParams),
     responses(
         (status = 200, description = "One page of checkpoints.", body = CheckpointList,
-            headers(("Server-Timing" = String, description = "DynamoDB time and items read."))),
+            headers(("Server-Timing" = String, description = "DynamoDB time, items read and requests. A caller scoped to organizations gets `total;dur=<ms>` only."))),
         (status = 400, description = "A parameter is invalid; `errors` names each one and its rule.",
             body = Problem, content_type = "application/problem+json"),
     ),
@@ -392,7 +392,7 @@ pub fn list_checkpoints() {}
     params(EntryParams),
     responses(
         (status = 200, description = "The leaves.", body = LedgerEntries,
-            headers(("Server-Timing" = String, description = "DynamoDB time and items read."))),
+            headers(("Server-Timing" = String, description = "DynamoDB time, items read and requests. A caller scoped to organizations gets `total;dur=<ms>` only."))),
         (status = 400, description = "A parameter is invalid; `errors` names each one and its rule.",
             body = Problem, content_type = "application/problem+json"),
     ),

@@ -502,3 +502,52 @@ fn there_is_no_http_route_for_ingest() {
         assert_eq!(methods, ["get"], "{path} has more than GET");
     }
 }
+
+// ---------------------------------------------------------- what the routes answer (errors)
+
+#[test]
+fn the_document_declares_what_the_routes_really_answer() {
+    let doc = value();
+    for route in ROUTES
+        .iter()
+        .filter(|r| r.function == routes::Function::Query)
+    {
+        let operation = &doc["paths"][route.path]["get"];
+        // The gateway answers a request line over its quota, on every route.
+        assert!(
+            operation["responses"].get("414").is_some(),
+            "{}: no 414",
+            route.path
+        );
+        for parameter in operation["parameters"].as_array().into_iter().flatten() {
+            let schema = &parameter["schema"];
+            let name = parameter["name"].as_str().unwrap();
+            // An empty value is a 400 for every parameter.
+            if schema["type"] == "string" {
+                assert_eq!(schema["minLength"], 1, "{} {name}", route.path);
+            }
+            // Tokens and cursors are URL-safe base64.
+            if ["nextToken", "cursor"].contains(&name) {
+                assert_eq!(
+                    schema["pattern"], "^[A-Za-z0-9_-]+$",
+                    "{} {name}",
+                    route.path
+                );
+                assert!(schema["maxLength"].is_number(), "{} {name}", route.path);
+            }
+        }
+    }
+    let end = doc["paths"]["/api/Audit/ledger/entries"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "end")
+        .unwrap();
+    assert!(
+        end["description"]
+            .as_str()
+            .unwrap()
+            .contains("greater than `start`"),
+        "{end}"
+    );
+}

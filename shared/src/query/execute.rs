@@ -89,9 +89,9 @@ pub async fn run_query<R: PartitionReader + ?Sized>(
             (token.page_number, u64::from(token.skip), Some(token.after))
         }
     };
-    if plan.lower > plan.upper || plan.sources.is_empty() {
-        // A range inside one millisecond that holds no whole millisecond, or an
-        // organization outside the caller's scope: nothing to read.
+    if plan.lower > plan.upper || plan.sources.is_empty() || caller.scope.sees_nothing() {
+        // A range inside one millisecond that holds no whole millisecond, an organization
+        // outside the caller's scope, or a scope of no organization: nothing to read.
         return Ok(QueryPage {
             events: Vec::new(),
             page_number,

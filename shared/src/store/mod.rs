@@ -150,6 +150,20 @@ pub enum OrganizationScope {
     Only(Vec<String>),
 }
 
+impl OrganizationScope {
+    /// Whether the caller is restricted to organizations (a scoped caller): what it is
+    /// answered must depend on nothing outside its scope (docs/api.md).
+    pub fn is_restricted(&self) -> bool {
+        matches!(self, Self::Only(_))
+    }
+
+    /// Whether the scope holds no organization: such a caller sees no event at all, and is
+    /// answered without a read.
+    pub fn sees_nothing(&self) -> bool {
+        matches!(self, Self::Only(orgs) if orgs.is_empty())
+    }
+}
+
 /// One page request over one shard of one index partition, between two sort keys.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PageRequest {

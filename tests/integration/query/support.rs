@@ -6,7 +6,9 @@
 use audit_shared::catalog::{CatalogEntry, Category, CategoryCode, EVENT_TYPES};
 use audit_shared::clock::FixedClock;
 use audit_shared::domain::{AuditEvent, Outcome, Timestamp};
-use audit_shared::metrics::{self};
+use std::sync::Arc;
+
+use audit_shared::metrics::{self, MemorySink, MetricsSink};
 use audit_shared::store::DynamoStore;
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use chrono::{DateTime, Duration, Utc};
@@ -52,6 +54,21 @@ pub(crate) struct Reply {
     pub(crate) status: u16,
     pub(crate) headers: lambda_http::http::HeaderMap,
     pub(crate) body: Value,
+    /// `ItemsRead` of the request's metric line.
+    pub(crate) metric_items_read: Option<u64>,
+}
+
+/// Keeps the lines of one request and passes them on to the context's own sink.
+struct Tee {
+    inner: metrics::SharedSink,
+    kept: MemorySink,
+}
+
+impl MetricsSink for Tee {
+    fn write_line(&self, line: &str) {
+        self.kept.write_line(line);
+        self.inner.write_line(line);
+    }
 }
 
 impl Reply {
@@ -59,11 +76,15 @@ impl Reply {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// Items read, from the `Server-Timing` header.
+    /// Items read, from the `Server-Timing` header, or, for a caller scoped to
+    /// organizations (whose `Server-Timing` has no read figures), from the request's
+    /// metric line.
     pub(crate) fn items_read(&self) -> u64 {
         let timing = self.header("server-timing").expect("Server-Timing header");
-        let start = timing.find("items=").expect("items= in Server-Timing") + 6;
-        timing[start..]
+        let Some(start) = timing.find("items=") else {
+            return self.metric_items_read.expect("a metric line");
+        };
+        timing[start + 6..]
             .split(|c: char| !c.is_ascii_digit())
             .next()
             .unwrap()
@@ -94,7 +115,21 @@ impl Reply {
 
 pub(crate) async fn call(ctx: &QueryContext, event: &Value) -> Reply {
     let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+    let tee = Arc::new(Tee {
+        inner: ctx.metrics.clone(),
+        kept: MemorySink::default(),
+    });
+    let ctx = &QueryContext {
+        metrics: tee.clone(),
+        ..ctx.clone()
+    };
     let response: Response<Body> = query::handle(ctx, request).await;
+    let metric_items_read = tee
+        .kept
+        .lines()
+        .first()
+        .and_then(|line| metrics::QUERY.read(line).ok())
+        .map(|line| line.values["ItemsRead"] as u64);
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let bytes: &[u8] = response.body().as_ref();
@@ -111,6 +146,7 @@ pub(crate) async fn call(ctx: &QueryContext, event: &Value) -> Reply {
         status,
         headers,
         body,
+        metric_items_read,
     }
 }
 

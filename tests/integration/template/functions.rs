@@ -60,6 +60,18 @@ fn the_ingest_queue_reports_partial_failures_and_dead_letters_after_retries() {
         function["DeadLetterQueue"],
         json!({ "Type": "SQS", "TargetArn": { "Fn::GetAtt": ["IngestDeadLetterQueue", "Arn"] } })
     );
+    // The function fails an invocation holding events it could not store (ADR 0014):
+    // Lambda retries it twice, and keeps it up to its maximum age before dead-lettering.
+    assert_eq!(
+        function["EventInvokeConfig"],
+        json!({ "MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 21_600 })
+    );
+    let alarm = &resource(&t, "IngestDeadLetterErrorsAlarm")["Properties"];
+    assert_eq!(alarm["MetricName"], "DeadLetterErrors");
+    assert_eq!(
+        alarm["Dimensions"],
+        json!([{ "Name": "FunctionName", "Value": { "Ref": "IngestFunction" } }])
+    );
 }
 
 // ------------------------------------------------------------------------------- configuration

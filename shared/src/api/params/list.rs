@@ -284,7 +284,9 @@ fn doc_next_token() -> ParamDoc {
              It resumes exactly where the previous answer stopped, also when that answer was cut short by \
              the read budget or time (a page with fewer than `pageSize` items and `hasMore: true`)."
             .to_owned(),
-        schema: string().pattern(Some("^[A-Za-z0-9_-]+$")),
+        schema: string()
+            .pattern(Some(values::TOKEN_PATTERN))
+            .max_length(Some(MAX_TOKEN_CHARS)),
         example: None,
     }
 }

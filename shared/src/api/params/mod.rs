@@ -36,4 +36,4 @@ pub use descriptor::{documented, parse_query, Given, Param, ParamDoc, Style};
 pub use list::{parse_list_query, AuditQuery, ListEventsParams, LIST_PARAMS};
 pub use names::*;
 pub use path::{parse_event_id, GetEventParams, EVENT_ID_PATTERN};
-pub use values::negotiate_format;
+pub use values::{negotiate_format, FormatRefusal};

@@ -8,14 +8,20 @@ use utoipa::openapi::schema::{ObjectBuilder, Type};
 
 use super::names::{RANGE_END, RANGE_START};
 use crate::api::problem::ParameterError;
-use crate::domain::{Identifier, Timestamp};
-use crate::format::Format;
+use crate::domain::{check_reference_id, Identifier, Timestamp};
+use crate::format::{AcceptError, Format};
 use crate::limits::MAX_SHORT_TEXT_CHARS;
 
-/// A string schema, which the descriptors refine.
+/// A string schema, which the descriptors refine: at least one character, since an empty
+/// value of any parameter is a 400 (leave the parameter out instead).
 pub(crate) fn string() -> ObjectBuilder {
-    ObjectBuilder::new().schema_type(Type::String)
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
 }
+
+/// The pattern of an opaque token or cursor: URL-safe base64 without padding.
+pub(crate) const TOKEN_PATTERN: &str = "^[A-Za-z0-9_-]+$";
 
 /// Keeps a value, or pushes the broken rule.
 pub(crate) fn push<T>(
@@ -45,23 +51,12 @@ pub(crate) fn parse_whole(
         .ok_or_else(|| ParameterError::new(parameter, format!("{rule} (got '{value}')")))
 }
 
-/// Text matched as given (an actor's or a target's id): bounded and without control
-/// characters.
+/// Text matched as given (an actor's or a target's id): the rule of ingestion's
+/// `actor.id` and `target.id` ([`check_reference_id`]), so every stored id can be asked for.
 pub(crate) fn free_text(parameter: &str, value: &str) -> Result<String, ParameterError> {
-    let chars = value.chars().count();
-    if chars > MAX_SHORT_TEXT_CHARS {
-        return Err(ParameterError::new(
-            parameter,
-            format!("must be at most {MAX_SHORT_TEXT_CHARS} characters long (was {chars})"),
-        ));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(ParameterError::new(
-            parameter,
-            "must not contain control characters",
-        ));
-    }
-    Ok(value.to_owned())
+    check_reference_id(value, MAX_SHORT_TEXT_CHARS)
+        .map(|()| value.to_owned())
+        .map_err(|message| ParameterError::new(parameter, message))
 }
 
 /// An identifier, with the rule of ingestion.
@@ -193,16 +188,30 @@ pub(crate) fn format(
     format
 }
 
+/// Why the format negotiation refused a request; both errors name `Accept`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FormatRefusal {
+    /// The header accepts no format (406).
+    NotAcceptable(ParameterError),
+    /// The header is not valid: a `q` outside RFC 9110's grammar (400).
+    Invalid(ParameterError),
+}
+
 /// The one format negotiation of the routes served in several formats: the `format`
 /// parameter's choice wins; only without it does the `Accept` header choose, and may refuse
-/// (the error names `Accept`, for a 406).
+/// (the error names `Accept`: a 406, or a 400 for a header with an invalid `q`).
 pub fn negotiate_format(
     chosen: Option<Format>,
     accept: Option<&str>,
-) -> Result<Format, ParameterError> {
+) -> Result<Format, FormatRefusal> {
     match chosen {
         Some(format) => Ok(format),
-        None => Format::negotiate(accept).map_err(|e| ParameterError::new("Accept", e.0)),
+        None => Format::negotiate(accept).map_err(|e| match e {
+            AcceptError::NotAcceptable(m) => {
+                FormatRefusal::NotAcceptable(ParameterError::new("Accept", m))
+            }
+            AcceptError::Invalid(m) => FormatRefusal::Invalid(ParameterError::new("Accept", m)),
+        }),
     }
 }
 
@@ -251,7 +260,17 @@ mod tests {
             Format::Csv
         );
         assert_eq!(negotiate_format(None, None).unwrap(), Format::Json);
-        let refused = negotiate_format(None, Some("image/png")).unwrap_err();
+        let FormatRefusal::NotAcceptable(refused) =
+            negotiate_format(None, Some("image/png")).unwrap_err()
+        else {
+            panic!("a 406")
+        };
+        assert_eq!(refused.parameter, "Accept");
+        let FormatRefusal::Invalid(refused) =
+            negotiate_format(None, Some("text/csv;q=1.5")).unwrap_err()
+        else {
+            panic!("a 400")
+        };
         assert_eq!(refused.parameter, "Accept");
         let mut errors = Vec::new();
         assert_eq!(format("format", &["xml"], &mut errors), None);
@@ -259,5 +278,15 @@ mod tests {
             errors[0].message,
             "must be one of json, ndjson, csv, ocsf (got 'xml')"
         );
+    }
+
+    #[test]
+    fn the_listings_ids_follow_the_rule_of_ingestion() {
+        for bad in ["u\t1", "u\r1", "u\n1", ""] {
+            let listing = free_text("actorId", bad).unwrap_err();
+            let ingestion = check_reference_id(bad, MAX_SHORT_TEXT_CHARS).unwrap_err();
+            assert_eq!(listing.message, ingestion, "{bad:?}");
+        }
+        assert_eq!(free_text("targetId", "flow 1").unwrap(), "flow 1");
     }
 }
