@@ -18,7 +18,7 @@ free_port() {
 
 # The function binaries are built beside the gateway: LOCAL_BOOTSTRAP_DIR is its directory.
 cargo build --locked -q -p audit-local -p ingest -p query -p swagger -p sealer -p audit-verify -p audit-cli --bins
-# The producer library's tests against this stack (client/tests/stack.rs), built now.
+# The producer library's tests against this stack (clients/rust/tests/stack.rs), built now.
 cargo test --locked -q -p audit-client --test stack --no-run
 # The independent ledger check's own environment (cryptography, rfc8785).
 ledger_bin="$(bash infra/scripts/venv.sh --env ledger infra/python/ledger-requirements.txt)"

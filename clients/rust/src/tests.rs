@@ -1,7 +1,7 @@
 //! Unit tests of the client over a small fake transport: batching by count and by bytes,
 //! flushing on interval and shutdown, retries of failed events and lost answers, problems
 //! handed back, and exact counters. The same behaviours are shown against the local stack
-//! in `client/tests/stack.rs`.
+//! in `clients/rust/tests/stack.rs`.
 
 #![allow(clippy::unwrap_used)]
 
