@@ -32,7 +32,7 @@ members = [
 CLEAN = {
     "Cargo.toml": ROOT_MANIFEST,
     "shared/Cargo.toml": '[package]\nname = "audit-shared"\n\n[dependencies]\n'
-    "aws-sdk-dynamodb.workspace = true\naudit-ledger = { path = \"../ledger\" }\n",
+    "aws-sdk-dynamodb.workspace = true\naudit-ledger.workspace = true\n",
     "shared/src/lib.rs": """\
         //! The crate.
         pub mod domain;
@@ -69,7 +69,7 @@ CLEAN = {
     'sha2 = "0.10"\nutoipa = { workspace = true, optional = true }\n',
     "ledger/src/lib.rs": "pub fn leaf() {}\n",
     "verify/Cargo.toml": '[package]\nname = "audit-verify"\n\n[dependencies]\n'
-    'audit-ledger = { path = "../ledger" }\nhyper = "1"\n',
+    'audit-ledger.workspace = true\nhyper = "1"\n',
     "verify/src/main.rs": "fn main() { audit_ledger::leaf() }\n",
 }
 
