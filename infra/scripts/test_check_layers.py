@@ -220,11 +220,11 @@ class CheckLayersTest(unittest.TestCase):
         files["ledger/Cargo.toml"] = (
             '[package]\nname = "audit-ledger"\n\n[dependencies]\n'
             "aws-sdk-s3.workspace = true\nutoipa = \"6\"\n"
-            "audit-shared = { path = \"../shared\" }\n\n[dev-dependencies]\naws-config = \"1\"\n"
+            "audit-shared.workspace = true\n\n[dev-dependencies]\naws-config = \"1\"\n"
         )
         files["verify/Cargo.toml"] = (
             '[package]\nname = "audit-verify"\n\n[dependencies]\n'
-            'audit-shared = { path = "../shared" }\n\n[dependencies.aws-sdk-sts]\nversion = "1"\n'
+            'audit-shared.workspace = true\n\n[dependencies.aws-sdk-sts]\nversion = "1"\n'
         )
         found = rules(self.run_files(files), "crate")
         self.assertEqual(
