@@ -6,9 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use std::time::Duration;
 
-use ::ingest::{handle as ingest, IngestAnswer, IngestContext};
 use audit_ledger::store::BUNDLE_SIZE;
 use audit_ledger::Signer;
 use audit_shared::domain::{TenantId, Timestamp};
@@ -19,9 +17,10 @@ use query::apigw::HttpApiEvent;
 use query::ledger::FixedKey;
 use query::{LedgerContext, QueryConfig, QueryContext};
 use serde_json::{json, Value};
-use tokio::time::Instant;
 
-use crate::ledger::{ingest_batch, ingest_ctx, sealer, signer, TestClock, SETTLE, T0};
+use crate::ledger::{
+    ingest_batch, ingest_ctx, ingest_events, sealer, signer, TestClock, SETTLE, T0,
+};
 
 const TENANT: &str = "acme";
 const WEEK_MS: i64 = 7 * 86_400_000;
@@ -139,21 +138,6 @@ async fn leaf_ids(store: &DynamoStore, tenant: &str) -> Vec<String> {
         .collect()
 }
 
-async fn ingest_at(ctx: &IngestContext, events: Vec<Value>) {
-    let n = events.len();
-    let answer = ingest(
-        ctx,
-        json!({ "events": events }),
-        Instant::now() + Duration::from_secs(120),
-    )
-    .await
-    .unwrap();
-    let IngestAnswer::Direct(response) = answer else {
-        panic!("a direct answer")
-    };
-    assert_eq!(response.totals.stored, n, "{:?}", response.totals);
-}
-
 fn iso(ms: i64) -> String {
     Timestamp::from_millis(ms).unwrap().to_key_string()
 }
@@ -180,7 +164,7 @@ async fn late_events_arrive_exactly_once_after_the_saved_cursor() {
     let week_ago = iso(T0 - WEEK_MS);
     clock.set(T0 + 2 * BUCKET_MILLIS + 1_000);
     let now_ids: Vec<String> = (0..40).map(|i| format!("late-now-{i:02}")).collect();
-    ingest_at(
+    ingest_events(
         &ingest,
         now_ids
             .iter()
@@ -190,7 +174,7 @@ async fn late_events_arrive_exactly_once_after_the_saved_cursor() {
     .await;
     clock.set(T0 + 30_000);
     let slow_ids: Vec<String> = (0..20).map(|i| format!("late-slow-{i:02}")).collect();
-    ingest_at(
+    ingest_events(
         &ingest,
         slow_ids
             .iter()
@@ -291,7 +275,7 @@ async fn a_scoped_caller_sees_its_organizations_and_a_cursor_is_bound_to_scope_a
         }
         events.push(event);
     }
-    ingest_at(&ingest, events).await;
+    ingest_events(&ingest, events).await;
     ingest_batch(&ingest, "other", &["o-1".to_owned()]).await;
     seal_at(&store, T0 + BUCKET_MILLIS + SETTLE).await;
     let ctx = query_ctx(&store, TestClock::at(T0 + BUCKET_MILLIS + SETTLE));
@@ -412,7 +396,7 @@ async fn a_page_of_one_with_a_rare_category_reads_in_batches_not_one_leaf_per_ro
     futures::future::join_all(batches.iter().map(|ids| ingest_batch(&ingest, TENANT, ids))).await;
     let at = iso(T0 - 3_600_000);
     let rare: Vec<String> = (0..3).map(|i| format!("z-node-{i}")).collect();
-    ingest_at(
+    ingest_events(
         &ingest,
         rare.iter()
             .map(|id| event_json(TENANT, id, 701, &at))

@@ -25,7 +25,7 @@ use audit_shared::store::{DynamoStore, EventReader, EventWriter, LedgerReader, P
 use audit_tests::{event_json, ledger_table_of, local_client, Item, TestTable};
 use futures::StreamExt;
 use sealer::{handle as seal, SealSummary, SealerContext};
-use serde_json::json;
+use serde_json::{json, Value};
 use tokio::time::Instant;
 
 /// 2024-03-01T10:00:00Z, a bucket start.
@@ -88,6 +88,12 @@ pub(crate) async fn ingest_batch(ctx: &IngestContext, tenant: &str, ids: &[Strin
         .iter()
         .map(|id| event_json(tenant, id, 202, "2024-03-01T09:00:00.000Z"))
         .collect();
+    ingest_events(ctx, events).await;
+}
+
+/// Ingests `events` in one direct invoke and asserts that every one was stored.
+pub(crate) async fn ingest_events(ctx: &IngestContext, events: Vec<Value>) {
+    let n = events.len();
     let answer = ingest(
         ctx,
         json!({ "events": events }),
@@ -98,7 +104,7 @@ pub(crate) async fn ingest_batch(ctx: &IngestContext, tenant: &str, ids: &[Strin
     let IngestAnswer::Direct(response) = answer else {
         panic!("a direct answer")
     };
-    assert_eq!(response.totals.stored, ids.len(), "{:?}", response.totals);
+    assert_eq!(response.totals.stored, n, "{:?}", response.totals);
 }
 
 /// Every checkpoint of `tenant`, oldest first, read page by page.

@@ -12,9 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
-use ::ingest::{handle as ingest, IngestAnswer, IngestContext};
 use audit_ledger::Signer;
 use audit_shared::domain::Timestamp;
 use audit_shared::keys::ledger::BUCKET_MILLIS;
@@ -27,9 +25,8 @@ use query::apigw::HttpApiEvent;
 use query::ledger::FixedKey;
 use query::{LedgerContext, QueryConfig, QueryContext};
 use serde_json::{json, Value};
-use tokio::time::Instant;
 
-use crate::ledger::{ingest_ctx, sealer, signer, TestClock, SETTLE, T0};
+use crate::ledger::{ingest_ctx, ingest_events, sealer, signer, TestClock, SETTLE, T0};
 
 const TENANT: &str = "scopecheck";
 const HIDDEN_AT: &str = "2024-03-01T08:00:00.000Z";
@@ -136,21 +133,6 @@ fn without_id(mut answer: Answer, id: &str) -> Answer {
     answer
 }
 
-async fn ingest_all(ctx: &IngestContext, events: Vec<Value>) {
-    let n = events.len();
-    let answer = ingest(
-        ctx,
-        json!({ "events": events }),
-        Instant::now() + Duration::from_secs(120),
-    )
-    .await
-    .unwrap();
-    let IngestAnswer::Direct(response) = answer else {
-        panic!("a direct answer")
-    };
-    assert_eq!(response.totals.stored, n, "{:?}", response.totals);
-}
-
 /// The tenant's events, sealed; the query handler over them with a read budget of 60.
 async fn corpus() -> (TestTable, DynamoStore, QueryContext) {
     let table = TestTable::new().await;
@@ -170,7 +152,7 @@ async fn corpus() -> (TestTable, DynamoStore, QueryContext) {
         event["organizationId"] = json!("org-b");
         hidden.push(event);
     }
-    ingest_all(&ingest, hidden).await;
+    ingest_events(&ingest, hidden).await;
     clock.set(T0 + 6_000);
     let visible = (0..3)
         .map(|i| {
@@ -180,7 +162,7 @@ async fn corpus() -> (TestTable, DynamoStore, QueryContext) {
             event
         })
         .collect();
-    ingest_all(&ingest, visible).await;
+    ingest_events(&ingest, visible).await;
     let (seal_ctx, anchor) = sealer(&store, TestClock::at(T0 + BUCKET_MILLIS + SETTLE));
     sealer::handle(&seal_ctx).await.unwrap();
     let _ = std::fs::remove_dir_all(anchor);
